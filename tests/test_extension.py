@@ -1,0 +1,39 @@
+"""The packaging: the server extension loads and the prebuilt lab extension is enabled."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+from jupyter_server.utils import JupyterServerAuthWarning
+
+
+async def test_server_extension_answers(jp_fetch):
+    response = await jp_fetch("odlake", "info")
+    assert response.code == 200
+    assert "version" in json.loads(response.body)
+
+
+async def test_routes_refuse_requests_without_a_token(jp_fetch):
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("odlake", "info", headers={"Authorization": ""})
+    assert err.value.code == 403
+
+
+def test_no_handler_is_left_unauthenticated(jp_configurable_serverapp):
+    # jupyter_server warns about every handler method that lacks @tornado.web.authenticated
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", JupyterServerAuthWarning)
+        jp_configurable_serverapp()
+    ours = [str(w.message) for w in caught if w.category is JupyterServerAuthWarning and "/odlake/" in str(w.message)]
+    assert ours == []
+
+
+def test_lab_extension_is_installed_and_enabled():
+    out = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"], capture_output=True, text=True)
+    listing = out.stdout + out.stderr
+    line = next(line for line in listing.splitlines() if "jupyterlab-odlake" in line)
+    assert "enabled" in line and "OK" in line

@@ -1,0 +1,201 @@
+"""The demo lake, checked with Rucio's own client and CLI, uproot and the ``odlake`` command."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import zlib
+
+import pytest
+import uproot
+
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, LakeHome
+from jupyterlab_odlake.lake.samples import SAMPLES
+
+from support import lake_processes, odlake
+
+GAMGAM_DATA = [f"data_{p}.GamGam.root" for p in "ABCD"]
+GAMGAM_MC = [
+    "mc_343981.ggH125_gamgam.GamGam.root",
+    "mc_345041.VBFH125_gamgam.GamGam.root",
+    "mc_345318.WpH125J_Wincl_gamgam.GamGam.root",
+    "mc_345319.ZH125J_Zincl_gamgam.GamGam.root",
+    "mc_341081.ttH125_gamgam.GamGam.root",
+]
+
+
+def names(dids):
+    return sorted(d["name"] if isinstance(d, dict) else d for d in dids)
+
+
+def adler32_of(path):
+    value = 1
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            value = zlib.adler32(block, value)
+    return f"{value & 0xFFFFFFFF:08x}"
+
+
+def test_catalogue_holds_the_open_data_samples(rucio_client):
+    c = rucio_client
+    assert "opendata" in c.list_scopes()
+    containers = names(c.list_dids("opendata", {"name": "*"}, did_type="container"))
+    assert containers == ["1lep", "4lep", "GamGam"]
+    assert names(c.list_content("opendata", "GamGam")) == ["GamGam.Data", "GamGam.MC"]
+    assert names(c.list_content("opendata", "GamGam.Data")) == sorted(GAMGAM_DATA)
+    assert names(c.list_content("opendata", "GamGam.MC")) == sorted(GAMGAM_MC)
+    for analysis in ("1lep", "4lep"):
+        datasets = names(c.list_content("opendata", analysis))
+        assert datasets == [f"{analysis}.Data", f"{analysis}.MC"]
+        for ds in datasets:
+            files = names(c.list_content("opendata", ds))
+            assert files and all(f.endswith(f".{analysis}.root") for f in files)
+
+
+def test_physics_metadata_is_searchable(rucio_client):
+    c = rucio_client
+    assert names(c.list_dids("opendata", {"dsid": 343981}, did_type="file")) == [GAMGAM_MC[0]]
+    # Rucio's JSON metadata ignores did_type: the dataset with the same keys comes too
+    mc = names(c.list_dids("opendata", {"channel": "GamGam", "sample_type": "mc"}, did_type="file"))
+    assert mc == sorted(GAMGAM_MC + ["GamGam.MC"])
+    heavy = names(c.list_dids("opendata", {"xsec_pb.gte": 1.0}, did_type="file"))
+    assert heavy == ["mc_361100.Wplusenu.1lep.root", "mc_363490.llll.4lep.root", "mc_410000.ttbar_lep.1lep.root"]
+    meta = c.get_metadata("opendata", GAMGAM_MC[0], plugin="ALL")
+    assert meta["physics_short"] == "ggH125_gamgam"
+    assert meta["energy_tev"] == 13 and meta["xsec_pb"] == pytest.approx(0.1102)
+    assert meta["sum_of_weights"] > 0
+    data = c.get_metadata("opendata", "GamGam.Data", plugin="ALL")
+    assert data["lumi_fb"] == pytest.approx(10.0) and data["sample_type"] == "data"
+    # the DID-column keys work too (ATLAS keeps a DSID in run_number)
+    assert names(c.list_dids("opendata", {"run_number": 343981}, did_type="file")) == [GAMGAM_MC[0]]
+
+
+def test_every_file_has_an_http_replica_and_some_a_local_one(lake, rucio_client):
+    home, state = lake
+    dids = [{"scope": "opendata", "name": s.name} for s in SAMPLES]
+    replicas = list(rucio_client.list_replicas(dids, schemes=["http", "file"]))
+    assert len(replicas) == len(SAMPLES)
+    local = set()
+    for r in replicas:
+        assert r["rses"][HTTP_RSE][0] == f"{state['storage']['url']}/opendata/{r['name']}"
+        on_disk = home.http_storage / "opendata" / r["name"]
+        assert r["bytes"] == on_disk.stat().st_size
+        assert r["adler32"] == adler32_of(on_disk)
+        if LOCAL_RSE in r["rses"]:
+            local.add(r["name"])
+            assert r["rses"][LOCAL_RSE][0] == f"file://{home.local_storage}/opendata/{r['name']}"
+    assert local == {s.name for s in SAMPLES if s.also_local}
+    assert 0 < len(local) < len(SAMPLES)
+
+
+def test_stock_rucio_cli_lists_and_downloads_with_checksum(lake, tmp_path):
+    home, _ = lake
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    rucio = os.path.join(os.path.dirname(sys.executable), "rucio")
+    listed = subprocess.run([rucio, "did", "list", "opendata:*"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0, listed.stderr
+    for did in ("opendata:GamGam", "opendata:GamGam.Data", "opendata:GamGam.MC", "opendata:1lep", "opendata:4lep"):
+        assert did in listed.stdout
+    got = subprocess.run(
+        [rucio, "download", "--rses", LOCAL_RSE, "--dir", str(tmp_path), "opendata:data_A.GamGam.root"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    downloaded = tmp_path / "opendata" / "data_A.GamGam.root"
+    assert adler32_of(downloaded) == adler32_of(home.local_storage / "opendata" / "data_A.GamGam.root")
+
+
+def test_uproot_streams_the_http_replica_like_the_local_one(rucio_client):
+    [replica] = rucio_client.list_replicas([{"scope": "opendata", "name": "data_A.GamGam.root"}], schemes=["http", "file"])
+    url = replica["rses"][HTTP_RSE][0]
+    path = replica["rses"][LOCAL_RSE][0][len("file://") :]
+    branches = ["photon_pt", "photon_eta", "photon_n", "trigP"]
+    streamed = uproot.open(url)["mini"].arrays(branches)
+    local = uproot.open(path)["mini"].arrays(branches)
+    assert len(streamed) == len(local) > 0
+    for b in branches:
+        assert streamed[b].tolist() == local[b].tolist()
+
+
+def test_up_twice_is_safe_and_says_it_runs(lake):
+    home, state = lake
+    before = {k: state[k]["pid"] for k in ("rucio", "storage", "postgres")}
+    result = odlake("lake", "up", "--home", home.root)
+    assert result.returncode == 0, result.stderr
+    assert "already running" in result.stdout
+    after = LakeHome(home.root).load_state()
+    assert {k: after[k]["pid"] for k in before} == before
+
+
+def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(lake, rucio_client):
+    home, _ = lake
+    state = home.load_state()
+    before = names(rucio_client.list_dids("opendata", {"name": "*"}, did_type="all"))
+    for server in ("rucio", "postgres"):
+        os.kill(state[server]["pid"], signal.SIGKILL)
+    result = odlake("lake", "up", "--home", home.root)
+    assert result.returncode == 0, result.stderr
+    assert "starting the lake's rucio" in result.stdout
+    restarted = home.load_state()
+    assert restarted["rucio"]["pid"] != state["rucio"]["pid"]
+    assert restarted["rucio"]["port"] == state["rucio"]["port"]
+    assert names(rucio_client.list_dids("opendata", {"name": "*"}, did_type="all")) == before
+
+
+def test_status_tells_what_runs_where(lake):
+    home, state = lake
+    result = odlake("lake", "status", "--home", home.root)
+    assert result.returncode == 0
+    assert state["rucio"]["url"] in result.stdout and "running" in result.stdout
+    assert str(home.rucio_cfg) in result.stdout
+
+
+def test_sqlite_lake_keeps_column_metadata_and_down_leaves_nothing(tmp_path):
+    home = tmp_path / "sqlite-lake"
+    up = odlake("lake", "up", "--home", home, "--db", "sqlite")
+    assert up.returncode == 0, up.stderr
+    assert lake_processes(home)
+    env = {**os.environ, "RUCIO_CONFIG": str(home / "rucio.cfg")}
+    rucio = os.path.join(os.path.dirname(sys.executable), "rucio")
+    found = subprocess.run(
+        [rucio, "did", "list", "opendata:*", "--filter", "type=file,run_number=343981"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert "mc_343981.ggH125_gamgam.GamGam.root" in found.stdout
+    assert "data_A" not in found.stdout
+    down = odlake("lake", "down", "--home", home)
+    assert down.returncode == 0, down.stderr
+    assert lake_processes(home) == []
+    status = odlake("lake", "status", "--home", home)
+    assert status.returncode == 3 and "stopped" in status.stdout
+
+
+@pytest.mark.parametrize("bad_home", ["/proc/odlake-lake", "{file}/lake"])
+def test_unwritable_home_is_one_clear_line(tmp_path, bad_home):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = odlake("lake", "up", "--home", bad_home.format(file=a_file))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("odlake: error: cannot use")
+    assert "Traceback" not in result.stderr
+
+
+def test_busy_port_is_one_clear_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = odlake("lake", "up", "--home", tmp_path / "lake", "--db", "sqlite", "--storage-port", port)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]] and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0]
+    assert lake_processes(tmp_path / "lake") == []
+
+
+def test_credentials_file_is_private(lake):
+    home, _ = lake
+    assert (home.rucio_cfg.stat().st_mode & 0o077) == 0
+    assert (home.secret_file.stat().st_mode & 0o077) == 0
