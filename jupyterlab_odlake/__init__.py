@@ -23,7 +23,13 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(server_app):
     """Register the odlake REST routes on the running Jupyter server."""
+    from .extension import Odlake
     from .routes import setup_route_handlers
 
+    config = Odlake(config=server_app.config, parent=server_app)
+    lakes = config.make_lakes()
+    server_app.web_app.settings["odlake_lakes"] = lakes
+    server_app.web_app.settings["odlake_executor"] = config.make_executor()
     setup_route_handlers(server_app.web_app)
-    server_app.log.info("odlake server extension loaded")
+    names = ", ".join(lakes.instances) or "none found"
+    server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")

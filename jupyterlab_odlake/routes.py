@@ -2,14 +2,24 @@
 
 from jupyter_server.utils import url_path_join
 
-from .handlers import InfoHandler
+from . import handlers as h
+
+_DID = r"dids/(?P<scope>[^/]+)/(?P<name>.+?)"
 
 ROUTES = [
-    (r"info", InfoHandler),
+    (r"info", h.InfoHandler),
+    (r"instances", h.InstancesHandler),
+    (r"search", h.SearchHandler),
+    (r"catalog", h.CatalogHandler),
+    (_DID + r"/files", h.FilesHandler),
+    (_DID + r"/replicas", h.ReplicasHandler),
+    (_DID, h.DIDHandler),
+    (r"downloads", h.DownloadsHandler),
+    (r"downloads/(?P<download_id>[A-Za-z0-9]+)", h.DownloadHandler),
 ]
 
 
 def setup_route_handlers(web_app):
     base_url = web_app.settings["base_url"]
-    handlers = [(url_path_join(base_url, "odlake", pattern), handler) for pattern, handler in ROUTES]
+    handlers = [(url_path_join(base_url, "odlake", pattern) + "$", handler) for pattern, handler in ROUTES]
     web_app.add_handlers(".*$", handlers)

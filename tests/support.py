@@ -26,3 +26,63 @@ def lake_processes(home: Path) -> list:
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+class SlowStorage:
+    """A deliberately slow HTTP storage on loopback (Range-capable), to watch a download in progress.
+
+    It serves files from a directory at about ``rate`` bytes per second and records the
+    Range header of each request.
+    """
+
+    def __init__(self, root: Path, rate: int = 2_000_000):
+        import http.server
+        import threading
+
+        self.root, self.rate, self.requests = Path(root), rate, []
+        storage = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = storage.root / self.path.lstrip("/")
+                storage.requests.append((self.path, self.headers.get("Range")))
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                start = 0
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    start = int(rng[len("bytes=") :].split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                import time
+
+                step = max(1, storage.rate // 20)
+                try:
+                    for i in range(start, len(data), step):
+                        self.wfile.write(data[i : i + step])
+                        time.sleep(0.05)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

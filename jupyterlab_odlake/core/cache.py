@@ -1,0 +1,201 @@
+"""The shared download cache: verified transfers, resumable, one at a time per file.
+
+A file reaches its cache path only after its size and checksum (adler32, else md5)
+match the catalogue. Bytes arrive in ``<path>.part``; an interrupted transfer resumes
+from there with an HTTP Range request. A lock file per DID, held across processes,
+makes two servers or kernels that want the same file do one transfer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import threading
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
+
+from .did import DID
+from .errors import Cancelled, ChecksumMismatch, InvalidRequest, StorageError
+
+CHUNK = 1 << 20
+
+
+class Checksum:
+    """adler32 when the catalogue has it, else md5, fed as bytes arrive."""
+
+    def __init__(self, adler32: str | None, md5: str | None):
+        self.expected_adler32 = (adler32 or "").lower().zfill(8) if adler32 else None
+        self.expected_md5 = (md5 or "").lower() or None
+        self._adler = 1
+        self._md5 = hashlib.md5() if (self.expected_md5 and not self.expected_adler32) else None
+
+    def update(self, block: bytes) -> None:
+        self._adler = zlib.adler32(block, self._adler)
+        if self._md5 is not None:
+            self._md5.update(block)
+
+    def check(self, what: str) -> None:
+        if self.expected_adler32:
+            got = f"{self._adler & 0xFFFFFFFF:08x}"
+            if got != self.expected_adler32:
+                raise ChecksumMismatch(f"{what}: adler32 is {got}, the catalogue says {self.expected_adler32}; the copy was discarded.")
+        elif self._md5 is not None:
+            got = self._md5.hexdigest()
+            if got != self.expected_md5:
+                raise ChecksumMismatch(f"{what}: md5 is {got}, the catalogue says {self.expected_md5}; the copy was discarded.")
+
+
+class Cache:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().absolute()
+        self._transfers = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def transfers(self) -> int:
+        """How many transfers this cache object started (not served from the cache)."""
+        return self._transfers
+
+    def path_for(self, did: DID) -> Path:
+        """Where ``did`` lives in the cache: one directory per scope, the name escaped to one path segment."""
+        name = quote(did.name, safe="")
+        if name in ("", ".", "..") or did.scope in (".", ".."):
+            raise InvalidRequest(f"'{did}' cannot be stored in the cache.")
+        path = self.root / did.scope / name
+        if self.root not in path.parents:
+            raise InvalidRequest(f"'{did}' would be stored outside the cache.")
+        return path
+
+    def has(self, did: DID, size: int | None = None) -> bool:
+        path = self.path_for(did)
+        return path.is_file() and (size is None or path.stat().st_size == size)
+
+    @contextmanager
+    def lock(self, did: DID):
+        path = self.root / ".locks" / did.scope / (quote(did.name, safe="") + ".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def fetch(self, did: DID, sources: list[str], size: int | None, adler32: str | None, md5: str | None = None,
+              progress=None, cancelled: threading.Event | None = None) -> tuple[Path, bool]:  # fmt: skip
+        """Bring ``did`` into the cache from the first source that works; return (path, transferred)."""
+        target = self.path_for(did)
+        with self.lock(did):
+            if self.has(did, size):
+                return target, False
+            if not sources:
+                raise StorageError(f"{did} has no replica that can be downloaded.")
+            with self._count_lock:
+                self._transfers += 1
+            target.parent.mkdir(parents=True, exist_ok=True)
+            errors = []
+            for source in sources:
+                try:
+                    self._transfer(did, source, target, size, adler32, md5, progress, cancelled)
+                    return target, True
+                except Cancelled:
+                    raise
+                except (StorageError, OSError) as e:
+                    errors.append(str(e))
+            raise _last_error(errors)
+
+    def _transfer(self, did, source, target, size, adler32, md5, progress, cancelled):
+        part = target.with_name(target.name + ".part")
+        checksum = Checksum(adler32, md5)
+        scheme = urlparse(source).scheme
+        if scheme in ("http", "https"):
+            self._http(did, source, part, checksum, size, progress, cancelled)
+        elif scheme in ("", "file"):
+            self._copy(did, unquote(urlparse(source).path) if scheme else source, part, checksum, progress, cancelled)
+        else:
+            raise StorageError(f"{did}: cannot download over {scheme}://")
+        got = part.stat().st_size
+        if size is not None and got != size:
+            part.unlink(missing_ok=True)
+            raise StorageError(f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded.")
+        try:
+            checksum.check(f"{did} from {_host(source)}")
+        except ChecksumMismatch:
+            part.unlink(missing_ok=True)
+            raise
+        os.replace(part, target)
+
+    @staticmethod
+    def _resume_from(part: Path, checksum: Checksum) -> int:
+        if not part.exists():
+            return 0
+        with open(part, "rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                checksum.update(block)
+        return part.stat().st_size
+
+    def _http(self, did, url, part, checksum, size, progress, cancelled):
+        import requests
+
+        offset = self._resume_from(part, checksum)
+        if size is not None and offset > size:
+            part.unlink(missing_ok=True)
+            checksum.__init__(checksum.expected_adler32, checksum.expected_md5)
+            offset = 0
+        if progress and offset:
+            progress(offset)
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with requests.get(url, headers=headers, stream=True, timeout=(10, 60)) as r:
+                if r.status_code == 416 and offset == size:
+                    return
+                if r.status_code == 404:
+                    raise StorageError(f"{did}: the storage at {_host(url)} has no such file (404).")
+                if r.status_code not in (200, 206):
+                    raise StorageError(f"{did}: the storage at {_host(url)} answered {r.status_code} {r.reason}.")
+                mode = "ab" if (offset and r.status_code == 206) else "wb"
+                if mode == "wb" and offset:
+                    checksum.__init__(checksum.expected_adler32, checksum.expected_md5)
+                    if progress:
+                        progress(-offset)
+                with open(part, mode) as out:
+                    for block in r.iter_content(CHUNK):
+                        if cancelled is not None and cancelled.is_set():
+                            raise Cancelled(f"The download of {did} was cancelled; it resumes where it stopped.")
+                        out.write(block)
+                        checksum.update(block)
+                        if progress:
+                            progress(len(block))
+        except requests.RequestException as e:
+            raise StorageError(f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume.") from None
+
+    def _copy(self, did, path, part, checksum, progress, cancelled):
+        try:
+            with open(path, "rb") as src, open(part, "wb") as out:
+                for block in iter(lambda: src.read(CHUNK), b""):
+                    if cancelled is not None and cancelled.is_set():
+                        raise Cancelled(f"The download of {did} was cancelled.")
+                    out.write(block)
+                    checksum.update(block)
+                    if progress:
+                        progress(len(block))
+        except FileNotFoundError:
+            raise StorageError(f"{did}: the mounted replica {path} is missing.") from None
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _host(url: str) -> str:
+    parsed = urlparse(url)
+    return parsed.netloc or "local storage"
+
+
+def _last_error(messages: list[str]) -> StorageError:
+    cls = ChecksumMismatch if any("checksum" in m or "adler32" in m or "md5" in m for m in messages[-1:]) else StorageError
+    return cls(messages[-1] if len(messages) == 1 else f"{messages[-1]} (after {len(messages)} sources failed)")
+

@@ -1,0 +1,181 @@
+"""Rucio instances: how odlake reaches each one, and where it finds them with no configuration.
+
+Order of discovery when nothing is configured: the demo lake (its lake.json), then the
+environment's rucio.cfg (``RUCIO_CONFIG``, ``$RUCIO_HOME/etc/rucio.cfg``,
+``/opt/rucio/etc/rucio.cfg``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import InvalidRequest
+
+AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
+MODES = ("stream", "download", "mounted", "auto")
+DEMO_INSTANCE = "demo"
+LAKE_HOME_ENV = "ODLAKE_LAKE_HOME"
+
+
+@dataclass
+class InstanceConfig:
+    """One Rucio instance. Secrets (password, token) never leave the server: see ``public()``."""
+
+    name: str
+    rucio_host: str
+    auth_host: str = ""
+    display_name: str = ""
+    auth_type: str = "userpass"
+    account: str | None = None
+    vo: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_file: str | None = None  # keeps the secret out of the configuration (and its logs)
+    password_env: str | None = None
+    certificate: str | None = None
+    key: str | None = None
+    proxy: str | None = None
+    token_file: str | None = None
+    token_env: str | None = None
+    ca_cert: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    mounts: dict[str, str] = field(default_factory=dict)  # RSE name -> locally mounted prefix
+    default_mode: str = "auto"
+    timeout: float = 30.0
+    source: str = "configuration"
+
+    def __post_init__(self):
+        self.auth_host = self.auth_host or self.rucio_host
+        self.display_name = self.display_name or self.name
+        if self.auth_type not in AUTH_TYPES:
+            raise InvalidRequest(f"Instance '{self.name}': auth type '{self.auth_type}' is not one of {', '.join(AUTH_TYPES)}.")
+        if self.default_mode not in MODES:
+            raise InvalidRequest(f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}.")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InstanceConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidRequest(f"Unknown keys in the configuration of a Rucio instance: {', '.join(sorted(unknown))}.")
+        if not data.get("name") or not data.get("rucio_host"):
+            raise InvalidRequest("A Rucio instance needs at least 'name' and 'rucio_host'.")
+        return cls(**data)
+
+    def credential(self) -> str:
+        """Which credential this instance authenticates with, in words (no secret in it)."""
+        if self.auth_type == "userpass":
+            return f"userpass identity '{self.username}' for account '{self.account}'"
+        if self.auth_type == "x509":
+            return f"X.509 certificate {self.certificate}"
+        if self.auth_type == "x509_proxy":
+            return f"X.509 proxy {self.proxy}"
+        return f"OIDC token from {self.token_file or '$' + str(self.token_env)}"
+
+    def userpass_password(self) -> str | None:
+        """The password, from the file or environment variable named in the configuration, or inline."""
+        if self.password_file:
+            try:
+                return Path(self.password_file).expanduser().read_text().strip()
+            except OSError as e:
+                from .errors import AuthenticationFailed
+
+                raise AuthenticationFailed(f"Instance '{self.name}': cannot read the password file {self.password_file} ({e.strerror}).") from None
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return self.password
+
+    def public(self) -> dict:
+        """What the browser may see of this instance."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "rucio_host": self.rucio_host,
+            "auth_type": self.auth_type,
+            "account": self.account,
+            "vo": self.vo,
+            "default_mode": self.default_mode,
+            "source": self.source,
+        }
+
+
+def from_rucio_cfg(path: str | os.PathLike, name: str = "rucio", **overrides) -> InstanceConfig:
+    """An instance from the ``[client]`` section of a rucio.cfg."""
+    parser = configparser.ConfigParser(interpolation=None)
+    if not parser.read(path):
+        raise InvalidRequest(f"Cannot read the Rucio configuration {path}.")
+    if not parser.has_section("client"):
+        raise InvalidRequest(f"{path} has no [client] section.")
+    c = parser["client"]
+    values = {
+        "name": name,
+        "rucio_host": c.get("rucio_host", ""),
+        "auth_host": c.get("auth_host", ""),
+        "auth_type": c.get("auth_type", "userpass"),
+        "account": c.get("account"),
+        "vo": c.get("vo"),
+        "username": c.get("username"),
+        "password": c.get("password"),
+        "certificate": c.get("client_cert"),
+        "key": c.get("client_key"),
+        "proxy": c.get("client_x509_proxy"),
+        "ca_cert": c.get("ca_cert"),
+        "source": str(path),
+    }
+    values.update(overrides)
+    if not values["rucio_host"]:
+        raise InvalidRequest(f"{path} sets no rucio_host in [client].")
+    return InstanceConfig(**values)
+
+
+def lake_home() -> Path:
+    env = os.environ.get(LAKE_HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("odlake")) / "lake"
+
+
+def from_lake(home: str | os.PathLike | None = None) -> InstanceConfig | None:
+    """The demo lake as an instance, when its lake.json is there."""
+    home = Path(home) if home else lake_home()
+    try:
+        state = json.loads((home / "lake.json").read_text())
+    except (OSError, ValueError):
+        return None
+    local = state["rses"]["local"]
+    return from_rucio_cfg(
+        state["rucio_cfg"],
+        name=DEMO_INSTANCE,
+        display_name="Open Data demo lake",
+        scopes=[state["scope"]],
+        # the local RSE is a directory on this machine: its files can be read in place
+        mounts={local["name"]: local["directory"]},
+        source=str(home / "lake.json"),
+    )
+
+
+def environment_rucio_cfg() -> Path | None:
+    candidates = []
+    if os.environ.get("RUCIO_CONFIG"):
+        candidates.append(Path(os.environ["RUCIO_CONFIG"]))
+    if os.environ.get("RUCIO_HOME"):
+        candidates.append(Path(os.environ["RUCIO_HOME"]) / "etc" / "rucio.cfg")
+    candidates.append(Path("/opt/rucio/etc/rucio.cfg"))
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def discover() -> list[InstanceConfig]:
+    """Instances to use when none are configured."""
+    lake = from_lake()
+    if lake:
+        return [lake]
+    cfg = environment_rucio_cfg()
+    if cfg:
+        return [from_rucio_cfg(cfg)]
+    return []

@@ -1,0 +1,158 @@
+"""One long-lived rucio-clients ``Client`` per instance, and Rucio's errors in odlake's words.
+
+Creating a Client costs ~0.65 s (it authenticates at once), so it is made on first use
+and kept; after a failure it is made again on the next call, so a Rucio server that
+comes back is used again without restarting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from .config import InstanceConfig
+from .errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    OdlakeError,
+    TimedOut,
+    Unreachable,
+)
+
+T = TypeVar("T")
+
+
+def _client_class():
+    from rucio.client import Client
+
+    class InstanceClient(Client):
+        """A Client whose token lives in a private per-instance directory, so that two
+        instances with the same account never overwrite each other's token."""
+
+        odlake_token_dir: str = ""
+
+        def _get_auth_tokens(self):
+            suffix = f"for_account_{self.account}" if self.account else "for_default_account"
+            token_path = self.odlake_token_dir
+            token_file = os.path.join(token_path, "auth_token_" + suffix)
+            return token_file, os.path.join(token_path, "auth_token_exp_" + suffix), token_file, token_path
+
+    return InstanceClient
+
+
+class Connection:
+    """Calls into one Rucio instance, off any event loop, with errors translated."""
+
+    def __init__(self, config: InstanceConfig, token_dir: Path):
+        self.config = config
+        self.token_dir = token_dir / _safe(config.name)
+        self._client = None
+        self._lock = threading.Lock()
+
+    def _credentials(self) -> dict:
+        c = self.config
+        if c.auth_type == "userpass":
+            return {"username": c.username, "password": c.userpass_password()}
+        if c.auth_type == "x509":
+            return {"client_cert": c.certificate, "client_key": c.key}
+        if c.auth_type == "x509_proxy":
+            return {"client_proxy": c.proxy}
+        return {}
+
+    def _install_oidc_token(self) -> None:
+        c = self.config
+        token = None
+        if c.token_env:
+            token = os.environ.get(c.token_env)
+        elif c.token_file:
+            try:
+                token = Path(c.token_file).read_text().strip()
+            except OSError as e:
+                raise AuthenticationFailed(f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror}).") from None
+        if not token:
+            raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
+        (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
+
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self.token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chmod(self.token_dir, 0o700)
+                if self.config.auth_type == "oidc":
+                    self._install_oidc_token()
+                cls = _client_class()
+                cls.odlake_token_dir = str(self.token_dir)
+                c = self.config
+                try:
+                    self._client = cls(
+                        rucio_host=c.rucio_host, auth_host=c.auth_host, account=c.account, vo=c.vo,
+                        ca_cert=c.ca_cert or True, auth_type=c.auth_type, creds=self._credentials(),
+                        timeout=c.timeout,
+                    )  # fmt: skip
+                except Exception as e:  # noqa: BLE001 - every failure is translated for the user
+                    raise translate(e, self.config) from None
+            return self._client
+
+    def call(self, operation: Callable[..., T], what: str = "") -> T:
+        """Run ``operation(client)``; Rucio's exceptions come out as OdlakeErrors."""
+        client = self.client()
+        try:
+            return operation(client)
+        except OdlakeError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            error = translate(e, self.config, what)
+            if isinstance(error, (Unreachable, TimedOut, AuthenticationFailed)):
+                self.reset()
+            raise error from None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._client = None
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "instance"
+
+
+def translate(error: Exception, config: InstanceConfig, what: str = "") -> OdlakeError:
+    """A Rucio or network exception -> the OdlakeError a user understands."""
+    import requests
+    from rucio.common import exception as rx
+
+    name = f"Rucio instance '{config.name}' ({config.rucio_host})"
+    subject = f" {what}" if what else ""
+    if isinstance(error, (requests.Timeout,)):
+        return TimedOut(f"{name} did not answer in time{subject}; it may be overloaded. Try again in a moment.")
+    if isinstance(error, (requests.ConnectionError, rx.ServerConnectionException, ConnectionError)):
+        return Unreachable(f"{name} cannot be reached. Check that the server runs and the address is right, then retry.")
+    if isinstance(error, (rx.CannotAuthenticate, rx.NoAuthInformation)):
+        return AuthenticationFailed(
+            f"{name} rejected the {config.credential()}. Check the credential in the instance's configuration."
+        )
+    if isinstance(error, rx.AccessDenied):
+        return AccessDenied(f"{name}: account '{config.account}' is not allowed to do this{subject}.")
+    if isinstance(error, (rx.DataIdentifierNotFound, rx.ScopeNotFound)):
+        return NotFound(f"{name} has no such DID{subject}. Check the scope and name (Rucio names are case-sensitive).")
+    if isinstance(error, rx.RSENotFound):
+        return NotFound(f"{name} has no such RSE{subject}.")
+    if isinstance(error, (rx.InvalidObject, rx.InputValidationError, rx.InvalidType, rx.UnsupportedOperation,
+                          rx.DuplicateCriteriaInDIDFilter, rx.KeyNotFound, rx.InvalidValueForKey)):  # fmt: skip
+        return InvalidRequest(f"{name} refused the request{subject}: {_first_line(error)}")
+    if isinstance(error, (rx.MissingClientParameter, rx.ConfigNotFound, rx.ClientProtocolNotSupported,
+                          rx.ClientProtocolNotFound)):  # fmt: skip
+        return Unreachable(f"{name} is not configured completely: {_first_line(error)}")
+    if isinstance(error, rx.RucioException):
+        return Unreachable(f"{name} failed{subject}: {_first_line(error)}. Retry; if it persists, ask the lake's administrators.")
+    return OdlakeError(f"{name}: unexpected {type(error).__name__}{subject}: {_first_line(error)}")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    details = [line for line in text if line.startswith("Details:")]
+    line = details[0][len("Details:") :].strip() if details else (text[0] if text else type(error).__name__)
+    return line[:300]

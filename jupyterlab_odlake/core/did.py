@@ -1,0 +1,63 @@
+"""Data identifiers (DIDs): ``scope:name``, checked before they go anywhere."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidRequest
+
+# Rucio's own limits: scopes up to 25 characters of [A-Za-z0-9_.-], names up to 250.
+_SCOPE = re.compile(r"^[A-Za-z0-9_.\-]{1,25}$")
+_NAME_MAX = 250
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\"'`\\]")
+
+
+@dataclass(frozen=True, order=True)
+class DID:
+    scope: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str, default_scope: str | None = None) -> "DID":
+        """``scope:name`` (or a bare name with ``default_scope``) -> DID, or InvalidRequest saying why."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequest("A DID is needed, written scope:name (for example opendata:GamGam.Data).")
+        text = text.strip()
+        if ":" in text:
+            scope, name = text.split(":", 1)
+        elif default_scope:
+            scope, name = default_scope, text
+        else:
+            raise InvalidRequest(f"'{_shown(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data).")
+        return cls.of(scope, name)
+
+    @classmethod
+    def of(cls, scope: str, name: str) -> "DID":
+        if not _SCOPE.match(scope or ""):
+            raise InvalidRequest(
+                f"'{_shown(scope)}' is not a valid Rucio scope (1-25 letters, digits, '_', '-' or '.')."
+            )
+        check_name(name)
+        return cls(scope, name)
+
+
+def check_name(name: str, what: str = "DID name") -> str:
+    if not name:
+        raise InvalidRequest(f"The {what} is empty.")
+    if len(name) > _NAME_MAX:
+        raise InvalidRequest(f"The {what} is {len(name)} characters long; Rucio allows at most {_NAME_MAX}.")
+    if _FORBIDDEN.search(name):
+        raise InvalidRequest(f"The {what} '{_shown(name)}' contains quotes, backslashes or control characters.")
+    if name in (".", "..") or name.startswith("../") or "/../" in name or name.endswith("/.."):
+        raise InvalidRequest(f"The {what} '{_shown(name)}' contains a '..' path segment.")
+    return name
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A DID as it can be quoted back in a message: printable and short."""
+    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,170 @@
+"""The download queue: datasets fetched file by file into the cache, in parallel, with progress.
+
+One transfer per file however many downloads want it: a second download of the same
+file waits for the first one's transfer instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .cache import Cache
+from .did import DID
+from .errors import Cancelled, NotFound, OdlakeError
+
+ACTIVE = ("resolving", "running")
+
+
+@dataclass
+class _Transfer:
+    """One file on its way into the cache, shared by every download that wants it."""
+
+    future: Future
+    cancelled: threading.Event
+    subscribers: set = field(default_factory=set)
+    bytes_done: int = 0
+
+
+@dataclass
+class Download:
+    id: str
+    instance: str
+    did: str
+    state: str = "resolving"
+    files_total: int = 0
+    files_done: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+    transfers: int = 0  # files this download actually transferred (not found in the cache, not shared)
+    errors: list = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    files: list = field(default_factory=list)
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def as_dict(self) -> dict:
+        elapsed = (self.finished or time.time()) - self.created
+        return {
+            "id": self.id, "instance": self.instance, "did": self.did, "state": self.state,
+            "files_total": self.files_total, "files_done": self.files_done,
+            "bytes_total": self.bytes_total, "bytes_done": self.bytes_done,
+            "rate": self.bytes_done / elapsed if elapsed > 0 else 0.0,
+            "transfers": self.transfers, "errors": list(self.errors),
+            "created": self.created, "finished": self.finished,
+            "paths": [f["path"] for f in self.files if f.get("path")],
+        }  # fmt: skip
+
+
+class Downloads:
+    def __init__(self, cache: Cache, parallel: int = 4):
+        self.cache = cache
+        self._pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="odlake-transfer")
+        self._runner = ThreadPoolExecutor(max_workers=4, thread_name_prefix="odlake-download")
+        self._downloads: dict[str, Download] = {}
+        self._transfers: dict[tuple[str, str], _Transfer] = {}
+        self._lock = threading.Lock()
+
+    def start(self, instance, did: DID) -> Download:
+        """Queue the download of ``did`` from ``instance``; returns at once."""
+        d = Download(id=uuid.uuid4().hex[:12], instance=instance.name, did=str(did))
+        with self._lock:
+            self._downloads[d.id] = d
+        self._runner.submit(self._run, instance, did, d)
+        return d
+
+    def get(self, download_id: str) -> Download:
+        try:
+            return self._downloads[download_id]
+        except KeyError:
+            raise NotFound(f"There is no download '{download_id}' on this server.") from None
+
+    def all(self) -> list[Download]:
+        return sorted(self._downloads.values(), key=lambda d: d.created)
+
+    def cancel(self, download_id: str) -> Download:
+        d = self.get(download_id)
+        if d.state in ACTIVE:
+            d.cancelled.set()
+            with self._lock:
+                for key, t in list(self._transfers.items()):
+                    t.subscribers.discard(d.id)
+                    if not t.subscribers:
+                        t.cancelled.set()
+            d.state = "cancelled"
+            d.finished = time.time()
+        return d
+
+    def _run(self, instance, did: DID, d: Download) -> None:
+        try:
+            files = instance.locations(did, "download", self.cache)
+            d.files = [{"did": f["did"], "bytes": f["bytes"], "path": None} for f in files]
+            d.files_total = len(files)
+            d.bytes_total = sum(f["bytes"] or 0 for f in files)
+            if d.cancelled.is_set():
+                return
+            d.state = "running"
+            waits = [(i, f, self._share(f, d)) for i, f in enumerate(files)]
+            for i, f, (transfer, started_here) in waits:
+                try:
+                    path, transferred = transfer.future.result()
+                    d.files[i]["path"] = str(path)
+                    d.files_done += 1
+                    if transferred and started_here:
+                        d.transfers += 1
+                    if not (transferred and started_here):
+                        d.bytes_done += f["bytes"] or 0
+                except Cancelled:
+                    if not d.cancelled.is_set():
+                        d.errors.append(f"{f['did']}: the transfer was cancelled by another download")
+                except OdlakeError as e:
+                    d.errors.append(e.message)
+            if d.cancelled.is_set():
+                return
+            d.state = "failed" if d.errors else "done"
+        except OdlakeError as e:
+            d.errors.append(e.message)
+            d.state = "failed"
+        except Exception as e:  # noqa: BLE001 - a download must end in a state, never hang
+            d.errors.append(f"unexpected {type(e).__name__}: {e}")
+            d.state = "failed"
+        finally:
+            if d.cancelled.is_set():
+                d.state = "cancelled"
+            d.finished = d.finished or time.time()
+
+    def _share(self, f: dict, d: Download) -> tuple[_Transfer, bool]:
+        key = (f["scope"], f["name"])
+        with self._lock:
+            existing = self._transfers.get(key)
+            if existing is not None and not existing.future.done() and not existing.cancelled.is_set():
+                existing.subscribers.add(d.id)
+                return existing, False
+            cancelled = threading.Event()
+            sources = [a["location"] for a in f["alternatives"] if a["available"]]
+
+            def progress(n, d=d):
+                d.bytes_done += n
+
+            future = self._pool.submit(
+                self.cache.fetch, DID(f["scope"], f["name"]), sources, f["bytes"], f["adler32"], None, progress, cancelled
+            )
+            transfer = _Transfer(future, cancelled, {d.id})
+            self._transfers[key] = transfer
+            future.add_done_callback(lambda _f, key=key, t=transfer: self._forget(key, t))
+            return transfer, True
+
+    def _forget(self, key, transfer) -> None:
+        with self._lock:
+            if self._transfers.get(key) is transfer:
+                del self._transfers[key]
+
+    def shutdown(self) -> None:
+        for d in self.all():
+            if d.state in ACTIVE:
+                self.cancel(d.id)
+        self._runner.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,72 @@
+"""What can go wrong talking to a lake, as exceptions that carry a user-facing message.
+
+Each error has a stable ``code`` and the HTTP ``status`` the REST API answers with; the
+message says what happened and what to do.
+"""
+
+
+class OdlakeError(Exception):
+    """Base of every odlake error. ``str(error)`` is the message for the user."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(OdlakeError):
+    """A malformed DID, parameter or filter."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class AuthenticationFailed(OdlakeError):
+    """Rucio rejected the credentials of an instance."""
+
+    code = "authentication_failed"
+    status = 401
+
+
+class AccessDenied(OdlakeError):
+    """Rucio knows the account but does not allow the operation."""
+
+    code = "access_denied"
+    status = 403
+
+
+class NotFound(OdlakeError):
+    """No such DID, scope, instance or download."""
+
+    code = "not_found"
+    status = 404
+
+
+class StorageError(OdlakeError):
+    """A storage element failed or served bad bytes."""
+
+    code = "storage_error"
+    status = 502
+
+
+class ChecksumMismatch(StorageError):
+    code = "checksum_mismatch"
+
+
+class Unreachable(OdlakeError):
+    """The Rucio server (or a storage) cannot be reached."""
+
+    code = "unreachable"
+    status = 503
+
+
+class TimedOut(OdlakeError):
+    code = "timeout"
+    status = 504
+
+
+class Cancelled(OdlakeError):
+    code = "cancelled"
+    status = 409

@@ -1,0 +1,51 @@
+"""The server extension's configuration (traitlets) and the core object it keeps for the handlers.
+
+In ``jupyter_server_config.py``::
+
+    c.Odlake.instances = [
+        {"name": "institute", "display_name": "Institute lake", "rucio_host": "https://rucio.example.org",
+         "auth_type": "x509_proxy", "proxy": "/tmp/x509up_u1000", "account": "alice",
+         "mounts": {"INSTITUTE_DISK": "/eos/lake"}, "default_mode": "auto"},
+    ]
+    c.Odlake.default_instance = "institute"
+    c.Odlake.cache_dir = "/scratch/odlake-cache"
+    c.Odlake.parallel_transfers = 4
+
+With no instances configured, odlake uses the demo lake when its lake.json is found,
+else the environment's rucio.cfg.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from traitlets import Dict, Int, List, Unicode
+from traitlets.config import Configurable
+
+from .core import InstanceConfig, Lakes
+
+
+class Odlake(Configurable):
+    instances = List(
+        Dict(),
+        help="Rucio instances: name, display_name, rucio_host, auth_host, auth_type (userpass, x509, x509_proxy, "
+        "oidc), account, vo, username with password_file or password_env (or password, which then appears in "
+        "the server's debug log of its configuration), certificate/key, proxy, token_file/token_env, scopes, "
+        "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto).",
+    ).tag(config=True)
+    default_instance = Unicode("", help="Name of the instance used when a request names none.").tag(config=True)
+    cache_dir = Unicode("", help="Directory of the download cache (default: the user cache directory).").tag(config=True)
+    parallel_transfers = Int(4, help="Files downloaded at the same time.").tag(config=True)
+    state_dir = Unicode("", help="Directory for Rucio tokens (default: the user state directory).").tag(config=True)
+    request_threads = Int(8, help="Threads that run Rucio calls off the event loop.").tag(config=True)
+
+    def make_lakes(self) -> Lakes:
+        configs = [InstanceConfig.from_dict(dict(i)) for i in self.instances] if self.instances else None
+        return Lakes(
+            configs,
+            default=self.default_instance or None,
+            cache_dir=self.cache_dir or None,
+            parallel_transfers=self.parallel_transfers,
+            state_dir=self.state_dir or None,
+        )
+
+    def make_executor(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.request_threads, thread_name_prefix="odlake-rucio")

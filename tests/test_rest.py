@@ -1,0 +1,451 @@
+"""The REST API of the server extension, against the demo lake: what the sidebar and the kernel call."""
+
+import asyncio
+import json
+import logging
+import zlib
+from urllib.parse import quote
+
+import pytest
+from support import SlowStorage
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from jupyterlab_odlake.lake.home import HTTP_RSE
+from jupyterlab_odlake.lake.manager import up as lake_up
+from jupyterlab_odlake.lake.services import free_port, stop_process
+
+PAGING_DATASET = "paging.2000"
+PAGING_FILES = 2100
+
+
+@pytest.fixture(scope="module")
+def instance_configs(lake, tmp_path_factory):
+    home, state = lake
+    secrets = tmp_path_factory.mktemp("secrets")
+    (secrets / "demo").write_text(home.password())
+    (secrets / "wrong").write_text("not-the-password")
+    (secrets / "dead").write_text("unused-secret")
+    demo = {
+        "name": "demo",
+        "display_name": "Demo lake",
+        "rucio_host": state["rucio"]["url"],
+        "account": "root",
+        "username": "odlake",
+        "password_file": str(secrets / "demo"),
+        "scopes": ["opendata"],
+        "mounts": {"ODLAKE_LOCAL": str(home.local_storage)},
+    }
+    dead = {"name": "dead", "rucio_host": f"http://127.0.0.1:{free_port()}", "account": "root",
+            "username": "odlake", "password_file": str(secrets / "dead"), "timeout": 5}  # fmt: skip
+    wrong = dict(demo, name="wrongpw", password_file=str(secrets / "wrong"))
+    return [demo, dead, wrong]
+
+
+@pytest.fixture
+def jp_server_config(instance_configs, tmp_path):
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyterlab_odlake": True},
+            "allow_unauthenticated_access": False,
+        },
+        "Odlake": {
+            "instances": instance_configs,
+            "default_instance": "demo",
+            "cache_dir": str(tmp_path / "cache"),
+            "state_dir": str(tmp_path / "state"),
+            "parallel_transfers": 2,
+        },
+    }
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """GET/POST/DELETE an odlake route; returns (status, json body). Every body is kept for the secret check."""
+    seen = []
+
+    async def call(*parts, method="GET", body=None, **params):
+        kwargs = {"method": method, "params": {k: v for k, v in params.items() if v is not None}}
+        if body is not None:
+            kwargs["body"] = json.dumps(body)
+        elif method == "POST":
+            kwargs["body"] = "{}"
+        if method == "DELETE":
+            kwargs["allow_nonstandard_methods"] = True
+        try:
+            r = await jp_fetch("odlake", *parts, **kwargs)
+            status, text = r.code, r.body.decode()
+        except HTTPClientError as e:
+            status, text = e.code, e.response.body.decode() if e.response else ""
+        seen.append(text)
+        return status, json.loads(text) if text else None
+
+    call.seen = seen
+    return call
+
+
+@pytest.fixture
+def raw_get(jp_http_port, jp_base_url, jp_auth_header):
+    """GET a path exactly as written (already URL-encoded)."""
+
+    async def get(path):
+        url = f"http://localhost:{jp_http_port}{jp_base_url}odlake/{path}"
+        try:
+            r = await AsyncHTTPClient().fetch(url, headers=jp_auth_header, raise_error=False)
+        except Exception as e:  # noqa: BLE001
+            pytest.fail(f"request failed: {e}")
+        return r.code, r.body.decode()
+
+    return get
+
+
+async def wait_download(api, download_id, until=("done", "failed", "cancelled"), timeout=60):
+    for _ in range(int(timeout / 0.05)):
+        status, d = await api("downloads", download_id)
+        assert status == 200
+        if d["state"] in until:
+            return d
+        await asyncio.sleep(0.05)
+    pytest.fail(f"download {download_id} stayed {d['state']}")
+
+
+# -- instances ------------------------------------------------------------------------------
+
+
+async def test_instances_report_status_and_no_secret(api, instance_configs):
+    status, body = await api("instances")
+    assert status == 200
+    by_name = {i["name"]: i for i in body["instances"]}
+    assert by_name["demo"]["authenticated"] is True and by_name["demo"]["default"] is True
+    assert by_name["dead"]["reachable"] is False and "cannot be reached" in by_name["dead"]["message"]
+    assert by_name["wrongpw"]["status"] == "authentication_failed"
+    assert "userpass identity 'odlake'" in by_name["wrongpw"]["message"]
+    for secret in ("password", "unused-secret", "not-the-password"):
+        assert secret not in json.dumps(body)
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+async def test_search_pages_through_every_did_with_a_cursor(api):
+    names, cursor = [], None
+    while True:
+        status, page = await api("search", q="opendata:*", type="all", limit="4", cursor=cursor)
+        assert status == 200
+        assert len(page["items"]) <= 4
+        names += [i["did"] for i in page["items"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert len(names) == len(set(names)) == page["total"]
+    assert {"opendata:GamGam", "opendata:GamGam.Data", "opendata:data_A.GamGam.root"} <= set(names)
+
+
+async def test_search_with_wildcards_type_and_metadata_filters(api):
+    status, page = await api("search", q="GamGam*", type="dataset")
+    assert status == 200
+    assert [i["did"] for i in page["items"]] == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
+    status, page = await api("search", q="opendata:*", type="file", filter="dsid=343981")
+    [item] = page["items"]
+    assert item["name"] == "mc_343981.ggH125_gamgam.GamGam.root" and item["type"] == "file"
+    assert item["metadata"]["physics_short"] == "ggH125_gamgam" and item["metadata"]["xsec_pb"] == pytest.approx(0.1102)
+    status, page = await api("search", q="*", type="dataset", filter="channel=GamGam")
+    assert [i["name"] for i in page["items"]] == ["GamGam.Data", "GamGam.MC"]
+    status, page = await api("search", q="*", type="file", filter="xsec_pb>=1,channel=1lep")
+    assert [i["name"] for i in page["items"]] == ["mc_361100.Wplusenu.1lep.root", "mc_410000.ttbar_lep.1lep.root"]
+
+
+# -- one DID, its files, its replicas ---------------------------------------------------------
+
+
+async def test_did_tells_type_size_files_and_metadata(api):
+    status, d = await api("dids", "opendata", "GamGam.Data")
+    assert status == 200
+    assert d["type"] == "dataset" and d["length"] == 4 and d["bytes"] > 0
+    assert d["metadata"]["lumi_fb"] == pytest.approx(10.0) and d["metadata"]["channel"] == "GamGam"
+    status, f = await api("dids", "opendata", "data_A.GamGam.root")
+    assert f["type"] == "file" and f["adler32"]
+
+
+@pytest.fixture(scope="module")
+def paging_dataset(lake, rucio_client):
+    """A dataset of 2,100 files (registered, with HTTP replicas) to page through."""
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    try:
+        rucio_client.add_dataset("opendata", PAGING_DATASET)
+    except DataIdentifierAlreadyExists:
+        return PAGING_DATASET
+    files = [{"scope": "opendata", "name": f"paging.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
+             for i in range(PAGING_FILES)]  # fmt: skip
+    for start in range(0, len(files), 400):
+        rucio_client.add_replicas(HTTP_RSE, files[start : start + 400])
+        rucio_client.attach_dids("opendata", PAGING_DATASET, [{"scope": "opendata", "name": f["name"]} for f in files[start : start + 400]])
+    return PAGING_DATASET
+
+
+async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
+    names, cursor, pages = [], None, 0
+    while True:
+        status, page = await api("dids", "opendata", paging_dataset, "files", limit="500", cursor=cursor)
+        assert status == 200, page
+        pages += 1
+        if pages == 1:
+            assert page["total"] == PAGING_FILES
+            assert all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
+        names += [f["name"] for f in page["items"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert pages == 5
+    assert names == sorted(names) and len(set(names)) == PAGING_FILES
+
+
+async def test_replicas_choose_a_location_per_mode(api, lake):
+    home, state = lake
+    status, auto = await api("dids", "opendata", "GamGam.Data", "replicas", mode="auto")
+    assert status == 200
+    kinds = {f["name"]: (f["kind"], f["location"]) for f in auto["files"]}
+    assert kinds["data_A.GamGam.root"] == ("mounted", str(home.local_storage / "opendata" / "data_A.GamGam.root"))
+    assert kinds["data_B.GamGam.root"] == ("stream", f"{state['storage']['url']}/opendata/data_B.GamGam.root")
+    status, stream = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream")
+    assert all(f["kind"] == "stream" and f["location"].startswith("http://") for f in stream["files"])
+    status, mounted = await api("dids", "opendata", "GamGam.Data", "replicas", mode="mounted")
+    by_name = {f["name"]: f for f in mounted["files"]}
+    assert by_name["data_A.GamGam.root"]["kind"] == "mounted"
+    assert by_name["data_B.GamGam.root"]["location"] is None and "mounted" in by_name["data_B.GamGam.root"]["reason"]
+    status, download = await api("dids", "opendata", "GamGam.Data", "replicas", mode="download")
+    assert all(f["kind"] == "download" and f["cached"] is False and "/cache/opendata/" in f["location"] for f in download["files"])
+    assert all(len(f["alternatives"]) >= 1 for f in download["files"])
+
+
+async def test_catalog_groups_datasets_by_analysis(api):
+    status, catalog = await api("catalog")
+    assert status == 200
+    analyses = {a["name"]: a for a in catalog["analyses"]}
+    assert {"GamGam", "1lep", "4lep"} <= set(analyses)
+    [gamgam] = analyses["GamGam"]["containers"]
+    assert gamgam["did"] == "opendata:GamGam" and gamgam["length"] == 9
+    datasets = {d["name"]: d for d in gamgam["datasets"]}
+    assert datasets["GamGam.Data"]["metadata"]["lumi_fb"] == pytest.approx(10.0)
+    assert datasets["GamGam.MC"]["length"] == 5
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+async def test_bad_input_gets_400_or_404_never_500(api, raw_get, lake):
+    home, _ = lake
+    status, body = await api("dids", "opendata", "no-such-dataset")
+    assert status == 404 and body["error"] == "not_found" and "no such DID" in body["message"]
+    status, body = await api("dids", "bad scope!", "x")
+    assert status == 400 and "scope" in body["message"]
+    for name in ["../../etc/passwd", "..", 'quo"te', "it's", "with space", "ünïcødé-ñame", "x" * 1000, "new\nline", "back\\slash"]:
+        status, body = await raw_get(f"dids/opendata/{quote(name, safe='')}")
+        assert status in (400, 404), (name, status, body)
+        assert json.loads(body)["message"]
+        status, body = await raw_get(f"dids/opendata/{quote(name, safe='')}/replicas?mode=download")
+        assert status in (400, 404), (name, status, body)
+    assert not any((home.root.parent).glob("**/passwd"))
+    for params in ({"type": "nonsense"}, {"limit": "0"}, {"limit": "lots"}, {"cursor": "garbage"}, {"q": 'opendata:"x'}):
+        status, body = await api("search", **params)
+        assert status == 400 and body["error"] == "invalid_request", params
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="teleport")
+    assert status == 400
+    status, body = await api("search", instance="nowhere")
+    assert status == 404 and "nowhere" in body["message"]
+
+
+async def test_a_dead_instance_fails_clearly_while_the_other_works(api):
+    status, body = await api("search", instance="dead", q="*")
+    assert status == 503 and body["error"] == "unreachable"
+    assert "'dead'" in body["message"] and "cannot be reached" in body["message"]
+    status, body = await api("search", instance="demo", q="opendata:GamGam")
+    assert status == 200 and body["items"]
+
+
+async def test_wrong_password_is_401_naming_instance_and_credential(api):
+    status, body = await api("search", instance="wrongpw", q="*")
+    assert status == 401 and body["error"] == "authentication_failed"
+    assert "'wrongpw'" in body["message"] and "userpass identity 'odlake'" in body["message"]
+    assert "not-the-password" not in json.dumps(body)
+
+
+async def test_rucio_stopped_gives_503_then_recovers_without_restarting_jupyter(api, lake):
+    home, _ = lake
+    status, _ = await api("search", q="opendata:GamGam")
+    assert status == 200
+    state = home.load_state()
+    stop_process(state["rucio"]["pid"])
+    status, body = await api("dids", "opendata", "GamGam.Data")
+    assert status == 503 and "cannot be reached" in body["message"] and "retry" in body["message"]
+    lake_up(home, log=lambda *_: None)
+    status, body = await api("dids", "opendata", "GamGam.Data")
+    assert status == 200 and body["length"] == 4
+
+
+async def test_requests_without_token_are_rejected(jp_fetch):
+    for method, body in (("GET", None), ("POST", json.dumps({"did": "opendata:GamGam.MC"}))):
+        with pytest.raises(HTTPClientError) as err:
+            await jp_fetch("odlake", "downloads", method=method, body=body, headers={"Authorization": ""})
+        assert err.value.code == 403
+
+
+async def test_browser_session_needs_the_xsrf_token_to_post(jp_fetch, jp_serverapp, jp_http_port, jp_base_url):
+    """A browser logged in with a cookie can POST only with the XSRF token, as JupyterLab sends it."""
+    from http.cookies import SimpleCookie
+
+    client, base = AsyncHTTPClient(), f"http://localhost:{jp_http_port}{jp_base_url}"
+    cookies = SimpleCookie()
+
+    def keep(response):
+        for header in response.headers.get_list("Set-Cookie"):
+            cookies.load(header)
+
+    keep(await client.fetch(base + "login", raise_error=False))
+    xsrf = cookies["_xsrf"].value
+    header = lambda: "; ".join(f"{k}={v.value}" for k, v in cookies.items())  # noqa: E731
+    login = await client.fetch(base + "login", method="POST", body=f"password={jp_serverapp.identity_provider.token}&_xsrf={xsrf}",
+                               headers={"Cookie": header()}, follow_redirects=False, raise_error=False)  # fmt: skip
+    keep(login)
+    assert login.code == 302
+    url = base + "odlake/downloads"
+    body = json.dumps({"did": "opendata:GamGam.MC"})
+    without = await client.fetch(url, method="POST", body=body, headers={"Cookie": header()}, raise_error=False)
+    assert without.code == 403
+    listed = await client.fetch(url, headers={"Cookie": header()}, raise_error=False)
+    assert listed.code == 200  # the cookie alone is a valid session for reading
+    with_token = await client.fetch(url, method="POST", body=body, headers={"Cookie": header(), "X-XSRFToken": xsrf}, raise_error=False)
+    assert with_token.code == 202
+
+
+# -- downloads ----------------------------------------------------------------------------------
+
+
+def adler32_of(path):
+    return f"{zlib.adler32(path.read_bytes()) & 0xFFFFFFFF:08x}"
+
+
+async def test_download_a_dataset_verified_into_the_cache(api, tmp_path):
+    status, d = await api("downloads", method="POST", body={"did": "opendata:GamGam.MC"})
+    assert status == 202 and d["id"]
+    done = await wait_download(api, d["id"])
+    assert done["state"] == "done", done
+    assert done["files_done"] == done["files_total"] == 5 and done["bytes_done"] == done["bytes_total"]
+    cache = tmp_path / "cache" / "opendata"
+    assert sorted(p.name for p in cache.iterdir()) == sorted(p.rsplit("/", 1)[1] for p in done["paths"])
+    status, listing = await api("downloads")
+    assert d["id"] in [x["id"] for x in listing["downloads"]]
+    # a second download is served from the cache
+    status, again = await api("downloads", method="POST", body={"did": "opendata:GamGam.MC"})
+    again = await wait_download(api, again["id"])
+    assert again["state"] == "done" and again["transfers"] == 0
+
+
+async def test_two_concurrent_downloads_make_one_transfer_per_file(api):
+    status, a = await api("downloads", method="POST", body={"did": "opendata:GamGam.Data"})
+    status, b = await api("downloads", method="POST", body={"did": "opendata:GamGam.Data"})
+    a, b = await wait_download(api, a["id"]), await wait_download(api, b["id"])
+    assert a["state"] == b["state"] == "done"
+    assert a["transfers"] + b["transfers"] == 4
+    assert a["paths"] == b["paths"]
+
+
+async def test_corrupted_replica_gives_checksum_error_and_nothing_in_the_cache(api, lake, tmp_path):
+    home, _ = lake
+    replica = home.http_storage / "opendata" / "data_B.GamGam.root"  # its only replica
+    original = replica.read_bytes()
+    corrupted = bytearray(original)
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    tmp = replica.with_name(replica.name + ".corrupt")
+    tmp.write_bytes(bytes(corrupted))
+    tmp.replace(replica)
+    try:
+        status, d = await api("downloads", method="POST", body={"did": "opendata:data_B.GamGam.root"})
+        d = await wait_download(api, d["id"])
+        assert d["state"] == "failed"
+        assert any("adler32" in e and "discarded" in e for e in d["errors"]), d["errors"]
+        cached = tmp_path / "cache" / "opendata"
+        assert not (cached / "data_B.GamGam.root").exists()
+        assert not list(cached.glob("*.part")) if cached.exists() else True
+    finally:
+        restore = replica.with_name(replica.name + ".restore")
+        restore.write_bytes(original)
+        restore.replace(replica)
+
+
+@pytest.fixture
+def slow_file(lake, rucio_client, tmp_path_factory):
+    """A 3 MB file whose only replica is on a slow storage, so a download can be watched and cancelled."""
+    import os
+
+    from rucio.common.exception import Duplicate
+
+    root = tmp_path_factory.mktemp("slow")
+    name = f"slow.{os.urandom(4).hex()}.root"
+    data = os.urandom(3_000_000)
+    (root / "opendata").mkdir()
+    (root / "opendata" / name).write_bytes(data)
+    storage = SlowStorage(root, rate=1_000_000)
+    rse = "ODLAKE_SLOW"
+    try:
+        rucio_client.add_rse(rse, deterministic=True)
+    except Duplicate:  # made by an earlier test: point it at this storage
+        for p in rucio_client.get_protocols(rse):
+            rucio_client.delete_protocols(rse, p["scheme"], p["hostname"], p["port"])
+    rucio_client.add_protocol(rse, {
+        "scheme": "http", "hostname": "127.0.0.1", "port": storage.port, "prefix": "/",
+        "impl": "jupyterlab_odlake.lake.protocol.HTTP",
+        "domains": {"lan": {"read": 1, "write": 0, "delete": 0}, "wan": {"read": 1, "write": 0, "delete": 0}},
+    })  # fmt: skip
+    adler = f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    rucio_client.add_replicas(rse, [{"scope": "opendata", "name": name, "bytes": len(data), "adler32": adler}])
+    yield name, storage
+    storage.close()
+
+
+async def test_download_progress_then_cancel_then_resume(api, slow_file, tmp_path):
+    name, storage = slow_file
+    status, d = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+    running = await wait_download(api, d["id"], until=("running",))
+    for _ in range(200):
+        status, running = await api("downloads", d["id"])
+        if running["bytes_done"] > 0:
+            break
+        await asyncio.sleep(0.05)
+    assert 0 < running["bytes_done"] < running["bytes_total"] == 3_000_000
+    status, cancelled = await api("downloads", d["id"], method="DELETE")
+    assert status == 200 and cancelled["state"] == "cancelled"
+    cache = tmp_path / "cache" / "opendata"
+    await asyncio.sleep(0.3)
+    assert not (cache / name).exists()
+    part = cache / (name + ".part")
+    assert part.exists() and 0 < part.stat().st_size < 3_000_000
+    # the next download resumes where the first stopped, with a Range request
+    status, again = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+    again = await wait_download(api, again["id"], timeout=30)
+    assert again["state"] == "done", again
+    assert (cache / name).stat().st_size == 3_000_000 and not part.exists()
+    assert storage.requests[-1][1] and storage.requests[-1][1].startswith("bytes=")
+
+
+async def test_unknown_download_and_bad_body(api):
+    status, body = await api("downloads", "doesnotexist")
+    assert status == 404
+    status, body = await api("downloads", method="POST", body={"did": "not a did"})
+    assert status == 400 and "scope:name" in body["message"]
+    status, body = await api("downloads", method="POST", body={"did": "opendata:nothing-here"})
+    assert status == 202
+    failed = await wait_download(api, body["id"])
+    assert failed["state"] == "failed" and "no such DID" in failed["errors"][0]
+
+
+async def test_no_secret_in_any_response_or_log(api, lake, caplog, instance_configs):
+    caplog.set_level(logging.DEBUG)
+    for args, params in [(("instances",), {}), (("search",), {"instance": "wrongpw"}), (("search",), {"instance": "dead"}),
+                         (("dids", "opendata", "GamGam.Data"), {}), (("catalog",), {})]:  # fmt: skip
+        await api(*args, **params)
+    secrets = [open(c["password_file"]).read() for c in instance_configs]
+    assert all(len(s) >= 8 for s in secrets)
+    everything = "\n".join(api.seen) + caplog.text
+    for secret in secrets:
+        assert secret not in everything
