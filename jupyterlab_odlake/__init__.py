@@ -1,7 +1,18 @@
 """odlake: a Rucio data lake inside JupyterLab.
 
-The package holds the server extension (``handlers``/``routes``), the demo lake
-(``lake``) and the ``odlake`` command line.
+In a notebook::
+
+    %load_ext jupyterlab_odlake
+    %odlake attach opendata:GamGam.Data as data
+
+or in Python::
+
+    import jupyterlab_odlake as odlake
+    data = odlake.attach("opendata:GamGam.Data", mode="stream")
+    photons = data.arrays("mini", ["photon_pt", "photon_eta"])
+
+The package also holds the server extension (``handlers``, ``routes``), the Jupyter-free
+``core``, the demo lake (``lake``) and the ``odlake`` command line.
 """
 
 try:
@@ -11,6 +22,31 @@ except ImportError:  # running from a source tree that was never built
 
     warnings.warn("Importing 'jupyterlab_odlake' outside a proper installation.")
     __version__ = "dev"
+
+
+_API = {
+    "attach": "api", "search": "api", "ls": "api", "downloads": "api",
+    "AttachedDID": "attached", "AttachedFile": "attached",
+    "OdlakeError": "core.errors", "InvalidRequest": "core.errors", "NotFound": "core.errors",
+    "AuthenticationFailed": "core.errors", "Unreachable": "core.errors", "StorageError": "core.errors",
+    "ChecksumMismatch": "core.errors",
+}  # fmt: skip
+
+
+def __getattr__(name):
+    # the notebook API is imported on first use, so loading the server extension stays light
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'jupyterlab_odlake' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext jupyterlab_odlake``: registers the ``%odlake`` magic."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 def _jupyter_labextension_paths():

@@ -71,6 +71,18 @@ def _demo(args) -> int:
     return demo.run(LakeHome.resolve(args.home), args.size, args.db, args.port, args.notebook_dir)
 
 
+def _ipython(args) -> int:
+    from . import ipython_startup
+
+    if args.action == "install":
+        path = ipython_startup.install(args.profile)
+        print(f"%odlake is now loaded in every IPython and kernel of profile '{args.profile}' ({path}).")
+    else:
+        path = ipython_startup.uninstall(args.profile)
+        print(f"Removed {path}." if path else "Nothing to remove: odlake was not installed in that profile.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odlake", description="A Rucio data lake inside JupyterLab.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port of JupyterLab (default: a free one)")
     p.add_argument("--notebook-dir", help="directory JupyterLab opens (default: the current one)")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("ipython", help="load %%odlake in every kernel of an IPython profile (or stop doing so)")
+    p.add_argument("action", choices=["install", "uninstall"])
+    p.add_argument("--profile", default="default")
+    p.set_defaults(func=_ipython)
     return parser
 
 

@@ -7,6 +7,7 @@ comes back is used again without restarting anything.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -24,6 +25,23 @@ from .errors import (
 )
 
 T = TypeVar("T")
+
+
+
+class _HideSecrets(logging.Filter):
+    """rucio-clients logs request headers at DEBUG, the userpass password among them: never let that through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return "Password" not in text and "X-Rucio-Auth-Token:" not in text.replace("[hidden]", "")
+
+
+# rucio-clients prints its own errors to stderr; odlake reports them, translated, instead.
+_RUCIO_LOG = logging.getLogger("jupyterlab_odlake.rucio_client")
+_RUCIO_LOG.addHandler(logging.NullHandler())
+_RUCIO_LOG.addFilter(_HideSecrets())
+_RUCIO_LOG.setLevel(logging.INFO)
+_RUCIO_LOG.propagate = False
 
 
 def _client_class():
@@ -91,7 +109,7 @@ class Connection:
                     self._client = cls(
                         rucio_host=c.rucio_host, auth_host=c.auth_host, account=c.account, vo=c.vo,
                         ca_cert=c.ca_cert or True, auth_type=c.auth_type, creds=self._credentials(),
-                        timeout=c.timeout,
+                        timeout=c.timeout, logger=_RUCIO_LOG,
                     )  # fmt: skip
                 except Exception as e:  # noqa: BLE001 - every failure is translated for the user
                     raise translate(e, self.config) from None

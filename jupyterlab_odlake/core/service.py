@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .cache import Cache
@@ -10,6 +11,9 @@ from .did import DID
 from .downloads import Downloads
 from .errors import InvalidRequest, NotFound
 from .instance import Instance
+
+
+CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 
 
 class Lakes:
@@ -28,7 +32,7 @@ class Lakes:
         if default and default not in self.instances:
             raise InvalidRequest(f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'}).")
         self.default = default or (names[0] if names else None)
-        self.cache = Cache(cache_dir or platformdirs.user_cache_dir("odlake"))
+        self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
         self.downloads = Downloads(self.cache, parallel_transfers)
 
     def instance(self, name: str | None = None) -> Instance:

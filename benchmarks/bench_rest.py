@@ -1,0 +1,256 @@
+"""REST API benchmarks, each against its baseline in the same run and on the same lake.
+
+1. search / listing latency through REST vs the same calls made directly with rucio-clients;
+2. download throughput of a --size bench dataset: REST download queue vs the stock
+   ``rucio download`` CLI, plus Rucio's DownloadClient vs odlake's verified HTTP transfer;
+3. a 10,000-file dataset: time to the first page vs the full list (and vs list_replicas,
+   what the older Rucio extension lists with).
+
+    python benchmarks/bench_rest.py [--home DIR] [--repeat N] [--skip-download]
+
+Writes benchmarks/results/rest.json; benchmarks/README.md carries the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BIG_DATASET = "bench.10k"
+BIG_FILES = 10_000
+
+
+def median_ms(fn, repeat):
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 2)
+
+
+class Server:
+    """A Jupyter server with odlake, pointed at the lake, on loopback."""
+
+    def __init__(self, home: Path, cache: Path):
+        from jupyterlab_odlake.lake.services import free_port
+
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
+        env = {**os.environ, "ODLAKE_LAKE_HOME": str(home), "JUPYTER_TOKEN": self.token,
+               "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}  # fmt: skip
+        argv = [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1", "--no-browser",
+                f"--ServerApp.root_dir={root}", f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"]  # fmt: skip
+        if os.geteuid() == 0:
+            argv.append("--allow-root")
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                self.get("info")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("jupyter server did not start")
+
+    def request(self, path, method="GET", body=None):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/odlake/{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return json.loads(r.read())
+
+    def get(self, path):
+        return self.request(path)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def register_big_dataset(client):
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    from jupyterlab_odlake.lake.home import HTTP_RSE
+
+    try:
+        client.add_dataset("opendata", BIG_DATASET)
+    except DataIdentifierAlreadyExists:
+        return
+    files = [{"scope": "opendata", "name": f"bench.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
+             for i in range(BIG_FILES)]  # fmt: skip
+    for start in range(0, BIG_FILES, 400):
+        chunk = files[start : start + 400]
+        client.add_replicas(HTTP_RSE, chunk)
+        client.attach_dids("opendata", BIG_DATASET, [{"scope": "opendata", "name": f["name"]} for f in chunk])
+
+
+def latency(server, client, repeat):
+    from jupyterlab_odlake.core.instance import SHOWN_METADATA  # noqa: F401 - same page size and content
+
+    def direct_search():
+        found = list(client.list_dids("opendata", [{"name": "*"}], did_type="all", long=True))
+        page = sorted(found, key=lambda d: d["name"])[:100]
+        list(client.get_metadata_bulk([{"scope": "opendata", "name": d["name"]} for d in page], plugin="ALL"))
+
+    def direct_files():
+        files = sorted(client.list_files("opendata", "GamGam.Data"), key=lambda f: f["name"])[:100]
+        list(client.list_replicas([{"scope": f["scope"], "name": f["name"]} for f in files], all_states=True))
+
+    def direct_did():
+        client.get_did("opendata", "GamGam.Data", dynamic_depth="FILE")
+        list(client.get_metadata_bulk([{"scope": "opendata", "name": "GamGam.Data"}], plugin="ALL"))
+
+    pairs = {
+        "search (all DIDs, first page of 100, with metadata)": (lambda: server.get("search?q=opendata:*&type=all&limit=100"), direct_search),
+        "files of GamGam.Data (with availability)": (lambda: server.get("dids/opendata/GamGam.Data/files?limit=100"), direct_files),
+        "DID info GamGam.Data": (lambda: server.get("dids/opendata/GamGam.Data"), direct_did),
+    }
+    out = {}
+    for name, (rest, direct) in pairs.items():
+        r, d = median_ms(rest, repeat), median_ms(direct, repeat)
+        out[name] = {"rest_ms": r, "direct_ms": d, "ratio": round(r / d, 2)}
+        print(f"  {name}: REST {r} ms, direct {d} ms, x{r / d:.2f}", flush=True)
+    return out
+
+
+def big_listing(server, client):
+    register_big_dataset(client)
+    t = time.perf_counter()
+    first = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=100")
+    first_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    cursor, n = None, 0
+    while True:
+        page = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
+        n += len(page["items"])
+        cursor = page["next"]
+        if not cursor:
+            break
+    full_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    replicas = list(client.list_replicas([{"scope": "opendata", "name": BIG_DATASET}]))
+    replicas_ms = (time.perf_counter() - t) * 1000
+    assert first["total"] == BIG_FILES == n == len(replicas)
+    out = {"files": BIG_FILES, "first_page_ms": round(first_ms, 1), "full_list_rest_ms": round(full_ms, 1),
+           "list_replicas_all_ms": round(replicas_ms, 1)}  # fmt: skip
+    print(f"  10k files: first page {first_ms:.0f} ms, all pages {full_ms:.0f} ms, list_replicas {replicas_ms:.0f} ms", flush=True)
+    return out
+
+
+def downloads(server, home, cache, client):
+    """REST queue vs `rucio download` CLI, then DownloadClient vs odlake's transfer, on GamGam.Data."""
+    from rucio.client.downloadclient import DownloadClient
+
+    from jupyterlab_odlake.core import DID, Cache
+    from jupyterlab_odlake.lake.home import HTTP_RSE
+
+    did = "opendata:GamGam.Data"
+    total = sum(f["bytes"] for f in client.list_files("opendata", "GamGam.Data"))
+    out = {"dataset": did, "bytes": total}
+
+    shutil.rmtree(cache, ignore_errors=True)
+    t = time.perf_counter()
+    d = server.request("downloads", "POST", {"did": did})
+    while d["state"] in ("resolving", "running"):
+        time.sleep(0.05)
+        d = server.get(f"downloads/{d['id']}")
+    rest_s = time.perf_counter() - t
+    assert d["state"] == "done", d
+
+    target = Path(tempfile.mkdtemp(prefix="odlake-bench-cli-"))
+    rucio = Path(sys.executable).parent / "rucio"
+    env = {**os.environ, "RUCIO_CONFIG": str(home / "rucio.cfg")}
+    t = time.perf_counter()
+    subprocess.run([str(rucio), "download", "--rses", HTTP_RSE, "--dir", str(target), did], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    cli_s = time.perf_counter() - t
+    shutil.rmtree(target)
+
+    target = Path(tempfile.mkdtemp(prefix="odlake-bench-dc-"))
+    t = time.perf_counter()
+    DownloadClient(client=client).download_dids([{"did": did, "rse": HTTP_RSE, "base_dir": str(target)}])
+    dc_s = time.perf_counter() - t
+    shutil.rmtree(target)
+
+    direct_cache = Cache(tempfile.mkdtemp(prefix="odlake-bench-direct-"))
+    files = list(client.list_replicas([{"scope": "opendata", "name": "GamGam.Data"}], schemes=["http"]))
+    t = time.perf_counter()
+    for r in files:
+        direct_cache.fetch(DID("opendata", r["name"]), [r["rses"][HTTP_RSE][0]], r["bytes"], r["adler32"])
+    direct_s = time.perf_counter() - t
+    direct_cache.clear()
+
+    mb = total / 1e6
+    out.update(
+        rest_s=round(rest_s, 2), rest_mb_s=round(mb / rest_s, 1),
+        rucio_cli_s=round(cli_s, 2), rucio_cli_mb_s=round(mb / cli_s, 1),
+        ratio_rest_vs_cli=round(cli_s / rest_s, 2),
+        download_client_s=round(dc_s, 2), download_client_mb_s=round(mb / dc_s, 1),
+        odlake_transfer_sequential_s=round(direct_s, 2), odlake_transfer_mb_s=round(mb / direct_s, 1),
+    )  # fmt: skip
+    print(f"  download {mb:.0f} MB: REST {rest_s:.2f} s, rucio CLI {cli_s:.2f} s (x{cli_s / rest_s:.2f}); "
+          f"DownloadClient {dc_s:.2f} s, odlake transfer {direct_s:.2f} s", flush=True)  # fmt: skip
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", default=os.environ.get("ODLAKE_BENCH_HOME", str(Path(tempfile.gettempdir()) / "odlake-bench-lake")))
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--skip-download", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results" / "rest.json"))
+    args = parser.parse_args(argv)
+
+    from jupyterlab_odlake.lake import manager
+    from jupyterlab_odlake.lake.home import LakeHome
+
+    home = LakeHome.resolve(args.home)
+    size = "small" if args.skip_download else "bench"
+    print(f"lake --size {size} in {home.root}", flush=True)
+    t = time.perf_counter()
+    manager.up(home, size=size)
+    lake_up_s = time.perf_counter() - t
+    os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    from rucio.client import Client
+
+    client = Client()
+    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
+    server = Server(home.root, cache)
+    try:
+        results = {
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "lake": {"size": size, "up_s": round(lake_up_s, 1)},
+            "latency": latency(server, client, args.repeat),
+            "big_listing": big_listing(server, client),
+        }
+        if not args.skip_download:
+            results["download"] = downloads(server, home.root, cache, client)
+    finally:
+        server.close()
+        shutil.rmtree(cache, ignore_errors=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

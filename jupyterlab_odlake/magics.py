@@ -1,0 +1,160 @@
+"""``%odlake``: the IPython magic. Loaded by ``%load_ext jupyterlab_odlake`` in any IPython or kernel.
+
+Output is a short line or a small table; an error is one sentence, never a traceback.
+A DID or a variable name is only ever data: nothing the user types is turned into code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import keyword
+import re
+import shlex
+import sys
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from . import api
+from .attached import _size
+from .core.config import MODES
+from .core.did import DID
+from .core.errors import InvalidRequest, OdlakeError
+
+USAGE = """\
+%odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--instance NAME]
+        attach a DID as a kernel variable whose .paths are local files or streamable URLs
+%odlake search PATTERN [--filter KEY=VALUE ...] [--type container|dataset|file|all] [--instance NAME]
+        find DIDs by Rucio wildcard and metadata, e.g. %odlake search opendata:* --filter channel=GamGam
+%odlake ls SCOPE:NAME [--instance NAME]      the files of a DID
+%odlake downloads                           downloads and their progress
+%odlake help                                this text
+
+Python: import jupyterlab_odlake as odlake; data = odlake.attach("opendata:GamGam.Data", mode="stream")"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise InvalidRequest(f"{message}. See %odlake help.")
+
+
+def _parser(command: str) -> _Parser:
+    p = _Parser(prog=f"%odlake {command}", add_help=False)
+    p.add_argument("--instance")
+    if command == "attach":
+        p.add_argument("did")
+        p.add_argument("rest", nargs="*")
+        p.add_argument("--mode", choices=MODES)
+    elif command == "search":
+        p.add_argument("pattern", nargs="?", default="*")
+        p.add_argument("--filter", action="append", default=[])
+        p.add_argument("--type", default="collection")
+        p.add_argument("--limit", type=int, default=50)
+    elif command == "ls":
+        p.add_argument("did")
+        p.add_argument("--limit", type=int, default=50)
+    return p
+
+
+def variable_name(did: str) -> str:
+    """A readable Python name for a DID: opendata:GamGam.Data -> gamgam_data."""
+    name = DID.parse(did).name
+    stem = name[:-5] if name.endswith(".root") else name
+    ident = re.sub(r"\W+", "_", stem, flags=re.ASCII).strip("_").lower() or "dataset"
+    if ident[0].isdigit():
+        ident = "ds_" + ident
+    if keyword.iskeyword(ident):
+        ident += "_"
+    return ident[:60]
+
+
+def check_variable(name: str) -> str:
+    if not name.isidentifier() or not name.isascii():
+        raise InvalidRequest(f"'{name[:40]}' is not a valid Python variable name.")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise InvalidRequest(f"'{name}' is a Python keyword; choose another variable name.")
+    return name
+
+
+class Table:
+    """Rows shown as text, or as an HTML table in a notebook."""
+
+    def __init__(self, columns: list[str], rows: list[list], note: str = ""):
+        self.columns, self.rows, self.note = columns, rows, note
+
+    def __repr__(self) -> str:
+        cells = [self.columns] + [[str(c) for c in r] for r in self.rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines + ([self.note] if self.note else []))
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in self.rows)
+        note = f"<small>{html.escape(self.note)}</small>" if self.note else ""
+        return f"<table><tr>{head}</tr>{body}</table>{note}"
+
+
+def _meta_summary(meta: dict) -> str:
+    keys = ("channel", "sample_type", "dsid", "physics_short", "xsec_pb", "lumi_fb")
+    return ", ".join(f"{k}={meta[k]}" for k in keys if k in meta)
+
+
+@magics_class
+class OdlakeMagics(Magics):
+    @line_magic
+    def odlake(self, line: str):
+        """Attach, search and list Rucio DIDs. %odlake help for usage."""
+        try:
+            return self._run(line)
+        except OdlakeError as e:
+            print(f"odlake: {e.message}", file=sys.stderr)
+        except ValueError as e:  # shlex: unbalanced quotes
+            print(f"odlake: cannot read the command ({e}). See %odlake help.", file=sys.stderr)
+
+    def _run(self, line: str):
+        words = shlex.split(line)
+        command, args = (words[0], words[1:]) if words else ("help", [])
+        if command == "help":
+            print(USAGE)
+            return None
+        if command not in ("attach", "search", "ls", "downloads"):
+            raise InvalidRequest(f"unknown command '{command[:30]}'. See %odlake help.")
+        if command == "downloads":
+            return self._downloads()
+        opts = _parser(command).parse_args(args)
+        return getattr(self, "_" + command)(opts)
+
+    def _attach(self, opts):
+        target = None
+        if opts.rest:
+            if len(opts.rest) != 2 or opts.rest[0] != "as":
+                raise InvalidRequest("write: %odlake attach SCOPE:NAME as VARIABLE")
+            target = check_variable(opts.rest[1])
+        did = str(DID.parse(opts.did))
+        name = target or variable_name(did)
+        attached = api.attach(did, mode=opts.mode, instance=opts.instance)
+        self.shell.user_ns[name] = attached
+        print(f"{name} = {attached.did}: {len(attached)} files, {_size(attached.bytes)}, mode {attached.mode}; {attached.where()}")
+        return None
+
+    def _search(self, opts):
+        items = api.search(opts.pattern, ",".join(opts.filter), opts.type, opts.limit, opts.instance)
+        rows = [[i["did"], i["type"], _size(i["bytes"]) if i.get("bytes") else "", _meta_summary(i.get("metadata", {}))] for i in items]
+        note = "" if rows else "Nothing found: check the pattern (scope:name with * wildcards) and the filters."
+        return Table(["DID", "type", "size", "metadata"], rows, note)
+
+    def _ls(self, opts):
+        files = api.ls(opts.did, opts.limit, opts.instance)
+        rows = [[f["name"], _size(f["bytes"]), f.get("adler32") or "", "yes" if f.get("available") else "no"] for f in files]
+        return Table(["file", "size", "adler32", "available"], rows)
+
+    def _downloads(self):
+        rows = [[d["did"], d["state"], f"{d['files_done']}/{d['files_total']}", f"{_size(d['bytes_done'])} of {_size(d['bytes_total'])}"]
+                for d in api.downloads()]  # fmt: skip
+        return Table(["DID", "state", "files", "bytes"], rows, "" if rows else "No downloads yet.")
+
+
+def load_ipython_extension(ipython) -> None:
+    ipython.register_magics(OdlakeMagics)

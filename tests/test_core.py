@@ -1,0 +1,70 @@
+"""The Jupyter-free core: DIDs, the cache, secrets in logs."""
+
+import io
+import logging
+import zlib
+
+import pytest
+
+from jupyterlab_odlake.core import DID, Cache, ChecksumMismatch, InstanceConfig, InvalidRequest
+from jupyterlab_odlake.core.connection import _RUCIO_LOG, Connection
+
+
+@pytest.mark.parametrize("text", ["opendata:GamGam.Data", "user.jdoe:/store/data/file.root", "a-b_c.d:x"])
+def test_valid_dids_parse(text):
+    did = DID.parse(text)
+    assert str(did) == text
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [("nocolon", "scope:name"), ("bad scope:x", "scope"), ("opendata:", "empty"), ('opendata:a"b', "quotes"),
+     ("opendata:a\nb", "control"), ("opendata:../x", ".."), ("opendata:a/../b", ".."), ("opendata:" + "x" * 251, "250"),
+     ("s" * 26 + ":x", "scope")],
+)  # fmt: skip
+def test_invalid_dids_say_why(text, reason):
+    with pytest.raises(InvalidRequest) as err:
+        DID.parse(text)
+    assert reason in str(err.value)
+
+
+def test_cache_paths_stay_inside_the_cache(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    for name in ["/store/a/b.root", "a b", "ünï", "x" * 250]:
+        path = cache.path_for(DID("s", name))
+        assert cache.root in path.parents and path.parent == cache.root / "s"
+
+
+def test_a_bad_checksum_leaves_nothing_in_the_cache(tmp_path):
+    source = tmp_path / "source.root"
+    source.write_bytes(b"photons" * 1000)
+    cache = Cache(tmp_path / "cache")
+    good = f"{zlib.adler32(source.read_bytes()) & 0xFFFFFFFF:08x}"
+    with pytest.raises(ChecksumMismatch):
+        cache.fetch(DID("s", "f.root"), [str(source)], 7000, "deadbeef")
+    assert not any(p.is_file() and not p.name.endswith(".lock") for p in cache.root.rglob("*"))
+    path, transferred = cache.fetch(DID("s", "f.root"), [str(source)], 7000, good)
+    assert transferred and path.read_bytes() == source.read_bytes()
+    assert cache.fetch(DID("s", "f.root"), [str(source)], 7000, good) == (path, False)
+
+
+def test_rucio_client_debug_log_never_shows_the_password(tmp_path):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    _RUCIO_LOG.addHandler(handler)
+    _RUCIO_LOG.setLevel(logging.DEBUG)
+    try:
+        config = InstanceConfig(name="x", rucio_host="http://127.0.0.1:9", account="root", username="u",
+                                password="top-secret-value", timeout=2)  # fmt: skip
+        with pytest.raises(Exception):
+            Connection(config, tmp_path).client()
+    finally:
+        _RUCIO_LOG.removeHandler(handler)
+        _RUCIO_LOG.setLevel(logging.INFO)
+    assert "top-secret-value" not in stream.getvalue()
+
+
+def test_public_instance_view_has_no_secret():
+    config = InstanceConfig(name="x", rucio_host="http://h", password="pw", password_file="/p", token_file="/t")
+    assert "pw" not in str(config.public().values()) and "password" not in config.public()
+    assert "pw" not in repr(config)
