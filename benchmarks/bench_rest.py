@@ -17,14 +17,12 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -43,45 +41,30 @@ def median_ms(fn, repeat):
 
 
 class Server:
-    """A Jupyter server with odlake, pointed at the lake, on loopback."""
+    """A Jupyter server with odlake, pointed at the lake, on loopback, called over one kept-alive connection."""
 
-    def __init__(self, home: Path, cache: Path):
-        from jupyterlab_odlake.lake.services import free_port
+    def __init__(self, home, cache: Path):
+        import requests
 
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
+        from jupyterlab_odlake.lake.jupyter import start_jupyter
+
         root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
-        env = {**os.environ, "ODLAKE_LAKE_HOME": str(home), "JUPYTER_TOKEN": self.token,
-               "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}  # fmt: skip
-        argv = [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1", "--no-browser",
-                f"--ServerApp.root_dir={root}", f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"]  # fmt: skip
-        if os.geteuid() == 0:
-            argv.append("--allow-root")
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                self.get("info")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("jupyter server did not start")
+        env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+        self.jupyter = start_jupyter(home, app="jupyter_server", root_dir=str(root), env=env, log=root / "server.log",
+                                     args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"])  # fmt: skip
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.jupyter.token}"
 
     def request(self, path, method="GET", body=None):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/odlake/{path}", method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )  # fmt: skip
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return json.loads(r.read())
+        r = self.session.request(method, f"{self.jupyter.url}odlake/{path}", json=body, timeout=600)
+        r.raise_for_status()
+        return r.json()
 
     def get(self, path):
         return self.request(path)
 
     def close(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        self.jupyter.stop()
 
 
 def register_big_dataset(client):
@@ -135,22 +118,31 @@ def big_listing(server, client):
     t = time.perf_counter()
     first = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=100")
     first_ms = (time.perf_counter() - t) * 1000
+    def all_pages(availability):
+        cursor, n = None, 0
+        while True:
+            page = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=1000&availability={availability}"
+                              + (f"&cursor={cursor}" if cursor else ""))  # fmt: skip
+            n += len(page["items"])
+            cursor = page["next"]
+            if not cursor:
+                return n
+
     t = time.perf_counter()
-    cursor, n = None, 0
-    while True:
-        page = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
-        n += len(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            break
+    n = all_pages("false")
     full_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    all_pages("true")
+    full_avail_ms = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     replicas = list(client.list_replicas([{"scope": "opendata", "name": BIG_DATASET}]))
     replicas_ms = (time.perf_counter() - t) * 1000
     assert first["total"] == BIG_FILES == n == len(replicas)
     out = {"files": BIG_FILES, "first_page_ms": round(first_ms, 1), "full_list_rest_ms": round(full_ms, 1),
+           "full_list_with_availability_rest_ms": round(full_avail_ms, 1),
            "list_replicas_all_ms": round(replicas_ms, 1)}  # fmt: skip
-    print(f"  10k files: first page {first_ms:.0f} ms, all pages {full_ms:.0f} ms, list_replicas {replicas_ms:.0f} ms", flush=True)
+    print(f"  10k files: first page {first_ms:.0f} ms, all pages {full_ms:.0f} ms "
+          f"({full_avail_ms:.0f} ms with availability), list_replicas {replicas_ms:.0f} ms", flush=True)  # fmt: skip
     return out
 
 
@@ -232,7 +224,7 @@ def main(argv=None) -> int:
 
     client = Client()
     cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
-    server = Server(home.root, cache)
+    server = Server(home, cache)
     try:
         results = {
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},

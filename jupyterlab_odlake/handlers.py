@@ -100,7 +100,10 @@ class FilesHandler(OdlakeHandler):
     async def get(self, scope, name):
         instance = self.lakes.instance(self.get_argument("instance", None))
         did = self.did(scope, name)
-        page = await self.call(instance.files, did, self.get_argument("limit", "100"), self.get_argument("cursor", None))
+        availability = self.get_argument("availability", "true").lower() not in ("0", "false", "no")
+        page = await self.call(
+            instance.files, did, self.get_argument("limit", "100"), self.get_argument("cursor", None), availability
+        )
         self.reply(dict(page.as_dict(), did=str(did), instance=instance.name))
 
 

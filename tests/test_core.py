@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from jupyterlab_odlake.core import DID, Cache, ChecksumMismatch, InstanceConfig, InvalidRequest
+from jupyterlab_odlake.core import DID, Cache, ChecksumMismatch, InstanceConfig, InvalidRequest, Unreachable
 from jupyterlab_odlake.core.connection import _RUCIO_LOG, Connection
 
 
@@ -56,7 +56,7 @@ def test_rucio_client_debug_log_never_shows_the_password(tmp_path):
     try:
         config = InstanceConfig(name="x", rucio_host="http://127.0.0.1:9", account="root", username="u",
                                 password="top-secret-value", timeout=2)  # fmt: skip
-        with pytest.raises(Exception):
+        with pytest.raises(Unreachable):
             Connection(config, tmp_path).client()
     finally:
         _RUCIO_LOG.removeHandler(handler)

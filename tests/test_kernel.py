@@ -20,8 +20,8 @@ from nbclient import NotebookClient
 from jupyterlab_odlake.lake.jupyter import start_jupyter
 
 
-@pytest.fixture
-def fresh_env(lake, tmp_path):
+def make_fresh_env(lake, tmp_path):
+    """An environment with empty HOME, IPython and Jupyter directories: no config file anywhere."""
     home, _ = lake
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER", "IPYTHON", "RUCIO", "ODLAKE"))}
     for d in ("home", "ipython", "jupyter-config", "jupyter-data", "runtime"):
@@ -37,6 +37,11 @@ def fresh_env(lake, tmp_path):
         XDG_CACHE_HOME=str(tmp_path / "home" / ".cache"),
     )
     return env
+
+
+@pytest.fixture
+def fresh_env(lake, tmp_path):
+    return make_fresh_env(lake, tmp_path)
 
 
 def run_cells(env, *cells, timeout=240):

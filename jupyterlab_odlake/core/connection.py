@@ -143,7 +143,7 @@ def translate(error: Exception, config: InstanceConfig, what: str = "") -> Odlak
     from rucio.common import exception as rx
 
     name = f"Rucio instance '{config.name}' ({config.rucio_host})"
-    subject = f" {what}" if what else ""
+    subject = f" ({what})" if what else ""
     if isinstance(error, (requests.Timeout,)):
         return TimedOut(f"{name} did not answer in time{subject}; it may be overloaded. Try again in a moment.")
     if isinstance(error, (requests.ConnectionError, rx.ServerConnectionException, ConnectionError)):

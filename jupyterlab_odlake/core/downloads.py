@@ -90,7 +90,7 @@ class Downloads:
         if d.state in ACTIVE:
             d.cancelled.set()
             with self._lock:
-                for key, t in list(self._transfers.items()):
+                for t in list(self._transfers.values()):
                     t.subscribers.discard(d.id)
                     if not t.subscribers:
                         t.cancelled.set()
@@ -154,8 +154,9 @@ class Downloads:
             )
             transfer = _Transfer(future, cancelled, {d.id})
             self._transfers[key] = transfer
-            future.add_done_callback(lambda _f, key=key, t=transfer: self._forget(key, t))
-            return transfer, True
+        # outside the lock: a future that is already done runs the callback at once, here
+        future.add_done_callback(lambda _f, key=key, t=transfer: self._forget(key, t))
+        return transfer, True
 
     def _forget(self, key, transfer) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 from .config import MODES, InstanceConfig
 from .connection import Connection
 from .did import DID, check_name
-from .errors import InvalidRequest, NotFound, OdlakeError
+from .errors import InvalidRequest, OdlakeError
 
 DID_TYPES = ("container", "dataset", "file", "all", "collection")
 STREAM_SCHEMES = ("root", "https", "davs", "http")  # in order of preference
@@ -260,10 +260,11 @@ class Instance:
             key=lambda f: (f["scope"], f["name"]),
         )
 
-    def files(self, did: DID, limit=100, cursor=None) -> Page:
+    def files(self, did: DID, limit=100, cursor=None, availability: bool = True) -> Page:
+        """A page of the files of ``did``; with ``availability``, which RSEs hold each (one list_replicas call)."""
         page = self._snapshots.page(_key("files", str(did)), lambda: self.file_list(did), limit, cursor)
-        # availability only for what is shown: list_replicas costs ~1 ms per file
-        if page.items:
+        # availability only for what is shown: list_replicas costs ~1-5 ms per file
+        if page.items and availability:
             replicas = {(r["scope"], r["name"]): r for r in self._replicas(page.items, all_states=True)}
             for f in page.items:
                 states = replicas.get((f["scope"], f["name"]), {}).get("states", {})
@@ -286,6 +287,9 @@ class Instance:
         files = self.file_list(did)
         if not files:
             return []
+        if mode == "download" and cache and all(cache.has(DID(f["scope"], f["name"]), f["bytes"]) for f in files):
+            # everything is in the cache already: no need to ask where the replicas are
+            return [self._locate(f, {}, mode, cache) for f in files]
         by_name = {(r["scope"], r["name"]): r for r in self._replicas(files, all_states=True)}
         return [self._locate(f, by_name.get((f["scope"], f["name"]), {}), mode, cache) for f in files]
 

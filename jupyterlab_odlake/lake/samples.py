@@ -199,7 +199,7 @@ def _photon_events(sample, rng, n):
         mass = rng.normal(HIGGS_MASS_GEV, HIGGS_WIDTH_GEV, n)
     else:
         # a smoothly falling continuum plus a small resonance
-        signal = rng.random(n) < 0.03
+        signal = rng.random(n) < 0.013
         mass = np.where(signal, rng.normal(HIGGS_MASS_GEV, HIGGS_WIDTH_GEV, n), 80.0 + rng.exponential(32.0, n))
     slots = [_kinematics(*p) for p in _diphotons(rng, mass)]
     # a soft third photon in some events

@@ -1,0 +1,126 @@
+"""Attach latency: a 50-file dataset in stream mode, and a re-attach from the cache.
+
+Baseline in the same run: the rucio-clients calls the attach needs (list_files and
+list_replicas), made directly. Cold = a new kernel's first attach (it authenticates);
+warm = later attaches in the same kernel.
+
+    python benchmarks/bench_attach.py [--home DIR] [--repeat N]
+
+Writes benchmarks/results/attach.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DATASET = "bench.attach50"
+FILES = 50
+
+
+def register(client, home):
+    """50 files on the HTTP storage (hard links of one sample), in one dataset."""
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    from jupyterlab_odlake.lake.home import HTTP_RSE
+
+    try:
+        client.add_dataset("opendata", DATASET)
+    except DataIdentifierAlreadyExists:
+        return
+    source = home.http_storage / "opendata" / "mc_345319.ZH125J_Zincl_gamgam.GamGam.root"
+    data = source.read_bytes()
+    adler = f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    files = []
+    for i in range(FILES):
+        name = f"attach50.file_{i:02d}.root"
+        target = home.http_storage / "opendata" / name
+        if not target.exists():
+            os.link(source, target)
+        files.append({"scope": "opendata", "name": name, "bytes": len(data), "adler32": adler})
+    client.add_replicas(HTTP_RSE, files)
+    client.attach_dids("opendata", DATASET, [{"scope": "opendata", "name": f["name"]} for f in files])
+
+
+def timed(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", default=str(Path(tempfile.gettempdir()) / "odlake-bench-lake"))
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--out", default=str(HERE / "results" / "attach.json"))
+    args = parser.parse_args(argv)
+
+    from jupyterlab_odlake.lake import manager
+    from jupyterlab_odlake.lake.home import LakeHome
+
+    home = LakeHome.resolve(args.home)
+    state = manager.up(home, size=home.load_state()["size"] if home.load_state() else "small")
+    os.environ["ODLAKE_LAKE_HOME"] = str(home.root)
+    os.environ["ODLAKE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odlake-bench-attach-cache-")
+    os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    from rucio.client import Client
+
+    client = Client()
+    register(client, home)
+
+    import jupyterlab_odlake as odlake
+    from jupyterlab_odlake import backends
+
+    did = f"opendata:{DATASET}"
+    t = time.perf_counter()
+    first = odlake.attach(did, mode="stream")
+    cold_ms = (time.perf_counter() - t) * 1000
+    assert len(first) == FILES and all(p.startswith("http://") for p in first.paths)
+    warm_ms = timed(lambda: odlake.attach(did, mode="stream"), args.repeat)
+
+    def direct():
+        files = list(client.list_files("opendata", DATASET))
+        list(client.list_replicas([{"scope": "opendata", "name": f["name"]} for f in files], all_states=True))
+
+    direct_ms = timed(direct, args.repeat)
+
+    t = time.perf_counter()
+    odlake.attach(did, mode="download", progress=False)
+    first_download_ms = (time.perf_counter() - t) * 1000
+    reattach_ms = timed(lambda: odlake.attach(did, mode="download", progress=False), args.repeat)
+    assert sum(d["transfers"] for d in odlake.downloads()) == FILES  # the re-attaches moved nothing
+
+    results = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "lake_size": state["size"],
+        "files": FILES,
+        "backend": backends.current().via,
+        "attach_stream_cold_ms": round(cold_ms, 1),
+        "attach_stream_warm_ms": warm_ms,
+        "direct_list_files_and_replicas_ms": direct_ms,
+        "first_attach_download_ms": round(first_download_ms, 1),
+        "reattach_from_cache_ms": reattach_ms,
+        "goals": {"attach_stream_ms": 1000, "reattach_from_cache_ms": 200},
+    }
+    for k, v in results.items():
+        print(f"  {k}: {v}")
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
