@@ -67,23 +67,6 @@ class Server:
         self.jupyter.stop()
 
 
-def register_big_dataset(client):
-    from rucio.common.exception import DataIdentifierAlreadyExists
-
-    from jupyterlab_odlake.lake.home import HTTP_RSE
-
-    try:
-        client.add_dataset("opendata", BIG_DATASET)
-    except DataIdentifierAlreadyExists:
-        return
-    files = [{"scope": "opendata", "name": f"bench.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
-             for i in range(BIG_FILES)]  # fmt: skip
-    for start in range(0, BIG_FILES, 400):
-        chunk = files[start : start + 400]
-        client.add_replicas(HTTP_RSE, chunk)
-        client.attach_dids("opendata", BIG_DATASET, [{"scope": "opendata", "name": f["name"]} for f in chunk])
-
-
 def latency(server, client, repeat):
     from jupyterlab_odlake.core.instance import SHOWN_METADATA  # noqa: F401 - same page size and content
 
@@ -114,7 +97,9 @@ def latency(server, client, repeat):
 
 
 def big_listing(server, client):
-    register_big_dataset(client)
+    from jupyterlab_odlake.lake.register import register_large_dataset
+
+    register_large_dataset(client, BIG_DATASET, BIG_FILES, prefix="bench")
     t = time.perf_counter()
     first = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=100")
     first_ms = (time.perf_counter() - t) * 1000

@@ -102,8 +102,9 @@ class FilesHandler(OdlakeHandler):
         did = self.did(scope, name)
         availability = self.get_argument("availability", "true").lower() not in ("0", "false", "no")
         page = await self.call(
-            instance.files, did, self.get_argument("limit", "100"), self.get_argument("cursor", None), availability
-        )
+            instance.files, did, self.get_argument("limit", "100"), self.get_argument("cursor", None), availability,
+            self.get_argument("offset", None),
+        )  # fmt: skip
         self.reply(dict(page.as_dict(), did=str(did), instance=instance.name))
 
 

@@ -12,6 +12,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyterlab_odlake.lake.home import HTTP_RSE
 from jupyterlab_odlake.lake.manager import up as lake_up
+from jupyterlab_odlake.lake.register import register_large_dataset
 from jupyterlab_odlake.lake.services import free_port, stop_process
 
 PAGING_DATASET = "paging.2000"
@@ -169,17 +170,7 @@ async def test_did_tells_type_size_files_and_metadata(api):
 @pytest.fixture(scope="module")
 def paging_dataset(lake, rucio_client):
     """A dataset of 2,100 files (registered, with HTTP replicas) to page through."""
-    from rucio.common.exception import DataIdentifierAlreadyExists
-
-    try:
-        rucio_client.add_dataset("opendata", PAGING_DATASET)
-    except DataIdentifierAlreadyExists:
-        return PAGING_DATASET
-    files = [{"scope": "opendata", "name": f"paging.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
-             for i in range(PAGING_FILES)]  # fmt: skip
-    for start in range(0, len(files), 400):
-        rucio_client.add_replicas(HTTP_RSE, files[start : start + 400])
-        rucio_client.attach_dids("opendata", PAGING_DATASET, [{"scope": "opendata", "name": f["name"]} for f in files[start : start + 400]])
+    register_large_dataset(rucio_client, PAGING_DATASET, PAGING_FILES, prefix="paging")
     return PAGING_DATASET
 
 
@@ -198,6 +189,11 @@ async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
             break
     assert pages == 5
     assert names == sorted(names) and len(set(names)) == PAGING_FILES
+    # a scrolled list jumps: any page by its offset
+    status, page = await api("dids", "opendata", paging_dataset, "files", limit="10", offset="2000", availability="false")
+    assert status == 200 and page["items"][0]["name"] == names[2000] and "available" not in page["items"][0]
+    status, body = await api("dids", "opendata", paging_dataset, "files", offset="-1")
+    assert status == 400
 
 
 async def test_replicas_choose_a_location_per_mode(api, lake):

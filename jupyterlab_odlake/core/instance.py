@@ -57,9 +57,15 @@ class _Snapshots:
         self._data: dict[str, tuple[float, list]] = {}
         self._lock = threading.Lock()
 
-    def page(self, key: str, produce, limit: int, cursor: str | None) -> Page:
+    def page(self, key: str, produce, limit: int, cursor: str | None, offset=None) -> Page:
+        """A page from a cursor this server gave out, or from an offset (for views that jump, like a scrolled list)."""
         limit = _limit(limit)
-        offset = 0
+        try:
+            offset = int(offset or 0)
+        except (TypeError, ValueError):
+            raise InvalidRequest("offset must be a whole number.") from None
+        if offset < 0:
+            raise InvalidRequest("offset must not be negative.")
         if cursor:
             try:
                 decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
@@ -82,7 +88,8 @@ class _Snapshots:
         nxt = None
         if end < len(items):
             nxt = base64.urlsafe_b64encode(json.dumps({"k": key, "o": end}).encode()).decode()
-        return Page(items[offset:end], len(items), nxt)
+        # copies: a page gets availability and metadata added, the snapshot must not keep them
+        return Page([dict(i) for i in items[offset:end]], len(items), nxt)
 
 
 def _limit(limit) -> int:
@@ -260,9 +267,9 @@ class Instance:
             key=lambda f: (f["scope"], f["name"]),
         )
 
-    def files(self, did: DID, limit=100, cursor=None, availability: bool = True) -> Page:
+    def files(self, did: DID, limit=100, cursor=None, availability: bool = True, offset=None) -> Page:
         """A page of the files of ``did``; with ``availability``, which RSEs hold each (one list_replicas call)."""
-        page = self._snapshots.page(_key("files", str(did)), lambda: self.file_list(did), limit, cursor)
+        page = self._snapshots.page(_key("files", str(did)), lambda: self.file_list(did), limit, cursor, offset)
         # availability only for what is shown: list_replicas costs ~1-5 ms per file
         if page.items and availability:
             replicas = {(r["scope"], r["name"]): r for r in self._replicas(page.items, all_states=True)}

@@ -192,3 +192,25 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def register_large_dataset(client, name: str, files: int, prefix: str | None = None, chunk: int = 400) -> bool:
+    """Register a dataset of ``files`` catalogue-only files on the HTTP RSE (for paging tests and benchmarks).
+
+    The files are not on the storage: listing works, reading does not. Returns False when
+    the dataset exists already. SQLite takes at most ~400 replicas per call.
+    """
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    try:
+        client.add_dataset(SCOPE, name)
+    except DataIdentifierAlreadyExists:
+        return False
+    prefix = prefix or name
+    records = [{"scope": SCOPE, "name": f"{prefix}.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
+               for i in range(files)]  # fmt: skip
+    for start in range(0, files, chunk):
+        part = records[start : start + chunk]
+        client.add_replicas(HTTP_RSE, part)
+        client.attach_dids(SCOPE, name, [{"scope": SCOPE, "name": f["name"]} for f in part])
+    return True

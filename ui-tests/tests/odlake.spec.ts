@@ -1,0 +1,133 @@
+import { expect, test } from '@jupyterlab/galata';
+import { Page } from '@playwright/test';
+
+/**
+ * What a physicist does with the Open Data Lake panel, in a real JupyterLab and a real
+ * Chromium, against the demo lake.
+ */
+
+test.use({ autoGoto: true });
+
+const SHOTS = 'test-results/screenshots';
+
+async function openPanel(page: Page) {
+  await page.locator('.jp-SideBar [title="Open Data Lake"]').click();
+  await expect(page.locator('#odlake-panel')).toBeVisible();
+}
+
+function row(page: Page, did: string) {
+  return page.locator(`#odlake-panel .jp-OdlakeDid[data-did="${did}"]`).first();
+}
+
+test.describe('Open Data Lake panel', () => {
+  test('shows the instance and the catalog of analyses', async ({ page }) => {
+    await openPanel(page);
+    await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'ok');
+    for (const analysis of ['GamGam', '1lep', '4lep']) {
+      await expect(page.locator('.jp-OdlakeAnalysis-title', { hasText: analysis })).toBeVisible();
+    }
+    await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+    await expect(row(page, 'opendata:GamGam.Data')).toContainText('10 fb⁻¹');
+    await row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-toggle').click();
+    const files = page.locator('#odlake-panel .jp-OdlakeFile');
+    await expect(files).toHaveCount(4);
+    await expect(files.first()).toContainText('data_A.GamGam.root');
+    await expect(files.first()).toContainText('MB');
+    await expect(row(page, 'opendata:GamGam.Data')).toHaveAttribute('title', /opendata:GamGam\.Data/);
+    await page.screenshot({ path: `${SHOTS}/catalog.png` });
+  });
+
+  test('searches with a pattern and metadata filter chips', async ({ page }) => {
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-type').selectOption('file');
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:*');
+    await page.locator('.jp-OdlakeSearch-filter').fill('dsid=343981');
+    await page.locator('.jp-OdlakeSearch-filter').press('Enter');
+    await expect(page.locator('.jp-OdlakeChip[data-filter="dsid=343981"]')).toBeVisible();
+    await expect(page.locator('#odlake-panel .jp-OdlakeResults .jp-OdlakeDid')).toHaveCount(1);
+    await expect(row(page, 'opendata:mc_343981.ggH125_gamgam.GamGam.root')).toContainText('ggH125_gamgam');
+    await page.screenshot({ path: `${SHOTS}/search.png` });
+    await page.locator('.jp-OdlakeChip-remove').click();
+    await expect(page.locator('.jp-OdlakeChip')).toHaveCount(0);
+    await expect(page.locator('.jp-OdlakeSearch-count')).toContainText('found');
+    await page.locator('.jp-OdlakeSearch-filter').fill('not a filter');
+    await page.locator('.jp-OdlakeSearch-filter').press('Enter');
+    await expect(page.locator('#odlake-panel .jp-OdlakeError')).toContainText('key=value');
+  });
+
+  test('a dataset of 10,000 files shows its first page at once and scrolls', async ({ page }) => {
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:ui.10k');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    await row(page, 'opendata:ui.10k').click();
+    const list = page.locator('.jp-OdlakeSelected .jp-OdlakeFileList');
+    await expect(list.locator('.jp-OdlakeFile').first()).toContainText('ui.file_00000.root');
+    // virtualized: a screenful of rows in the DOM, not ten thousand
+    expect(await list.locator('.jp-OdlakeFile').count()).toBeLessThan(60);
+    await list.evaluate(node => (node.scrollTop = 22 * 5000));
+    await expect(list.locator('.jp-OdlakeFile', { hasText: 'ui.file_05000.root' })).toBeVisible();
+    await list.evaluate(node => (node.scrollTop = node.scrollHeight));
+    await expect(list.locator('.jp-OdlakeFile', { hasText: 'ui.file_09999.root' })).toBeVisible();
+  });
+
+  test('attach puts a working %odlake cell into the notebook', async ({ page }) => {
+    await page.notebook.createNew();
+    await openPanel(page);
+    await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+    await row(page, 'opendata:GamGam.MC').locator('button', { hasText: 'Attach' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('input[aria-label="Variable name"]')).toHaveValue('gamgam_mc');
+    await dialog.locator('select[aria-label="Mode"]').selectOption('stream');
+    await page.screenshot({ path: `${SHOTS}/attach-dialog.png` });
+    await dialog.locator('.jp-mod-accept').click();
+    const output = page.locator('.jp-OutputArea-output', { hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files' });
+    await expect(output).toBeVisible({ timeout: 60000 });
+    await expect(page.locator('.jp-Cell').first()).toContainText('%odlake attach opendata:GamGam.MC as gamgam_mc --mode stream');
+    await page.screenshot({ path: `${SHOTS}/attached.png` });
+  });
+
+  test('dragging a dataset onto a notebook inserts an attach cell there', async ({ page }) => {
+    await page.notebook.createNew();
+    await page.notebook.setCell(0, 'code', 'x = 1');
+    await openPanel(page);
+    await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+    const source = row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-name');
+    const from = (await source.boundingBox())!;
+    const to = (await page.locator('.jp-NotebookPanel .jp-Cell').first().boundingBox())!;
+    await page.mouse.move(from.x + 10, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(from.x + 40, from.y + 20, { steps: 5 });
+    await page.mouse.move(to.x + 80, to.y + to.height / 2, { steps: 20 });
+    await page.mouse.up();
+    const cells = page.locator('.jp-NotebookPanel .jp-Cell');
+    await expect(cells).toHaveCount(2);
+    await expect(cells.nth(1)).toContainText('%odlake attach opendata:GamGam.Data as gamgam_data');
+    await expect(cells.nth(0)).toContainText('x = 1');
+  });
+
+  test('a download shows its progress and ends verified', async ({ page }) => {
+    await openPanel(page);
+    await row(page, 'opendata:1lep').locator('.jp-OdlakeDid-toggle').click();
+    await row(page, 'opendata:1lep.MC').locator('button', { hasText: 'Download' }).click();
+    const download = page.locator('.jp-OdlakeDownload').first();
+    await expect(download).toHaveAttribute('data-state', 'done');
+    await expect(download).toContainText('2/2 files');
+    await page.screenshot({ path: `${SHOTS}/download.png` });
+  });
+
+  test('commands are in the palette and the context menu', async ({ page }) => {
+    await openPanel(page);
+    await row(page, 'opendata:GamGam').click({ button: 'right' });
+    const menu = page.locator('.lm-Menu');
+    for (const label of ['Attach to Notebook', 'Download (verified, into the cache)', 'Copy DID', 'Copy Python Snippet']) {
+      await expect(menu.locator('.lm-Menu-itemLabel', { hasText: label })).toBeVisible();
+    }
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Shift+c');
+    await page.locator('.lm-CommandPalette-input').fill('Open Data Lake');
+    await expect(page.locator('.lm-CommandPalette-item', { hasText: 'Open Data Lake: Refresh' })).toBeVisible();
+  });
+});
+
