@@ -11,18 +11,14 @@ Writes benchmarks/results/attach.json.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
 import zlib
-from pathlib import Path
 
-HERE = Path(__file__).parent
+import common
+
 DATASET = "bench.attach50"
 FILES = 50
 
@@ -51,20 +47,8 @@ def register(client, home):
     client.attach_dids("opendata", DATASET, [{"scope": "opendata", "name": f["name"]} for f in files])
 
 
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return round(statistics.median(times), 1)
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--home", default=str(Path(tempfile.gettempdir()) / "odlake-bench-lake"))
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--out", default=str(HERE / "results" / "attach.json"))
+    parser = common.parser(__doc__.splitlines()[0], "attach.json", repeat=20)
     args = parser.parse_args(argv)
 
     from jupyterlab_odlake.lake import manager
@@ -88,23 +72,22 @@ def main(argv=None) -> int:
     first = odlake.attach(did, mode="stream")
     cold_ms = (time.perf_counter() - t) * 1000
     assert len(first) == FILES and all(p.startswith("http://") for p in first.paths)
-    warm_ms = timed(lambda: odlake.attach(did, mode="stream"), args.repeat)
+    warm_ms = common.median_ms(lambda: odlake.attach(did, mode="stream"), args.repeat, warm=False)
 
     def direct():
         files = list(client.list_files("opendata", DATASET))
         list(client.list_replicas([{"scope": "opendata", "name": f["name"]} for f in files], all_states=True))
 
-    direct_ms = timed(direct, args.repeat)
+    direct_ms = common.median_ms(direct, args.repeat, warm=False)
 
     t = time.perf_counter()
     odlake.attach(did, mode="download", progress=False)
     first_download_ms = (time.perf_counter() - t) * 1000
-    reattach_ms = timed(lambda: odlake.attach(did, mode="download", progress=False), args.repeat)
+    reattach_ms = common.median_ms(lambda: odlake.attach(did, mode="download", progress=False), args.repeat, warm=False)
     assert sum(d["transfers"] for d in odlake.downloads()) == FILES  # the re-attaches moved nothing
 
     results = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": common.machine(),
         "lake_size": state["size"],
         "files": FILES,
         "backend": backends.current().via,
@@ -117,8 +100,7 @@ def main(argv=None) -> int:
     }
     for k, v in results.items():
         print(f"  {k}: {v}")
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    common.write(args.out, results)
     return 0
 
 

@@ -13,31 +13,18 @@ Writes benchmarks/results/rest.json; benchmarks/README.md carries the table.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).parent
+import common
+
 BIG_DATASET = "bench.10k"
 BIG_FILES = 10_000
-
-
-def median_ms(fn, repeat):
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return round(statistics.median(times), 2)
 
 
 class Server:
@@ -90,7 +77,7 @@ def latency(server, client, repeat):
     }
     out = {}
     for name, (rest, direct) in pairs.items():
-        r, d = median_ms(rest, repeat), median_ms(direct, repeat)
+        r, d = common.median_ms(rest, repeat), common.median_ms(direct, repeat)
         out[name] = {"rest_ms": r, "direct_ms": d, "ratio": round(r / d, 2)}
         print(f"  {name}: REST {r} ms, direct {d} ms, x{r / d:.2f}", flush=True)
     return out
@@ -188,11 +175,8 @@ def downloads(server, home, cache, client):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--home", default=os.environ.get("ODLAKE_BENCH_HOME", str(Path(tempfile.gettempdir()) / "odlake-bench-lake")))
-    parser.add_argument("--repeat", type=int, default=30)
+    parser = common.parser(__doc__.splitlines()[0], "rest.json", repeat=30)
     parser.add_argument("--skip-download", action="store_true")
-    parser.add_argument("--out", default=str(HERE / "results" / "rest.json"))
     args = parser.parse_args(argv)
 
     from jupyterlab_odlake.lake import manager
@@ -212,8 +196,7 @@ def main(argv=None) -> int:
     server = Server(home, cache)
     try:
         results = {
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "machine": common.machine(),
             "lake": {"size": size, "up_s": round(lake_up_s, 1)},
             "latency": latency(server, client, args.repeat),
             "big_listing": big_listing(server, client),
@@ -223,9 +206,7 @@ def main(argv=None) -> int:
     finally:
         server.close()
         shutil.rmtree(cache, ignore_errors=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    common.write(args.out, results)
     return 0
 
 

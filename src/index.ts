@@ -57,6 +57,7 @@ namespace CommandIDs {
 }
 
 interface ISettings {
+  defaultInstance: string;
   defaultMode: Mode;
   runDroppedCell: boolean;
   loadExtensionInKernels: boolean;
@@ -64,6 +65,7 @@ interface ISettings {
 }
 
 const DEFAULTS: ISettings = {
+  defaultInstance: '',
   defaultMode: 'auto',
   runDroppedCell: false,
   loadExtensionInKernels: true,
@@ -144,10 +146,11 @@ function loadInKernels(panel: NotebookPanel, settings: () => ISettings): void {
   let pending = true;
   const load = async () => {
     const kernel = context.session?.kernel;
-    if (!kernel || !pending || kernel.status !== 'idle' || !settings().loadExtensionInKernels) {
+    if (!kernel || !pending || !settings().loadExtensionInKernels) {
       return;
     }
     pending = false;
+    // sent as soon as the kernel answers: a kernel runs requests in order, so cells run after it see %odlake
     const info = await kernel.info;
     if (info.language_info.name !== 'python') {
       return;
@@ -227,7 +230,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null
   ) => {
-    const model = new LakeModel();
+    const model = new LakeModel(message => Notification.error(message, { autoClose: 8000 }));
     let settings: ISettings = { ...DEFAULTS };
     let contextDid: IDid | null = null;
 
@@ -405,6 +408,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const update = () => {
             settings = { ...DEFAULTS, ...(loaded.composite as Partial<ISettings>) };
             model.pageSize = settings.pageSize;
+            model.defaultInstance = settings.defaultInstance;
           };
           update();
           loaded.changed.connect(update);

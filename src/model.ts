@@ -15,6 +15,9 @@ import {
  * Views render from it and re-render on `changed`.
  */
 export class LakeModel {
+  /** Called with each error the server reports, e.g. to show a notification. */
+  constructor(private _onError: (message: string) => void = () => undefined) {}
+
   get changed(): ISignal<LakeModel, void> {
     return this._changed;
   }
@@ -36,6 +39,7 @@ export class LakeModel {
   downloads: IDownload[] = [];
 
   pageSize = 100;
+  defaultInstance = '';
 
   async refreshInstances(): Promise<void> {
     try {
@@ -43,11 +47,15 @@ export class LakeModel {
       this.instances = reply.instances;
       this.instanceError = '';
       if (!this.instance || !this.instances.find(i => i.name === this.instance)) {
-        const preferred = this.instances.find(i => i.default) ?? this.instances[0];
+        const preferred =
+          this.instances.find(i => i.name === this.defaultInstance) ??
+          this.instances.find(i => i.default) ??
+          this.instances[0];
         this.instance = preferred?.name ?? '';
       }
     } catch (error) {
       this.instanceError = (error as Error).message;
+      this._onError(this.instanceError);
     }
     this._changed.emit();
   }
@@ -59,6 +67,7 @@ export class LakeModel {
   async selectInstance(name: string): Promise<void> {
     this.instance = name;
     this.catalog = null;
+    this.catalogError = '';
     this.results = null;
     this._changed.emit();
     await this.loadCatalog();
@@ -80,15 +89,23 @@ export class LakeModel {
   }
 
   async loadCatalog(): Promise<void> {
+    const seq = ++this._catalogSeq;
     this.loadingCatalog = true;
     this._changed.emit();
     try {
-      this.catalog = await requestAPI<ICatalog>(
-        'catalog?' + this._params({})
-      );
+      const catalog = await requestAPI<ICatalog>('catalog?' + this._params({}));
+      if (seq !== this._catalogSeq) {
+        return;
+      }
+      this.catalog = catalog;
       this.catalogError = '';
     } catch (error) {
+      if (seq !== this._catalogSeq) {
+        return;
+      }
+      this.catalog = null;
       this.catalogError = (error as Error).message;
+      this._onError(this.catalogError);
     }
     this.loadingCatalog = false;
     this._changed.emit();
@@ -112,10 +129,12 @@ export class LakeModel {
   }
 
   async search(): Promise<void> {
+    // only the latest search may show its answer: an earlier, slower one must not win
+    const seq = ++this._searchSeq;
     this.searching = true;
     this._changed.emit();
     try {
-      this.results = await requestAPI<IPage<IDid>>(
+      const results = await requestAPI<IPage<IDid>>(
         'search?' +
           this._params({
             q: this.query,
@@ -124,10 +143,18 @@ export class LakeModel {
             limit: String(this.pageSize)
           })
       );
+      if (seq !== this._searchSeq) {
+        return;
+      }
+      this.results = results;
       this.searchError = '';
     } catch (error) {
+      if (seq !== this._searchSeq) {
+        return;
+      }
       this.results = null;
       this.searchError = (error as Error).message;
+      this._onError(this.searchError);
     }
     this.searching = false;
     this._changed.emit();
@@ -137,6 +164,7 @@ export class LakeModel {
     if (!this.results?.next) {
       return;
     }
+    const seq = this._searchSeq;
     const page = await requestAPI<IPage<IDid>>(
       'search?' +
         this._params({
@@ -147,6 +175,9 @@ export class LakeModel {
           cursor: this.results.next
         })
     );
+    if (seq !== this._searchSeq || !this.results) {
+      return;
+    }
     this.results = {
       items: [...this.results.items, ...page.items],
       total: page.total,
@@ -213,6 +244,8 @@ export class LakeModel {
   }
 
   private _changed = new Signal<LakeModel, void>(this);
+  private _searchSeq = 0;
+  private _catalogSeq = 0;
   private _polling = false;
 }
 

@@ -1,11 +1,17 @@
 """The sample generator: the layout of the 2020 release and the physics the HyyAnalysis needs."""
 
+import sys
+from pathlib import Path
+
 import awkward as ak
 import numpy as np
 import pytest
 import uproot
 
 from jupyterlab_odlake.lake.samples import SAMPLES, Sample, generate
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
+import hyy  # noqa: E402  (the selection of the HyyAnalysis example)
 
 HYY_BRANCHES = [
     "photon_n", "photon_pt", "photon_eta", "photon_phi", "photon_E", "photon_isTightID",
@@ -17,30 +23,6 @@ HYY_BRANCHES = [
 
 def sample(name):
     return next(s for s in SAMPLES if s.name == name)
-
-
-def hyy_cuts(events):
-    """The H->gamma gamma selection of the public HyyAnalysis, one named cut after another."""
-    pt = events.photon_pt / 1000.0
-    eta = abs(events.photon_eta)
-    two = events.photon_n == 2
-    cuts = {
-        "trigger": events.trigP,
-        "two photons": two,
-        "tight ID": ak.all(events.photon_isTightID, axis=1),
-        "pt isolation": ak.all(events.photon_ptcone30 / events.photon_pt < 0.065, axis=1),
-        "et isolation": ak.all(events.photon_etcone20 / events.photon_pt < 0.065, axis=1),
-        "leading pt": ak.fill_none(ak.firsts(pt) > 40, False),
-        "subleading pt": ak.fill_none(ak.firsts(pt[:, 1:]) > 30, False),
-        "eta acceptance": ak.all((eta < 2.37) & ~((eta > 1.37) & (eta < 1.52)), axis=1),
-    }
-    return {k: ak.to_numpy(v) for k, v in cuts.items()}
-
-
-def diphoton_mass(events):
-    pt, eta, phi = events.photon_pt / 1000.0, events.photon_eta, events.photon_phi
-    m2 = 2 * pt[:, 0] * pt[:, 1] * (np.cosh(eta[:, 0] - eta[:, 1]) - np.cos(phi[:, 0] - phi[:, 1]))
-    return ak.to_numpy(np.sqrt(m2))
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +68,11 @@ def test_every_cut_removes_events_and_data_show_the_125_gev_excess(gamgam_data):
     masses = []
     for path in gamgam_data:
         events = uproot.open(path)["mini"].arrays()
-        cuts = hyy_cuts(events)
+        cuts = {name: ak.to_numpy(mask) for name, mask in hyy.cuts(events).items()}
         for name, passed in cuts.items():
             assert 0 < passed.sum() < len(passed), f"cut {name!r} removes nothing or everything"
         selected = events[np.logical_and.reduce(list(cuts.values()))]
-        m = diphoton_mass(selected)
+        m = ak.to_numpy(hyy.diphoton_mass(selected))
         masses.append(m[(m > 105) & (m < 160)])
     m = np.concatenate(masses)
     counts, edges = np.histogram(m, bins=np.arange(105, 161, 2))

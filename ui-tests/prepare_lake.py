@@ -11,6 +11,8 @@ from jupyterlab_odlake.lake.home import LakeHome
 from jupyterlab_odlake.lake.register import register_large_dataset
 
 LARGE_DATASET = "ui.10k"
+HOSTILE_DATASET = "ui.hostile"
+HOSTILE_TEXT = "<img src=x onerror=alert(1)>"
 
 if __name__ == "__main__":
     home = LakeHome.resolve(sys.argv[1])
@@ -18,5 +20,9 @@ if __name__ == "__main__":
     os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
     from rucio.client import Client
 
-    register_large_dataset(Client(), LARGE_DATASET, 10_000, prefix="ui")
+    client = Client()
+    register_large_dataset(client, LARGE_DATASET, 10_000, prefix="ui")
+    # metadata that would run script if a view rendered it as HTML
+    if register_large_dataset(client, HOSTILE_DATASET, 1, prefix="hostile"):
+        client.set_metadata_bulk("opendata", HOSTILE_DATASET, {"physics_short": HOSTILE_TEXT, "sample_type": "<b>mc</b>"})
     print(f"lake ready in {home.root}")

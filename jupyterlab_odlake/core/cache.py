@@ -163,31 +163,30 @@ class Cache:
                     if progress:
                         progress(-offset)
                 with open(part, mode) as out:
-                    for block in r.iter_content(CHUNK):
-                        if cancelled is not None and cancelled.is_set():
-                            raise Cancelled(f"The download of {did} was cancelled; it resumes where it stopped.")
-                        out.write(block)
-                        checksum.update(block)
-                        if progress:
-                            progress(len(block))
+                    _write(did, r.iter_content(CHUNK), out, checksum, progress, cancelled)
         except requests.RequestException as e:
             raise StorageError(f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume.") from None
 
     def _copy(self, did, path, part, checksum, progress, cancelled):
         try:
             with open(path, "rb") as src, open(part, "wb") as out:
-                for block in iter(lambda: src.read(CHUNK), b""):
-                    if cancelled is not None and cancelled.is_set():
-                        raise Cancelled(f"The download of {did} was cancelled.")
-                    out.write(block)
-                    checksum.update(block)
-                    if progress:
-                        progress(len(block))
+                _write(did, iter(lambda: src.read(CHUNK), b""), out, checksum, progress, cancelled)
         except FileNotFoundError:
             raise StorageError(f"{did}: the mounted replica {path} is missing.") from None
 
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _write(did, blocks, out, checksum: Checksum, progress, cancelled) -> None:
+    """Copy ``blocks`` to ``out``, feeding the checksum and the progress, stopping when cancelled."""
+    for block in blocks:
+        if cancelled is not None and cancelled.is_set():
+            raise Cancelled(f"The download of {did} was cancelled; it resumes where it stopped.")
+        out.write(block)
+        checksum.update(block)
+        if progress:
+            progress(len(block))
 
 
 def _host(url: str) -> str:

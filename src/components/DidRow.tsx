@@ -49,7 +49,15 @@ export function TypeIcon(props: { type: string }): JSX.Element {
   return <Icon.react tag="span" className="jp-OdlakeDid-icon" />;
 }
 
-/** One DID: icon, name (full DID on hover), size and metadata, actions. */
+/** Focus the row `step` rows away from `row` in the same panel. */
+function moveFocus(row: HTMLElement, step: number): void {
+  const rows = Array.from(
+    row.closest('.jp-OdlakePanel')?.querySelectorAll<HTMLElement>('.jp-OdlakeDid') ?? []
+  );
+  rows[rows.indexOf(row) + step]?.focus();
+}
+
+/** One DID: icon, name (full DID on hover), size and metadata, actions. Keyboard: arrows move, Enter expands. */
 export function DidRow(props: {
   did: IDid;
   actions: IDidActions;
@@ -69,8 +77,26 @@ export function DidRow(props: {
       data-type={did.type}
       style={{ ...props.style, paddingLeft: 4 + 14 * (props.depth ?? 0) }}
       title={did.did + (summary ? `\n${summary}` : '')}
+      tabIndex={0}
+      aria-label={`${did.type} ${did.did}`}
+      aria-expanded={props.onToggle ? Boolean(props.expanded) : undefined}
       onMouseDown={event => actions.drag(did, event)}
       onContextMenu={() => actions.context(did)}
+      onFocus={() => actions.context(did)}
+      onKeyDown={event => {
+        if (event.target !== event.currentTarget) {
+          return;
+        }
+        if ((event.key === 'Enter' || event.key === 'ArrowRight' || event.key === 'ArrowLeft') && props.onToggle) {
+          if (event.key === 'Enter' || (event.key === 'ArrowRight') !== Boolean(props.expanded)) {
+            props.onToggle();
+          }
+          event.preventDefault();
+        } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+          moveFocus(event.currentTarget, event.key === 'ArrowDown' ? 1 : -1);
+          event.preventDefault();
+        }
+      }}
     >
       <span
         className="jp-OdlakeDid-toggle"

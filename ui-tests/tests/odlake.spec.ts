@@ -37,6 +37,20 @@ test.describe('Open Data Lake panel', () => {
     await page.screenshot({ path: `${SHOTS}/catalog.png` });
   });
 
+  test('a pattern and a filter chip narrow the results', async ({ page }) => {
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-type').selectOption('all');
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:*GamGam*');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    const results = page.locator('#odlake-panel .jp-OdlakeResults .jp-OdlakeDid');
+    await expect(page.locator('.jp-OdlakeSearch-count')).toHaveText('12 found');
+    await page.locator('.jp-OdlakeSearch-filter').fill('sample_type=mc');
+    await page.locator('.jp-OdlakeSearch-filter').press('Enter');
+    await expect(page.locator('.jp-OdlakeSearch-count')).toHaveText('6 found');
+    await expect(results.first()).toContainText('GamGam.MC');
+  });
+
   test('searches with a pattern and metadata filter chips', async ({ page }) => {
     await openPanel(page);
     await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
@@ -105,6 +119,72 @@ test.describe('Open Data Lake panel', () => {
     await expect(cells).toHaveCount(2);
     await expect(cells.nth(1)).toContainText('%odlake attach opendata:GamGam.Data as gamgam_data');
     await expect(cells.nth(0)).toContainText('x = 1');
+  });
+
+  test('a dropped GamGam.MC cell runs and attaches all its files', async ({ page }) => {
+    await page.notebook.createNew();
+    await openPanel(page);
+    await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+    const source = row(page, 'opendata:GamGam.MC').locator('.jp-OdlakeDid-name');
+    const from = (await source.boundingBox())!;
+    const to = (await page.locator('.jp-NotebookPanel .jp-Cell').first().boundingBox())!;
+    await page.mouse.move(from.x + 10, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(to.x + 80, to.y + to.height / 2, { steps: 20 });
+    await page.mouse.up();
+    // dropped on the new notebook's empty cell: the attach line fills it
+    await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toContainText('%odlake attach opendata:GamGam.MC as gamgam_mc');
+    await page.notebook.runCell(0);
+    await expect(page.locator('.jp-OutputArea-output', { hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files' })).toBeVisible();
+    const last = (await page.notebook.getCellCount()) - 1;
+    await page.notebook.setCell(last, 'code', 'print("files:", len(gamgam_mc.paths))');
+    await page.notebook.runCell(last);
+    await expect(page.locator('.jp-OutputArea-output', { hasText: 'files: 5' })).toBeVisible();
+  });
+
+  test('a dead instance shows its error', async ({ page }) => {
+    await openPanel(page);
+    await page.locator('select[aria-label="Rucio instance"]').selectOption('dead');
+    await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'error');
+    await expect(page.locator('#odlake-panel .jp-OdlakeError').first()).toContainText('cannot be reached');
+    await page.screenshot({ path: `${SHOTS}/dead-instance.png` });
+  });
+
+  test('metadata is shown as text, never run as HTML', async ({ page }) => {
+    let alerted = false;
+    page.on('dialog', async dialog => {
+      alerted = true;
+      await dialog.dismiss();
+    });
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:ui.hostile');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    await expect(row(page, 'opendata:ui.hostile')).toContainText('<img src=x onerror=alert(1)>');
+    await expect(row(page, 'opendata:ui.hostile')).toContainText('<b>mc</b>');
+    await expect(page.locator('#odlake-panel img[src="x"], #odlake-panel b')).toHaveCount(0);
+    expect(alerted).toBe(false);
+  });
+
+  test('the keyboard moves through the catalog and expands', async ({ page }) => {
+    await openPanel(page);
+    await row(page, 'opendata:1lep').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await expect(row(page, 'opendata:GamGam')).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(row(page, 'opendata:GamGam.Data')).toBeVisible();
+    await expect(row(page, 'opendata:GamGam')).toHaveAttribute('aria-expanded', 'true');
+  });
+
+  test('dark theme', async ({ page }) => {
+    await page.theme.setDarkTheme();
+    await openPanel(page);
+    await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+    await row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-toggle').click();
+    await expect(page.locator('#odlake-panel .jp-OdlakeFile')).toHaveCount(4);
+    await page.screenshot({ path: `${SHOTS}/catalog-dark.png` });
+    await page.theme.setLightTheme();
   });
 
   test('a download shows its progress and ends verified', async ({ page }) => {
