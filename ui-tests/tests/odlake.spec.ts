@@ -19,6 +19,17 @@ function row(page: Page, did: string) {
   return page.locator(`#odlake-panel .jp-OdlakeDid[data-did="${did}"]`).first();
 }
 
+/** Drag a DID's row from the panel and drop it on the notebook's first cell, with the mouse as a person would. */
+async function dropOnFirstCell(page: Page, did: string) {
+  const from = (await row(page, did).locator('.jp-OdlakeDid-name').boundingBox())!;
+  const to = (await page.locator('.jp-NotebookPanel .jp-Cell').first().boundingBox())!;
+  await page.mouse.move(from.x + 10, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(from.x + 40, from.y + 20, { steps: 5 });
+  await page.mouse.move(to.x + 80, to.y + to.height / 2, { steps: 20 });
+  await page.mouse.up();
+}
+
 test.describe('Open Data Lake panel', () => {
   test('shows the instance and the catalog of analyses', async ({ page }) => {
     await openPanel(page);
@@ -107,14 +118,7 @@ test.describe('Open Data Lake panel', () => {
     await page.notebook.setCell(0, 'code', 'x = 1');
     await openPanel(page);
     await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
-    const source = row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-name');
-    const from = (await source.boundingBox())!;
-    const to = (await page.locator('.jp-NotebookPanel .jp-Cell').first().boundingBox())!;
-    await page.mouse.move(from.x + 10, from.y + from.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(from.x + 40, from.y + 20, { steps: 5 });
-    await page.mouse.move(to.x + 80, to.y + to.height / 2, { steps: 20 });
-    await page.mouse.up();
+    await dropOnFirstCell(page, 'opendata:GamGam.Data');
     const cells = page.locator('.jp-NotebookPanel .jp-Cell');
     await expect(cells).toHaveCount(2);
     await expect(cells.nth(1)).toContainText('%odlake attach opendata:GamGam.Data as gamgam_data');
@@ -125,13 +129,7 @@ test.describe('Open Data Lake panel', () => {
     await page.notebook.createNew();
     await openPanel(page);
     await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
-    const source = row(page, 'opendata:GamGam.MC').locator('.jp-OdlakeDid-name');
-    const from = (await source.boundingBox())!;
-    const to = (await page.locator('.jp-NotebookPanel .jp-Cell').first().boundingBox())!;
-    await page.mouse.move(from.x + 10, from.y + from.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(to.x + 80, to.y + to.height / 2, { steps: 20 });
-    await page.mouse.up();
+    await dropOnFirstCell(page, 'opendata:GamGam.MC');
     // dropped on the new notebook's empty cell: the attach line fills it
     await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toContainText('%odlake attach opendata:GamGam.MC as gamgam_mc');
     await page.notebook.runCell(0);
