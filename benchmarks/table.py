@@ -29,7 +29,8 @@ def rows():
             out.append(f"| download {d['dataset']} ({d['bytes'] / 1e6:.0f} MB, verified) through REST | {d['rest_s']} s ({d['rest_mb_s']} MB/s) | "
                        f"`rucio download` CLI {d['rucio_cli_s']} s ({d['rucio_cli_mb_s']} MB/s) | {d['ratio_rest_vs_cli']}× faster | ≥ 1.0× |")
             out.append(f"| one file after another: odlake's verified HTTP transfer | {d['odlake_transfer_sequential_s']} s | "
-                       f"Rucio's DownloadClient {d['download_client_s']} s | {d['download_client_s'] / d['odlake_transfer_sequential_s']:.2f}× faster | keep the faster |")
+                       f"Rucio's DownloadClient {d['download_client_s']} s | DownloadClient time / odlake time "
+                       f"{d['download_client_s'] / d['odlake_transfer_sequential_s']:.2f} | keep the faster |")
     attach = load("attach.json")
     if attach:
         out.append(f"| attach a {attach['files']}-file dataset, stream mode (new kernel / warm) | {attach['attach_stream_cold_ms']} / {attach['attach_stream_warm_ms']} ms | "
@@ -40,7 +41,7 @@ def rows():
         out.append(f"| H→γγ selection over {hyy['megabytes']:.0f} MB, streamed over HTTP | {hyy['selection_stream_s']} s | local files {hyy['selection_local_s']} s | "
                    f"{hyy['selection_ratio_stream_vs_local']}× | ≤ 1.3× |")
         out.append(f"| time to the first plot, stream | {hyy['first_plot_stream_s']} s | download then read {hyy['first_plot_download_then_read_s']} s | "
-                   f"{hyy['first_plot_speedup_stream']}× faster | ≥ 2× |")
+                   f"download-then-read time / stream time {hyy['first_plot_speedup_stream']} | ≥ 2× |")
         out.append(f"| dask LocalCluster, 2 workers | {hyy['dask_2_workers_s']} s | 1 worker {hyy['dask_1_worker_s']} s | {hyy['dask_speedup_2_vs_1']}× faster | (2 cores) |")
     return "\n".join(out)
 

@@ -53,10 +53,6 @@ class LakeHome:
         return self.root / "etc" / "alembic.ini"
 
     @property
-    def storage_json(self) -> Path:
-        return self.root / "etc" / "storage.json"
-
-    @property
     def secret_file(self) -> Path:
         return self.root / "etc" / "password"
 

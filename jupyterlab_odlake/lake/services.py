@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-import json
 import os
 import shutil
 import signal
@@ -300,7 +299,7 @@ class RucioServer(Service):
 
 
 class Storage(Service):
-    """A read-only WebDAV/HTTP storage (WsgiDAV on cheroot) that answers Range requests."""
+    """A read-only HTTP storage (tornado) that answers Range requests."""
 
     def __init__(self, home: LakeHome, port: int):
         super().__init__(home, port, "storage")
@@ -309,22 +308,9 @@ class Storage(Service):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def prepare(self) -> None:
-        config = {
-            "host": "127.0.0.1",
-            "port": self.port,
-            "server": "cheroot",
-            "provider_mapping": {"/": {"root": str(self.home.http_storage), "readonly": True}},
-            "simple_dc": {"user_mapping": {"*": True}},
-            "http_authenticator": {"accept_basic": False, "accept_digest": False, "default_to_digest": False},
-            "dir_browser": {"enable": True},
-            "verbose": 2,
-            "logging": {"enable_loggers": []},
-        }
-        self.home.storage_json.write_text(json.dumps(config, indent=2))
-
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "wsgidav.server.server_cli", "--config", str(self.home.storage_json)]
+        return [sys.executable, "-m", "jupyterlab_odlake.lake.storage", "--root", str(self.home.http_storage),
+                "--port", str(self.port)]  # fmt: skip
 
     def ready(self) -> bool:
         return _http_ok(self.url + "/")
