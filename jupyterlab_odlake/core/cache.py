@@ -52,13 +52,6 @@ class Checksum:
 class Cache:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().absolute()
-        self._transfers = 0
-        self._count_lock = threading.Lock()
-
-    @property
-    def transfers(self) -> int:
-        """How many transfers this cache object started (not served from the cache)."""
-        return self._transfers
 
     def path_for(self, did: DID) -> Path:
         """Where ``did`` lives in the cache: one directory per scope, the name escaped to one path segment."""
@@ -94,8 +87,6 @@ class Cache:
                 return target, False
             if not sources:
                 raise StorageError(f"{did} has no replica that can be downloaded.")
-            with self._count_lock:
-                self._transfers += 1
             target.parent.mkdir(parents=True, exist_ok=True)
             errors = []
             for source in sources:

@@ -18,7 +18,6 @@ from .errors import InvalidRequest
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
 MODES = ("stream", "download", "mounted", "auto")
 DEMO_INSTANCE = "demo"
-LAKE_HOME_ENV = "ODLAKE_LAKE_HOME"
 
 
 @dataclass
@@ -132,18 +131,11 @@ def from_rucio_cfg(path: str | os.PathLike, name: str = "rucio", **overrides) ->
     return InstanceConfig(**values)
 
 
-def lake_home() -> Path:
-    env = os.environ.get(LAKE_HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("odlake")) / "lake"
-
-
 def from_lake(home: str | os.PathLike | None = None) -> InstanceConfig | None:
     """The demo lake as an instance, when its lake.json is there."""
-    home = Path(home) if home else lake_home()
+    from ..lake.home import default_home
+
+    home = Path(home) if home else default_home()
     try:
         state = json.loads((home / "lake.json").read_text())
     except (OSError, ValueError):

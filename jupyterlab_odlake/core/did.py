@@ -22,17 +22,14 @@ class DID:
         return f"{self.scope}:{self.name}"
 
     @classmethod
-    def parse(cls, text: str, default_scope: str | None = None) -> "DID":
-        """``scope:name`` (or a bare name with ``default_scope``) -> DID, or InvalidRequest saying why."""
+    def parse(cls, text: str) -> "DID":
+        """``scope:name`` -> DID, or InvalidRequest saying why."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequest("A DID is needed, written scope:name (for example opendata:GamGam.Data).")
         text = text.strip()
-        if ":" in text:
-            scope, name = text.split(":", 1)
-        elif default_scope:
-            scope, name = default_scope, text
-        else:
+        if ":" not in text:
             raise InvalidRequest(f"'{_shown(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data).")
+        scope, name = text.split(":", 1)
         return cls.of(scope, name)
 
     @classmethod

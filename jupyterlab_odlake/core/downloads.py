@@ -26,7 +26,6 @@ class _Transfer:
     future: Future
     cancelled: threading.Event
     subscribers: set = field(default_factory=set)
-    bytes_done: int = 0
 
 
 @dataclass

@@ -76,9 +76,6 @@ class Service:
     def prepare(self) -> None:
         """One-off set-up before the first start (e.g. initdb)."""
 
-    def preexec(self):
-        return None
-
     @property
     def log(self) -> Path:
         return self.home.logs / f"{self.name}.log"
