@@ -30,6 +30,10 @@ class Checksum:
     def __init__(self, adler32: str | None, md5: str | None):
         self.expected_adler32 = (adler32 or "").lower().zfill(8) if adler32 else None
         self.expected_md5 = (md5 or "").lower() or None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over, for a transfer that starts again from its first byte."""
         self._adler = 1
         self._md5 = hashlib.md5() if (self.expected_md5 and not self.expected_adler32) else None
 
@@ -88,15 +92,17 @@ class Cache:
             if not sources:
                 raise StorageError(f"{did} has no replica that can be downloaded.")
             target.parent.mkdir(parents=True, exist_ok=True)
-            errors = []
+            errors: list[StorageError] = []
             for source in sources:
                 try:
                     self._transfer(did, source, target, size, adler32, md5, progress, cancelled)
                     return target, True
                 except Cancelled:
                     raise
-                except (StorageError, OSError) as e:
-                    errors.append(str(e))
+                except StorageError as e:
+                    errors.append(e)
+                except OSError as e:
+                    errors.append(StorageError(str(e)))
             raise _last_error(errors)
 
     def _transfer(self, did, source, target, size, adler32, md5, progress, cancelled):
@@ -135,7 +141,7 @@ class Cache:
         offset = self._resume_from(part, checksum)
         if size is not None and offset > size:
             part.unlink(missing_ok=True)
-            checksum.__init__(checksum.expected_adler32, checksum.expected_md5)
+            checksum.reset()
             offset = 0
         if progress and offset:
             progress(offset)
@@ -150,7 +156,7 @@ class Cache:
                     raise StorageError(f"{did}: the storage at {_host(url)} answered {r.status_code} {r.reason}.")
                 mode = "ab" if (offset and r.status_code == 206) else "wb"
                 if mode == "wb" and offset:
-                    checksum.__init__(checksum.expected_adler32, checksum.expected_md5)
+                    checksum.reset()
                     if progress:
                         progress(-offset)
                 with open(part, mode) as out:
@@ -185,7 +191,8 @@ def _host(url: str) -> str:
     return parsed.netloc or "local storage"
 
 
-def _last_error(messages: list[str]) -> StorageError:
-    cls = ChecksumMismatch if any("checksum" in m or "adler32" in m or "md5" in m for m in messages[-1:]) else StorageError
-    return cls(messages[-1] if len(messages) == 1 else f"{messages[-1]} (after {len(messages)} sources failed)")
+def _last_error(errors: list[StorageError]) -> StorageError:
+    """The last source's error, of its own kind, saying how many sources failed before it."""
+    last = errors[-1]
+    return last if len(errors) == 1 else type(last)(f"{last.message} (after {len(errors)} sources failed)")
 
