@@ -10,6 +10,7 @@ from . import backends
 from .attached import AttachedDID, AttachedFile
 from .core.config import MODES
 from .core.did import DID
+from .core.downloads import ACTIVE
 from .core.errors import InvalidRequest, NotFound, StorageError
 
 
@@ -57,7 +58,7 @@ def _progress_bar(label: str):
         if bar is not None:
             bar.n = min(record.get("bytes_done", 0), bar.total)
             bar.set_postfix_str(f"{record.get('files_done', 0)}/{record.get('files_total', 0)} files", refresh=True)
-            if record.get("state") not in ("resolving", "running"):
+            if record.get("state") not in ACTIVE:
                 bar.close()
 
     return update

@@ -13,10 +13,23 @@ import os
 import time
 
 from .core import errors as E
+from .core.downloads import ACTIVE
 from .core.errors import OdlakeError
 
 _ERRORS = {cls.code: cls for cls in (E.InvalidRequest, E.AuthenticationFailed, E.AccessDenied, E.NotFound,
                                      E.StorageError, E.ChecksumMismatch, E.Unreachable, E.TimedOut, E.Cancelled)}  # fmt: skip
+
+
+def _follow(record: dict, refresh, progress) -> dict:
+    """Poll a download record until it ends, showing each state to ``progress``."""
+    while record["state"] in ACTIVE:
+        if progress:
+            progress(record)
+        time.sleep(0.1)
+        record = refresh(record)
+    if progress:
+        progress(record)
+    return record
 
 
 class CoreBackend:
@@ -39,14 +52,7 @@ class CoreBackend:
 
     def download(self, did: str, instance: str | None, progress=None) -> dict:
         d = self.lakes.download(instance, did)
-        while d.state in ("resolving", "running"):
-            if progress:
-                progress(d.as_dict())
-            time.sleep(0.1)
-        record = d.as_dict()
-        if progress:
-            progress(record)
-        return record
+        return _follow(d.as_dict(), lambda _: d.as_dict(), progress)
 
     def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> dict:
         page = self.lakes.instance(instance).search(query, did_type, filters, limit)
@@ -106,38 +112,28 @@ class ServerBackend:
             raise E.NotFound("The Jupyter server knows no Rucio instance.")
         return default[0]
 
-    def locations(self, did: str, mode: str, instance: str | None) -> list[dict]:
+    @staticmethod
+    def _did_route(did: str, route: str) -> str:
+        from urllib.parse import quote
+
         from .core import DID
 
         d = DID.parse(did)
-        from urllib.parse import quote
+        return f"dids/{quote(d.scope, safe='')}/{quote(d.name, safe='')}/{route}"
 
-        return self._call("GET", f"dids/{quote(d.scope, safe='')}/{quote(d.name, safe='')}/replicas",
-                          params={"mode": mode, "instance": instance})["files"]  # fmt: skip
+    def locations(self, did: str, mode: str, instance: str | None) -> list[dict]:
+        return self._call("GET", self._did_route(did, "replicas"), params={"mode": mode, "instance": instance})["files"]
 
     def download(self, did: str, instance: str | None, progress=None) -> dict:
         record = self._call("POST", "downloads", json={"did": did, "instance": instance})
-        while record["state"] in ("resolving", "running"):
-            if progress:
-                progress(record)
-            time.sleep(0.1)
-            record = self._call("GET", f"downloads/{record['id']}")
-        if progress:
-            progress(record)
-        return record
+        return _follow(record, lambda r: self._call("GET", f"downloads/{r['id']}"), progress)
 
     def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> dict:
         return self._call("GET", "search", params={"q": query, "type": did_type, "filter": filters or None,
                                                    "limit": limit, "instance": instance})  # fmt: skip
 
     def files(self, did: str, limit: int, instance: str | None) -> dict:
-        from urllib.parse import quote
-
-        from .core import DID
-
-        d = DID.parse(did)
-        return self._call("GET", f"dids/{quote(d.scope, safe='')}/{quote(d.name, safe='')}/files",
-                          params={"limit": limit, "instance": instance})  # fmt: skip
+        return self._call("GET", self._did_route(did, "files"), params={"limit": limit, "instance": instance})
 
     def downloads(self) -> list[dict]:
         return self._call("GET", "downloads")["downloads"]

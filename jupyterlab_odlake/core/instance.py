@@ -114,6 +114,11 @@ def _jsonable(value):
     return str(value)
 
 
+def _available(state) -> bool:
+    """Is a replica in this Rucio state readable? (Rucio gives the name or its one-letter code.)"""
+    return str(state).upper() in ("AVAILABLE", "A")
+
+
 def _did_type(value) -> str:
     text = str(getattr(value, "name", value) or "").lower()
     return text.replace("didtype.", "")
@@ -202,10 +207,15 @@ class Instance:
             "length": d.get("length"),
         }
 
+    def _metadata_of(self, items: list[dict]) -> dict[tuple, dict]:
+        """The metadata of each item, by (scope, name), in one call."""
+        dids = [{"scope": i["scope"], "name": i["name"]} for i in items]
+        return {(m.get("scope"), m.get("name")): m for m in self._bulk_metadata(dids)}
+
     def _complete(self, items: list[dict], chunk: int = 500) -> None:
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
-            metas = {(m.get("scope"), m.get("name")): m for m in self._bulk_metadata([{"scope": i["scope"], "name": i["name"]} for i in part])}
+            metas = self._metadata_of(part)
             for item in part:
                 meta = metas.get((item["scope"], item["name"]), {})
                 item["type"] = item["type"] or _did_type(meta.get("did_type"))
@@ -215,10 +225,7 @@ class Instance:
     def _add_metadata(self, items: list[dict]) -> None:
         if not items:
             return
-        dids = [{"scope": i["scope"], "name": i["name"]} for i in items]
-        metas = {}
-        for m in self._bulk_metadata(dids):
-            metas[(m.get("scope"), m.get("name"))] = m
+        metas = self._metadata_of(items)
         for item in items:
             meta = metas.get((item["scope"], item["name"]), {})
             item["metadata"] = {k: _jsonable(meta[k]) for k in SHOWN_METADATA if meta.get(k) is not None}
@@ -276,7 +283,7 @@ class Instance:
             for f in page.items:
                 states = replicas.get((f["scope"], f["name"]), {}).get("states", {})
                 f["rses"] = sorted(states)
-                f["available"] = any(str(s).upper() in ("AVAILABLE", "A") for s in states.values())
+                f["available"] = any(_available(s) for s in states.values())
         return page
 
     def _replicas(self, files: list[dict], all_states: bool = False) -> list[dict]:
@@ -301,11 +308,11 @@ class Instance:
         return [self._locate(f, by_name.get((f["scope"], f["name"]), {}), mode, cache) for f in files]
 
     def _locate(self, f: dict, replica: dict, mode: str, cache) -> dict:
-        states = {rse: str(s).upper() for rse, s in (replica.get("states") or {}).items()}
+        states = replica.get("states") or {}
         alternatives = []
         for pfn, info in (replica.get("pfns") or {}).items():
             rse = info.get("rse")
-            available = states.get(rse, "AVAILABLE") in ("AVAILABLE", "A")
+            available = _available(states.get(rse, "AVAILABLE"))
             scheme = urlparse(pfn).scheme
             local = self._mounted_path(rse, pfn)
             if local:
