@@ -128,21 +128,22 @@ export class LakeModel {
     this._changed.emit();
   }
 
+  /** One page of a search; the parameters are those the search started with. */
+  private _searchPage(search: ISearch, cursor?: string): Promise<IPage<IDid>> {
+    return requestAPI<IPage<IDid>>(
+      'search?' +
+        this._params({ ...search, limit: String(this.pageSize), cursor })
+    );
+  }
+
   async search(): Promise<void> {
     // only the latest search may show its answer: an earlier, slower one must not win
     const seq = ++this._searchSeq;
+    this._search = { q: this.query, type: this.type, filter: this.filters };
     this.searching = true;
     this._changed.emit();
     try {
-      const results = await requestAPI<IPage<IDid>>(
-        'search?' +
-          this._params({
-            q: this.query,
-            type: this.type,
-            filter: this.filters,
-            limit: String(this.pageSize)
-          })
-      );
+      const results = await this._searchPage(this._search);
       if (seq !== this._searchSeq) {
         return;
       }
@@ -160,21 +161,13 @@ export class LakeModel {
     this._changed.emit();
   }
 
+  /** The next page of the current results (of the search as it was started, whatever the box holds now). */
   async moreResults(): Promise<void> {
-    if (!this.results?.next) {
+    if (!this.results?.next || !this._search) {
       return;
     }
     const seq = this._searchSeq;
-    const page = await requestAPI<IPage<IDid>>(
-      'search?' +
-        this._params({
-          q: this.query,
-          type: this.type,
-          filter: this.filters,
-          limit: String(this.pageSize),
-          cursor: this.results.next
-        })
-    );
+    const page = await this._searchPage(this._search, this.results.next);
     if (seq !== this._searchSeq || !this.results) {
       return;
     }
@@ -245,8 +238,15 @@ export class LakeModel {
 
   private _changed = new Signal<LakeModel, void>(this);
   private _searchSeq = 0;
+  private _search: ISearch | null = null;
   private _catalogSeq = 0;
   private _polling = false;
+}
+
+interface ISearch {
+  q: string;
+  type: string;
+  filter: string[];
 }
 
 export function splitDid(did: string): [string, string] {

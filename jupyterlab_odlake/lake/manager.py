@@ -42,11 +42,15 @@ def _services(home: LakeHome, state: dict) -> list[Service]:
     return out
 
 
-def _rucio_cfg(home: LakeHome, state: dict, password: str) -> str:
+def _database_url(home: LakeHome, state: dict) -> str:
+    """The SQLAlchemy URL of the Rucio database, for rucio.cfg and alembic.ini alike."""
     if state["db"] == "postgresql":
-        database = f"postgresql+psycopg://postgres@127.0.0.1:{state['postgres']['port']}/rucio"
-    else:
-        database = f"sqlite:///{home.sqlite_db}"
+        return Postgres(home, state["postgres"]["port"]).database_url()
+    return f"sqlite:///{home.sqlite_db}"
+
+
+def _rucio_cfg(home: LakeHome, state: dict, password: str) -> str:
+    database = _database_url(home, state)
     url = state["rucio"]["url"]
     return f"""\
 # Written by 'odlake lake up' for the demo lake in {home.root}.
@@ -205,8 +209,7 @@ def up(
         started = []
         password = home.password()
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
-        database = state.get("postgres") and f"postgresql+psycopg://postgres@127.0.0.1:{state['postgres']['port']}/rucio"
-        home.alembic_ini.write_text(_alembic_ini(home, database or f"sqlite:///{home.sqlite_db}"))
+        home.alembic_ini.write_text(_alembic_ini(home, _database_url(home, state)))
 
         try:
             for service in _services(home, state):
