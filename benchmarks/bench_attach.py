@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     register(client, home)
 
     import jupyterlab_odlake as odlake
-    from jupyterlab_odlake import backends
+    from jupyterlab_odlake.kernel import backends
 
     did = f"opendata:{DATASET}"
     t = time.perf_counter()
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     odlake.attach(did, mode="download", progress=False)
     first_download_ms = (time.perf_counter() - t) * 1000
     reattach_ms = common.median_ms(lambda: odlake.attach(did, mode="download", progress=False), args.repeat, warm=False)
-    assert sum(d["transfers"] for d in odlake.downloads()) == FILES  # the re-attaches moved nothing
+    assert sum(d.transfers for d in odlake.downloads()) == FILES  # the re-attaches moved nothing
 
     results = {
         "machine": common.machine(),

@@ -37,8 +37,14 @@ class Server:
 
         root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
         env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-        self.jupyter = start_jupyter(home, app="jupyter_server", root_dir=str(root), env=env, log=root / "server.log",
-                                     args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"])  # fmt: skip
+        self.jupyter = start_jupyter(
+            home,
+            app="jupyter_server",
+            root_dir=str(root),
+            env=env,
+            log_file=root / "server.log",
+            args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"],
+        )
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"token {self.jupyter.token}"
 
@@ -71,8 +77,14 @@ def latency(server, client, repeat):
         list(client.get_metadata_bulk([{"scope": "opendata", "name": "GamGam.Data"}], plugin="ALL"))
 
     pairs = {
-        "search (all DIDs, first page of 100, with metadata)": (lambda: server.get("search?q=opendata:*&type=all&limit=100"), direct_search),
-        "files of GamGam.Data (with availability)": (lambda: server.get("dids/opendata/GamGam.Data/files?limit=100"), direct_files),
+        "search (all DIDs, first page of 100, with metadata)": (
+            lambda: server.get("search?q=opendata:*&type=all&limit=100"),
+            direct_search,
+        ),
+        "files of GamGam.Data (with availability)": (
+            lambda: server.get("dids/opendata/GamGam.Data/files?limit=100"),
+            direct_files,
+        ),
         "DID info GamGam.Data": (lambda: server.get("dids/opendata/GamGam.Data"), direct_did),
     }
     out = {}
@@ -90,11 +102,14 @@ def big_listing(server, client):
     t = time.perf_counter()
     first = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=100")
     first_ms = (time.perf_counter() - t) * 1000
+
     def all_pages(availability):
         cursor, n = None, 0
         while True:
-            page = server.get(f"dids/opendata/{BIG_DATASET}/files?limit=1000&availability={availability}"
-                              + (f"&cursor={cursor}" if cursor else ""))  # fmt: skip
+            page = server.get(
+                f"dids/opendata/{BIG_DATASET}/files?limit=1000&availability={availability}"
+                + (f"&cursor={cursor}" if cursor else "")
+            )
             n += len(page["items"])
             cursor = page["next"]
             if not cursor:
@@ -110,11 +125,18 @@ def big_listing(server, client):
     replicas = list(client.list_replicas([{"scope": "opendata", "name": BIG_DATASET}]))
     replicas_ms = (time.perf_counter() - t) * 1000
     assert first["total"] == BIG_FILES == n == len(replicas)
-    out = {"files": BIG_FILES, "first_page_ms": round(first_ms, 1), "full_list_rest_ms": round(full_ms, 1),
-           "full_list_with_availability_rest_ms": round(full_avail_ms, 1),
-           "list_replicas_all_ms": round(replicas_ms, 1)}  # fmt: skip
-    print(f"  10k files: first page {first_ms:.0f} ms, all pages {full_ms:.0f} ms "
-          f"({full_avail_ms:.0f} ms with availability), list_replicas {replicas_ms:.0f} ms", flush=True)  # fmt: skip
+    out = {
+        "files": BIG_FILES,
+        "first_page_ms": round(first_ms, 1),
+        "full_list_rest_ms": round(full_ms, 1),
+        "full_list_with_availability_rest_ms": round(full_avail_ms, 1),
+        "list_replicas_all_ms": round(replicas_ms, 1),
+    }
+    print(
+        f"  10k files: first page {first_ms:.0f} ms, all pages {full_ms:.0f} ms "
+        f"({full_avail_ms:.0f} ms with availability), list_replicas {replicas_ms:.0f} ms",
+        flush=True,
+    )
     return out
 
 
@@ -142,8 +164,13 @@ def downloads(server, home, cache, client):
     rucio = Path(sys.executable).parent / "rucio"
     env = {**os.environ, "RUCIO_CONFIG": str(home / "rucio.cfg")}
     t = time.perf_counter()
-    subprocess.run([str(rucio), "download", "--rses", HTTP_RSE, "--dir", str(target), did], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [str(rucio), "download", "--rses", HTTP_RSE, "--dir", str(target), did],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     cli_s = time.perf_counter() - t
     shutil.rmtree(target)
 
@@ -163,14 +190,21 @@ def downloads(server, home, cache, client):
 
     mb = total / 1e6
     out.update(
-        rest_s=round(rest_s, 2), rest_mb_s=round(mb / rest_s, 1),
-        rucio_cli_s=round(cli_s, 2), rucio_cli_mb_s=round(mb / cli_s, 1),
+        rest_s=round(rest_s, 2),
+        rest_mb_s=round(mb / rest_s, 1),
+        rucio_cli_s=round(cli_s, 2),
+        rucio_cli_mb_s=round(mb / cli_s, 1),
         ratio_rest_vs_cli=round(cli_s / rest_s, 2),
-        download_client_s=round(dc_s, 2), download_client_mb_s=round(mb / dc_s, 1),
-        odlake_transfer_sequential_s=round(direct_s, 2), odlake_transfer_mb_s=round(mb / direct_s, 1),
-    )  # fmt: skip
-    print(f"  download {mb:.0f} MB: REST {rest_s:.2f} s, rucio CLI {cli_s:.2f} s (x{cli_s / rest_s:.2f}); "
-          f"DownloadClient {dc_s:.2f} s, odlake transfer {direct_s:.2f} s", flush=True)  # fmt: skip
+        download_client_s=round(dc_s, 2),
+        download_client_mb_s=round(mb / dc_s, 1),
+        odlake_transfer_sequential_s=round(direct_s, 2),
+        odlake_transfer_mb_s=round(mb / direct_s, 1),
+    )
+    print(
+        f"  download {mb:.0f} MB: REST {rest_s:.2f} s, rucio CLI {cli_s:.2f} s (x{cli_s / rest_s:.2f}); "
+        f"DownloadClient {dc_s:.2f} s, odlake transfer {direct_s:.2f} s",
+        flush=True,
+    )
     return out
 
 

@@ -11,8 +11,9 @@ or in Python::
     data = odlake.attach("opendata:GamGam.Data", mode="stream")
     photons = data.arrays("mini", ["photon_pt", "photon_eta"])
 
-The package also holds the server extension (``handlers``, ``routes``), the Jupyter-free
-``core``, the demo lake (``lake``) and the ``odlake`` command line.
+The package is in five parts: ``core`` (Rucio, replicas, cache; no Jupyter), ``server``
+(the jupyter_server extension), ``kernel`` (the IPython extension and this API), ``lake``
+(the demo lake) and ``cli`` (the ``odlake`` command).
 """
 
 try:
@@ -20,17 +21,25 @@ try:
 except ImportError:  # running from a source tree that was never built
     import warnings
 
-    warnings.warn("Importing 'jupyterlab_odlake' outside a proper installation.")
+    warnings.warn("Importing 'jupyterlab_odlake' outside a proper installation.", stacklevel=2)
     __version__ = "dev"
 
 
 _API = {
-    "attach": "api", "search": "api", "ls": "api", "downloads": "api",
-    "AttachedDID": "attached", "AttachedFile": "attached",
-    "OdlakeError": "core.errors", "InvalidRequest": "core.errors", "NotFound": "core.errors",
-    "AuthenticationFailed": "core.errors", "Unreachable": "core.errors", "StorageError": "core.errors",
+    "attach": "kernel.api",
+    "search": "kernel.api",
+    "ls": "kernel.api",
+    "downloads": "kernel.api",
+    "AttachedDID": "kernel.attached",
+    "AttachedFile": "kernel.attached",
+    "OdlakeError": "core.errors",
+    "InvalidRequest": "core.errors",
+    "NotFound": "core.errors",
+    "AuthenticationFailed": "core.errors",
+    "Unreachable": "core.errors",
+    "StorageError": "core.errors",
     "ChecksumMismatch": "core.errors",
-}  # fmt: skip
+}
 
 
 def __getattr__(name):
@@ -44,7 +53,7 @@ def __getattr__(name):
 
 def load_ipython_extension(ipython):
     """``%load_ext jupyterlab_odlake``: registers the ``%odlake`` magic."""
-    from .magics import load_ipython_extension as load
+    from .kernel.magics import load_ipython_extension as load
 
     load(ipython)
 
@@ -59,13 +68,13 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(server_app):
     """Register the odlake REST routes on the running Jupyter server."""
-    from .extension import Odlake
-    from .routes import setup_route_handlers
+    from .server.extension import load
 
-    config = Odlake(config=server_app.config, parent=server_app)
-    lakes = config.make_lakes()
-    server_app.web_app.settings["odlake_lakes"] = lakes
-    server_app.web_app.settings["odlake_executor"] = config.make_executor()
-    setup_route_handlers(server_app.web_app)
-    names = ", ".join(lakes.instances) or "none found"
-    server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")
+    load(server_app)
+
+
+def _unload_jupyter_server_extension(server_app):
+    """Stop odlake's downloads and threads with the server."""
+    from .server.extension import unload
+
+    unload(server_app)

@@ -66,13 +66,13 @@ def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
 
 
 def _demo(args) -> int:
-    from . import demo
+    from .lake import demo
 
     return demo.run(LakeHome.resolve(args.home), args.size, args.db, args.port, args.notebook_dir)
 
 
 def _ipython(args) -> int:
-    from . import ipython_startup
+    from .kernel import ipython_startup
 
     if args.action == "install":
         path = ipython_startup.install(args.profile)
@@ -94,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = lake_sub.add_parser("up", help="start the lake, or make sure it runs")
     p.add_argument("--home", help=home_help)
     p.add_argument("--size", choices=list(SIZES), default="small", help="sample sizes (bench: hundreds of MB per file)")
-    p.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql",
-                   help="database of the Rucio server (sqlite: only DID-column metadata is searchable)")  # fmt: skip
+    p.add_argument(
+        "--db",
+        choices=["postgresql", "sqlite"],
+        default="postgresql",
+        help="database of the Rucio server (sqlite: only DID-column metadata is searchable)",
+    )
     p.add_argument("--rucio-port", type=int, help="port of the Rucio server (default: a free one)")
     p.add_argument("--storage-port", type=int, help="port of the HTTP storage (default: a free one)")
     p.add_argument("--db-port", type=int, help="port of PostgreSQL (default: a free one)")

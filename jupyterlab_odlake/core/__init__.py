@@ -15,11 +15,36 @@ from .errors import (
     TimedOut,
     Unreachable,
 )
-from .instance import Instance, Page
+from .instance import Instance
+from .lake import Lake
+from .records import MODES, Alternative, DIDInfo, DownloadRecord, FileEntry, Location, Page
 from .service import Lakes
 
 __all__ = [
-    "AccessDenied", "AuthenticationFailed", "Cache", "Cancelled", "ChecksumMismatch", "DID", "Instance",
-    "InstanceConfig", "InvalidRequest", "Lakes", "NotFound", "OdlakeError", "Page", "StorageError", "TimedOut",
-    "Unreachable", "discover", "from_lake", "from_rucio_cfg",
-]  # fmt: skip
+    "DID",
+    "MODES",
+    "AccessDenied",
+    "Alternative",
+    "AuthenticationFailed",
+    "Cache",
+    "Cancelled",
+    "ChecksumMismatch",
+    "DIDInfo",
+    "DownloadRecord",
+    "FileEntry",
+    "Instance",
+    "InstanceConfig",
+    "InvalidRequest",
+    "Lake",
+    "Lakes",
+    "Location",
+    "NotFound",
+    "OdlakeError",
+    "Page",
+    "StorageError",
+    "TimedOut",
+    "Unreachable",
+    "discover",
+    "from_lake",
+    "from_rucio_cfg",
+]

@@ -8,20 +8,23 @@ makes two servers or kernels that want the same file do one transfer.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
 import threading
 import zlib
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote, unquote, urlparse
 
 from .did import DID
 from .errors import Cancelled, ChecksumMismatch, InvalidRequest, StorageError
+from .filelock import locked
 
 CHUNK = 1 << 20
+Progress = Callable[[int], None]  # called with each number of bytes written (negative: started over)
 
 
 class Checksum:
@@ -46,15 +49,19 @@ class Checksum:
         if self.expected_adler32:
             got = f"{self._adler & 0xFFFFFFFF:08x}"
             if got != self.expected_adler32:
-                raise ChecksumMismatch(f"{what}: adler32 is {got}, the catalogue says {self.expected_adler32}; the copy was discarded.")
+                raise ChecksumMismatch(
+                    f"{what}: adler32 is {got}, the catalogue says {self.expected_adler32}; the copy was discarded."
+                )
         elif self._md5 is not None:
             got = self._md5.hexdigest()
             if got != self.expected_md5:
-                raise ChecksumMismatch(f"{what}: md5 is {got}, the catalogue says {self.expected_md5}; the copy was discarded.")
+                raise ChecksumMismatch(
+                    f"{what}: md5 is {got}, the catalogue says {self.expected_md5}; the copy was discarded."
+                )
 
 
 class Cache:
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().absolute()
 
     def path_for(self, did: DID) -> Path:
@@ -71,19 +78,20 @@ class Cache:
         path = self.path_for(did)
         return path.is_file() and (size is None or path.stat().st_size == size)
 
-    @contextmanager
-    def lock(self, did: DID):
-        path = self.root / ".locks" / did.scope / (quote(did.name, safe="") + ".lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+    def lock(self, did: DID) -> AbstractContextManager[None]:
+        """One transfer of ``did`` at a time, across processes."""
+        return locked(self.root / ".locks" / did.scope / (quote(did.name, safe="") + ".lock"))
 
-    def fetch(self, did: DID, sources: list[str], size: int | None, adler32: str | None, md5: str | None = None,
-              progress=None, cancelled: threading.Event | None = None) -> tuple[Path, bool]:  # fmt: skip
+    def fetch(
+        self,
+        did: DID,
+        sources: list[str],
+        size: int | None,
+        adler32: str | None,
+        md5: str | None = None,
+        progress: Progress | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> tuple[Path, bool]:
         """Bring ``did`` into the cache from the first source that works; return (path, transferred)."""
         target = self.path_for(did)
         with self.lock(did):
@@ -105,7 +113,17 @@ class Cache:
                     errors.append(StorageError(str(e)))
             raise _last_error(errors)
 
-    def _transfer(self, did, source, target, size, adler32, md5, progress, cancelled):
+    def _transfer(
+        self,
+        did: DID,
+        source: str,
+        target: Path,
+        size: int | None,
+        adler32: str | None,
+        md5: str | None,
+        progress: Progress | None,
+        cancelled: threading.Event | None,
+    ) -> None:
         part = target.with_name(target.name + ".part")
         checksum = Checksum(adler32, md5)
         scheme = urlparse(source).scheme
@@ -118,7 +136,9 @@ class Cache:
         got = part.stat().st_size
         if size is not None and got != size:
             part.unlink(missing_ok=True)
-            raise StorageError(f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded.")
+            raise StorageError(
+                f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded."
+            )
         try:
             checksum.check(f"{did} from {_host(source)}")
         except ChecksumMismatch:
@@ -135,7 +155,16 @@ class Cache:
                 checksum.update(block)
         return part.stat().st_size
 
-    def _http(self, did, url, part, checksum, size, progress, cancelled):
+    def _http(
+        self,
+        did: DID,
+        url: str,
+        part: Path,
+        checksum: Checksum,
+        size: int | None,
+        progress: Progress | None,
+        cancelled: threading.Event | None,
+    ) -> None:
         import requests
 
         offset = self._resume_from(part, checksum)
@@ -162,9 +191,19 @@ class Cache:
                 with open(part, mode) as out:
                     _write(did, r.iter_content(CHUNK), out, checksum, progress, cancelled)
         except requests.RequestException as e:
-            raise StorageError(f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume.") from None
+            raise StorageError(
+                f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume."
+            ) from None
 
-    def _copy(self, did, path, part, checksum, progress, cancelled):
+    def _copy(
+        self,
+        did: DID,
+        path: str,
+        part: Path,
+        checksum: Checksum,
+        progress: Progress | None,
+        cancelled: threading.Event | None,
+    ) -> None:
         try:
             with open(path, "rb") as src, open(part, "wb") as out:
                 _write(did, iter(lambda: src.read(CHUNK), b""), out, checksum, progress, cancelled)
@@ -175,7 +214,14 @@ class Cache:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _write(did, blocks, out, checksum: Checksum, progress, cancelled) -> None:
+def _write(
+    did: DID,
+    blocks: Iterable[bytes],
+    out: IO[bytes],
+    checksum: Checksum,
+    progress: Progress | None,
+    cancelled: threading.Event | None,
+) -> None:
     """Copy ``blocks`` to ``out``, feeding the checksum and the progress, stopping when cancelled."""
     for block in blocks:
         if cancelled is not None and cancelled.is_set():
@@ -195,4 +241,3 @@ def _last_error(errors: list[StorageError]) -> StorageError:
     """The last source's error, of its own kind, saying how many sources failed before it."""
     last = errors[-1]
     return last if len(errors) == 1 else type(last)(f"{last.message} (after {len(errors)} sources failed)")
-

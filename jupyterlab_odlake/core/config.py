@@ -12,12 +12,24 @@ import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidRequest
+from .records import MODES
 
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
-MODES = ("stream", "download", "mounted", "auto")
 DEMO_INSTANCE = "demo"
+LAKE_HOME_ENV = "ODLAKE_LAKE_HOME"  # where a demo lake keeps its lake.json
+
+
+def default_lake_home() -> Path:
+    """Where the demo lake lives unless told: ``$ODLAKE_LAKE_HOME``, else ``<user data dir>/odlake/lake``."""
+    import platformdirs
+
+    env = os.environ.get(LAKE_HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("odlake")) / "lake"
 
 
 @dataclass
@@ -47,20 +59,26 @@ class InstanceConfig:
     timeout: float = 30.0
     source: str = "configuration"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.auth_host = self.auth_host or self.rucio_host
         self.display_name = self.display_name or self.name
         if self.auth_type not in AUTH_TYPES:
-            raise InvalidRequest(f"Instance '{self.name}': auth type '{self.auth_type}' is not one of {', '.join(AUTH_TYPES)}.")
+            raise InvalidRequest(
+                f"Instance '{self.name}': auth type '{self.auth_type}' is not one of {', '.join(AUTH_TYPES)}."
+            )
         if self.default_mode not in MODES:
-            raise InvalidRequest(f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}.")
+            raise InvalidRequest(
+                f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
+            )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "InstanceConfig":
+    def from_dict(cls, data: dict[str, Any]) -> InstanceConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise InvalidRequest(f"Unknown keys in the configuration of a Rucio instance: {', '.join(sorted(unknown))}.")
+            raise InvalidRequest(
+                f"Unknown keys in the configuration of a Rucio instance: {', '.join(sorted(unknown))}."
+            )
         if not data.get("name") or not data.get("rucio_host"):
             raise InvalidRequest("A Rucio instance needs at least 'name' and 'rucio_host'.")
         return cls(**data)
@@ -83,12 +101,14 @@ class InstanceConfig:
             except OSError as e:
                 from .errors import AuthenticationFailed
 
-                raise AuthenticationFailed(f"Instance '{self.name}': cannot read the password file {self.password_file} ({e.strerror}).") from None
+                raise AuthenticationFailed(
+                    f"Instance '{self.name}': cannot read the password file {self.password_file} ({e.strerror})."
+                ) from None
         if self.password_env:
             return os.environ.get(self.password_env)
         return self.password
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         """What the browser may see of this instance."""
         return {
             "name": self.name,
@@ -102,7 +122,7 @@ class InstanceConfig:
         }
 
 
-def from_rucio_cfg(path: str | os.PathLike, name: str = "rucio", **overrides) -> InstanceConfig:
+def from_rucio_cfg(path: str | os.PathLike[str], name: str = "rucio", **overrides: Any) -> InstanceConfig:
     """An instance from the ``[client]`` section of a rucio.cfg."""
     parser = configparser.ConfigParser(interpolation=None)
     if not parser.read(path):
@@ -110,7 +130,7 @@ def from_rucio_cfg(path: str | os.PathLike, name: str = "rucio", **overrides) ->
     if not parser.has_section("client"):
         raise InvalidRequest(f"{path} has no [client] section.")
     c = parser["client"]
-    values = {
+    values: dict[str, Any] = {
         "name": name,
         "rucio_host": c.get("rucio_host", ""),
         "auth_host": c.get("auth_host", ""),
@@ -131,11 +151,9 @@ def from_rucio_cfg(path: str | os.PathLike, name: str = "rucio", **overrides) ->
     return InstanceConfig(**values)
 
 
-def from_lake(home: str | os.PathLike | None = None) -> InstanceConfig | None:
+def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | None:
     """The demo lake as an instance, when its lake.json is there."""
-    from ..lake.home import default_home
-
-    home = Path(home) if home else default_home()
+    home = Path(home) if home else default_lake_home()
     try:
         state = json.loads((home / "lake.json").read_text())
     except (OSError, ValueError):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, TypeVar
 
 from .config import InstanceConfig
 from .errors import (
@@ -25,7 +26,6 @@ from .errors import (
 )
 
 T = TypeVar("T")
-
 
 
 class _HideSecrets(logging.Filter):
@@ -44,16 +44,16 @@ _RUCIO_LOG.setLevel(logging.INFO)
 _RUCIO_LOG.propagate = False
 
 
-def _client_class():
+def _client_class() -> type[Any]:
     from rucio.client import Client
 
-    class InstanceClient(Client):
+    class InstanceClient(Client):  # type: ignore[misc]  # rucio-clients has no type information
         """A Client whose token lives in a private per-instance directory, so that two
         instances with the same account never overwrite each other's token."""
 
         odlake_token_dir: str = ""
 
-        def _get_auth_tokens(self):
+        def _get_auth_tokens(self) -> tuple[str, str, str, str]:
             suffix = f"for_account_{self.account}" if self.account else "for_default_account"
             token_path = self.odlake_token_dir
             token_file = os.path.join(token_path, "auth_token_" + suffix)
@@ -71,7 +71,7 @@ class Connection:
         self._client = None
         self._lock = threading.Lock()
 
-    def _credentials(self) -> dict:
+    def _credentials(self) -> dict[str, Any]:
         c = self.config
         if c.auth_type == "userpass":
             return {"username": c.username, "password": c.userpass_password()}
@@ -90,12 +90,14 @@ class Connection:
             try:
                 token = Path(c.token_file).read_text().strip()
             except OSError as e:
-                raise AuthenticationFailed(f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror}).") from None
+                raise AuthenticationFailed(
+                    f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror})."
+                ) from None
         if not token:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
         (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
 
-    def client(self):
+    def client(self) -> Any:
         with self._lock:
             if self._client is None:
                 self.token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -107,30 +109,55 @@ class Connection:
                 c = self.config
                 try:
                     self._client = cls(
-                        rucio_host=c.rucio_host, auth_host=c.auth_host, account=c.account, vo=c.vo,
-                        ca_cert=c.ca_cert or True, auth_type=c.auth_type, creds=self._credentials(),
-                        timeout=c.timeout, logger=_RUCIO_LOG,
-                    )  # fmt: skip
-                except Exception as e:  # noqa: BLE001 - every failure is translated for the user
-                    raise translate(e, self.config) from None
+                        rucio_host=c.rucio_host,
+                        auth_host=c.auth_host,
+                        account=c.account,
+                        vo=c.vo,
+                        ca_cert=c.ca_cert or True,
+                        auth_type=c.auth_type,
+                        creds=self._credentials(),
+                        timeout=c.timeout,
+                        logger=_RUCIO_LOG,
+                    )
+                except Exception as e:
+                    if not from_lake(e):
+                        raise
+                    raise translate(e, self.config) from e
             return self._client
 
-    def call(self, operation: Callable[..., T], what: str = "") -> T:
-        """Run ``operation(client)``; Rucio's exceptions come out as OdlakeErrors."""
+    def call(self, operation: Callable[[Any], T], what: str = "", raw: bool = False) -> T:
+        """Run ``operation(client)``; Rucio's and the network's exceptions come out as OdlakeErrors.
+
+        Any other exception (a bug) goes on unchanged, so that it reaches the log with its
+        traceback. With ``raw``, Rucio's exceptions go on unchanged too, for a caller that
+        tells some of them apart and translates the rest (``translate``).
+        """
         client = self.client()
         try:
             return operation(client)
-        except OdlakeError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            error = translate(e, self.config, what)
-            if isinstance(error, (Unreachable, TimedOut, AuthenticationFailed)):
-                self.reset()
-            raise error from None
+        except Exception as e:
+            if raw or not from_lake(e):
+                raise
+            raise self.translate(e, what) from e
+
+    def translate(self, error: Exception, what: str = "") -> OdlakeError:
+        """``error`` in the user's words; a connection that failed this way is made again on the next call."""
+        translated = translate(error, self.config, what)
+        if isinstance(translated, (Unreachable, TimedOut, AuthenticationFailed)):
+            self.reset()
+        return translated
 
     def reset(self) -> None:
         with self._lock:
             self._client = None
+
+
+def from_lake(error: Exception) -> bool:
+    """Is ``error`` Rucio's or the network's (to translate), rather than a bug in odlake (to log as it is)?"""
+    import requests
+    from rucio.common.exception import RucioException
+
+    return isinstance(error, (RucioException, requests.RequestException, ConnectionError, TimeoutError))
 
 
 def _safe(name: str) -> str:
@@ -147,7 +174,9 @@ def translate(error: Exception, config: InstanceConfig, what: str = "") -> Odlak
     if isinstance(error, (requests.Timeout,)):
         return TimedOut(f"{name} did not answer in time{subject}; it may be overloaded. Try again in a moment.")
     if isinstance(error, (requests.ConnectionError, rx.ServerConnectionException, ConnectionError)):
-        return Unreachable(f"{name} cannot be reached. Check that the server runs and the address is right, then retry.")
+        return Unreachable(
+            f"{name} cannot be reached. Check that the server runs and the address is right, then retry."
+        )
     if isinstance(error, (rx.CannotAuthenticate, rx.NoAuthInformation)):
         return AuthenticationFailed(
             f"{name} rejected the {config.credential()}. Check the credential in the instance's configuration."
@@ -158,14 +187,27 @@ def translate(error: Exception, config: InstanceConfig, what: str = "") -> Odlak
         return NotFound(f"{name} has no such DID{subject}. Check the scope and name (Rucio names are case-sensitive).")
     if isinstance(error, rx.RSENotFound):
         return NotFound(f"{name} has no such RSE{subject}.")
-    if isinstance(error, (rx.InvalidObject, rx.InputValidationError, rx.InvalidType, rx.UnsupportedOperation,
-                          rx.DuplicateCriteriaInDIDFilter, rx.KeyNotFound, rx.InvalidValueForKey)):  # fmt: skip
+    if isinstance(
+        error,
+        (
+            rx.InvalidObject,
+            rx.InputValidationError,
+            rx.InvalidType,
+            rx.UnsupportedOperation,
+            rx.DuplicateCriteriaInDIDFilter,
+            rx.KeyNotFound,
+            rx.InvalidValueForKey,
+        ),
+    ):
         return InvalidRequest(f"{name} refused the request{subject}: {_first_line(error)}")
-    if isinstance(error, (rx.MissingClientParameter, rx.ConfigNotFound, rx.ClientProtocolNotSupported,
-                          rx.ClientProtocolNotFound)):  # fmt: skip
+    if isinstance(
+        error, (rx.MissingClientParameter, rx.ConfigNotFound, rx.ClientProtocolNotSupported, rx.ClientProtocolNotFound)
+    ):
         return Unreachable(f"{name} is not configured completely: {_first_line(error)}")
     if isinstance(error, rx.RucioException):
-        return Unreachable(f"{name} failed{subject}: {_first_line(error)}. Retry; if it persists, ask the lake's administrators.")
+        return Unreachable(
+            f"{name} failed{subject}: {_first_line(error)}. Retry; if it persists, ask the lake's administrators."
+        )
     return OdlakeError(f"{name}: unexpected {type(error).__name__}{subject}: {_first_line(error)}")
 
 

@@ -22,18 +22,20 @@ class DID:
         return f"{self.scope}:{self.name}"
 
     @classmethod
-    def parse(cls, text: str) -> "DID":
+    def parse(cls, text: str) -> DID:
         """``scope:name`` -> DID, or InvalidRequest saying why."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequest("A DID is needed, written scope:name (for example opendata:GamGam.Data).")
         text = text.strip()
         if ":" not in text:
-            raise InvalidRequest(f"'{_shown(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data).")
+            raise InvalidRequest(
+                f"'{_shown(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data)."
+            )
         scope, name = text.split(":", 1)
         return cls.of(scope, name)
 
     @classmethod
-    def of(cls, scope: str, name: str) -> "DID":
+    def of(cls, scope: str, name: str) -> DID:
         if not _SCOPE.match(scope or ""):
             raise InvalidRequest(
                 f"'{_shown(scope)}' is not a valid Rucio scope (1-25 letters, digits, '_', '-' or '.')."

@@ -6,71 +6,92 @@ file waits for the first one's transfer instead of starting its own.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .did import DID
 from .errors import Cancelled, NotFound, OdlakeError
+from .records import ACTIVE_STATES, DownloadRecord, DownloadState, Location
 
-ACTIVE = ("resolving", "running")
+if TYPE_CHECKING:
+    from .instance import Instance
+
+_log = logging.getLogger(__name__)
+KEEP_FINISHED = 200  # finished downloads remembered for their records; older ones are forgotten
 
 
 @dataclass
 class _Transfer:
     """One file on its way into the cache, shared by every download that wants it."""
 
-    future: Future
+    future: Future[tuple[Any, bool]]
     cancelled: threading.Event
-    subscribers: set = field(default_factory=set)
+    subscribers: set[str] = field(default_factory=set)
 
 
 @dataclass
 class Download:
+    """A download as it runs (mutable, server-side); ``record()`` is what is shown of it."""
+
     id: str
     instance: str
     did: str
-    state: str = "resolving"
+    state: DownloadState = "resolving"
     files_total: int = 0
     files_done: int = 0
     bytes_total: int = 0
     bytes_done: int = 0
     transfers: int = 0  # files this download actually transferred (not found in the cache, not shared)
-    errors: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     finished: float | None = None
-    files: list = field(default_factory=list)
+    paths: list[str | None] = field(default_factory=list)  # per file, once it is in the cache
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def as_dict(self) -> dict:
+    def record(self) -> DownloadRecord:
         elapsed = (self.finished or time.time()) - self.created
-        return {
-            "id": self.id, "instance": self.instance, "did": self.did, "state": self.state,
-            "files_total": self.files_total, "files_done": self.files_done,
-            "bytes_total": self.bytes_total, "bytes_done": self.bytes_done,
-            "rate": self.bytes_done / elapsed if elapsed > 0 else 0.0,
-            "transfers": self.transfers, "errors": list(self.errors),
-            "created": self.created, "finished": self.finished,
-            "paths": [f["path"] for f in self.files if f.get("path")],
-        }  # fmt: skip
+        return DownloadRecord(
+            id=self.id,
+            instance=self.instance,
+            did=self.did,
+            state=self.state,
+            files_total=self.files_total,
+            files_done=self.files_done,
+            bytes_total=self.bytes_total,
+            bytes_done=self.bytes_done,
+            rate=self.bytes_done / elapsed if elapsed > 0 else 0.0,
+            transfers=self.transfers,
+            errors=tuple(self.errors),
+            created=self.created,
+            finished=self.finished,
+            paths=tuple(p for p in self.paths if p),
+        )
 
 
 class Downloads:
-    def __init__(self, cache: Cache, parallel: int = 4):
+    """The download queue of one server (or kernel): shared transfers, records of recent downloads."""
+
+    def __init__(self, cache: Cache, parallel: int = 4, keep_finished: int = KEEP_FINISHED):
         self.cache = cache
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="odlake-transfer")
         self._runner = ThreadPoolExecutor(max_workers=4, thread_name_prefix="odlake-download")
         self._downloads: dict[str, Download] = {}
         self._transfers: dict[tuple[str, str], _Transfer] = {}
         self._lock = threading.Lock()
+        self.keep_finished = keep_finished
 
-    def start(self, instance, did: DID) -> Download:
+    def start(self, instance: Instance, did: DID) -> Download:
         """Queue the download of ``did`` from ``instance``; returns at once."""
         d = Download(id=uuid.uuid4().hex[:12], instance=instance.name, did=str(did))
         with self._lock:
+            self._forget_old()
             self._downloads[d.id] = d
         self._runner.submit(self._run, instance, did, d)
         return d
@@ -84,9 +105,17 @@ class Downloads:
     def all(self) -> list[Download]:
         return sorted(self._downloads.values(), key=lambda d: d.created)
 
+    def _forget_old(self) -> None:
+        """Keep the records of at most ``keep_finished`` finished downloads (the newest); active ones stay."""
+        finished = sorted(
+            (d for d in self._downloads.values() if d.state not in ACTIVE_STATES), key=lambda d: d.created
+        )
+        for d in finished[: max(0, len(finished) - self.keep_finished)]:
+            del self._downloads[d.id]
+
     def cancel(self, download_id: str) -> Download:
         d = self.get(download_id)
-        if d.state in ACTIVE:
+        if d.state in ACTIVE_STATES:
             d.cancelled.set()
             with self._lock:
                 for t in list(self._transfers.values()):
@@ -97,12 +126,12 @@ class Downloads:
             d.finished = time.time()
         return d
 
-    def _run(self, instance, did: DID, d: Download) -> None:
+    def _run(self, instance: Instance, did: DID, d: Download) -> None:
         try:
             files = instance.locations(did, "download", self.cache)
-            d.files = [{"did": f["did"], "bytes": f["bytes"], "path": None} for f in files]
+            d.paths = [None] * len(files)
             d.files_total = len(files)
-            d.bytes_total = sum(f["bytes"] or 0 for f in files)
+            d.bytes_total = sum(f.bytes or 0 for f in files)
             if d.cancelled.is_set():
                 return
             d.state = "running"
@@ -110,15 +139,15 @@ class Downloads:
             for i, f, (transfer, started_here) in waits:
                 try:
                     path, transferred = transfer.future.result()
-                    d.files[i]["path"] = str(path)
+                    d.paths[i] = str(path)
                     d.files_done += 1
                     if transferred and started_here:
                         d.transfers += 1
                     if not (transferred and started_here):
-                        d.bytes_done += f["bytes"] or 0
+                        d.bytes_done += f.bytes or 0
                 except Cancelled:
                     if not d.cancelled.is_set():
-                        d.errors.append(f"{f['did']}: the transfer was cancelled by another download")
+                        d.errors.append(f"{f.did}: the transfer was cancelled by another download")
                 except OdlakeError as e:
                     d.errors.append(e.message)
             if d.cancelled.is_set():
@@ -127,7 +156,8 @@ class Downloads:
         except OdlakeError as e:
             d.errors.append(e.message)
             d.state = "failed"
-        except Exception as e:  # noqa: BLE001 - a download must end in a state, never hang
+        except Exception as e:  # noqa: BLE001 - a download must end in a state; the log gets the traceback
+            _log.exception("download %s of %s failed", d.id, d.did)
             d.errors.append(f"unexpected {type(e).__name__}: {e}")
             d.state = "failed"
         finally:
@@ -135,36 +165,36 @@ class Downloads:
                 d.state = "cancelled"
             d.finished = d.finished or time.time()
 
-    def _share(self, f: dict, d: Download) -> tuple[_Transfer, bool]:
-        key = (f["scope"], f["name"])
+    def _share(self, f: Location, d: Download) -> tuple[_Transfer, bool]:
+        key = (f.scope, f.name)
         with self._lock:
             existing = self._transfers.get(key)
             if existing is not None and not existing.future.done() and not existing.cancelled.is_set():
                 existing.subscribers.add(d.id)
                 return existing, False
             cancelled = threading.Event()
-            sources = [a["location"] for a in f["alternatives"] if a["available"]]
+            sources = [a.location for a in f.alternatives if a.available]
 
-            def progress(n, d=d):
+            def progress(n: int, d: Download = d) -> None:
                 d.bytes_done += n
 
             future = self._pool.submit(
-                self.cache.fetch, DID(f["scope"], f["name"]), sources, f["bytes"], f["adler32"], None, progress, cancelled
+                self.cache.fetch, DID(f.scope, f.name), sources, f.bytes, f.adler32, None, progress, cancelled
             )
             transfer = _Transfer(future, cancelled, {d.id})
             self._transfers[key] = transfer
         # outside the lock: a future that is already done runs the callback at once, here
-        future.add_done_callback(lambda _f, key=key, t=transfer: self._forget(key, t))
+        future.add_done_callback(partial(self._forget, key, transfer))
         return transfer, True
 
-    def _forget(self, key, transfer) -> None:
+    def _forget(self, key: tuple[str, str], transfer: _Transfer, _done: object = None) -> None:
         with self._lock:
             if self._transfers.get(key) is transfer:
                 del self._transfers[key]
 
     def shutdown(self) -> None:
         for d in self.all():
-            if d.state in ACTIVE:
+            if d.state in ACTIVE_STATES:
                 self.cancel(d.id)
         self._runner.shutdown(wait=False, cancel_futures=True)
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .cache import Cache
 from .config import InstanceConfig, discover
@@ -11,16 +12,27 @@ from .did import DID
 from .downloads import Downloads
 from .errors import InvalidRequest, NotFound
 from .instance import Instance
-
+from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
 
 CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 
 
 class Lakes:
-    """The Rucio instances a user can reach, by name, with one cache and one download queue."""
+    """The Rucio instances a user can reach, by name, with one cache and one download queue.
 
-    def __init__(self, configs: list[InstanceConfig] | None = None, default: str | None = None,
-                 cache_dir: str | Path | None = None, parallel_transfers: int = 4, state_dir: str | Path | None = None):  # fmt: skip
+    Implements ``core.lake.Lake`` in this process.
+    """
+
+    via = "core"
+
+    def __init__(
+        self,
+        configs: list[InstanceConfig] | None = None,
+        default: str | None = None,
+        cache_dir: str | Path | None = None,
+        parallel_transfers: int = 4,
+        state_dir: str | Path | None = None,
+    ):
         import platformdirs
 
         configs = discover() if configs is None else configs
@@ -30,10 +42,12 @@ class Lakes:
         state_dir = Path(state_dir or platformdirs.user_state_dir("odlake"))
         self.instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
         if default and default not in self.instances:
-            raise InvalidRequest(f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'}).")
+            raise InvalidRequest(
+                f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'})."
+            )
         self.default = default or (names[0] if names else None)
         self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
-        self.downloads = Downloads(self.cache, parallel_transfers)
+        self.queue = Downloads(self.cache, parallel_transfers)
 
     def instance(self, name: str | None = None) -> Instance:
         name = name or self.default
@@ -45,14 +59,37 @@ class Lakes:
         try:
             return self.instances[name]
         except KeyError:
-            raise NotFound(f"There is no Rucio instance '{name}' here; known: {', '.join(self.instances) or 'none'}.") from None
+            known = ", ".join(self.instances) or "none"
+            raise NotFound(f"There is no Rucio instance '{name}' here; known: {known}.") from None
 
-    def instance_list(self) -> list[dict]:
+    def instance_list(self) -> list[dict[str, Any]]:
         return [dict(i.status(), default=(i.name == self.default)) for i in self.instances.values()]
 
-    def download(self, instance: str | None, did: str):
-        inst = self.instance(instance)
-        return self.downloads.start(inst, DID.parse(did))
+    # -- core.lake.Lake ---------------------------------------------------------------------
+    def instance_name(self, instance: str | None) -> str:
+        return self.instance(instance).name
+
+    def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> Page[DIDInfo]:
+        return self.instance(instance).search(query, did_type, filters, limit)
+
+    def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
+        return self.instance(instance).files(did, limit)
+
+    def locations(self, did: DID, mode: Mode, instance: str | None) -> list[Location]:
+        return self.instance(instance).locations(did, mode, self.cache)
+
+    def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
+        return self.queue.start(self.instance(instance), did).record()
+
+    def download(self, download_id: str) -> DownloadRecord:
+        return self.queue.get(download_id).record()
+
+    def cancel_download(self, download_id: str) -> DownloadRecord:
+        return self.queue.cancel(download_id).record()
+
+    def downloads(self) -> list[DownloadRecord]:
+        return [d.record() for d in self.queue.all()]
 
     def close(self) -> None:
-        self.downloads.shutdown()
+        """Cancel running downloads and stop the transfer threads."""
+        self.queue.shutdown()

@@ -8,26 +8,18 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
+from ..core.config import LAKE_HOME_ENV, default_lake_home
 
 SCOPE = "opendata"
 ACCOUNT = "root"
 IDENTITY = "odlake"
 HTTP_RSE = "ODLAKE_HTTP"
 LOCAL_RSE = "ODLAKE_LOCAL"
-HOME_ENV = "ODLAKE_LAKE_HOME"
+HOME_ENV = LAKE_HOME_ENV
 
 
 class LakeError(Exception):
     """A lake operation failed for a reason the user can act on; the message says how."""
-
-
-def default_home() -> Path:
-    """``$ODLAKE_LAKE_HOME``, else ``<user data dir>/odlake/lake``."""
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("odlake")) / "lake"
 
 
 @dataclass(frozen=True)
@@ -35,8 +27,8 @@ class LakeHome:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None) -> "LakeHome":
-        return cls(Path(home).expanduser().absolute() if home else default_home().absolute())
+    def resolve(cls, home: str | os.PathLike | None = None) -> LakeHome:
+        return cls(Path(home).expanduser().absolute() if home else default_lake_home().absolute())
 
     # files the user and the clients read
     @property

@@ -6,14 +6,14 @@ on the same ports and the same database, and samples are registered only once.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from ..core.filelock import locked
 from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, LakeError, LakeHome, write_private
 from .samples import SIZES
 from .services import Postgres, RucioServer, Service, Storage, free_port, process_alive, stop_process
@@ -22,15 +22,9 @@ DATABASES = ("postgresql", "sqlite")
 STATE_VERSION = 1
 
 
-@contextmanager
-def _locked(home: LakeHome):
+def _locked(home: LakeHome) -> AbstractContextManager[None]:
     """One lake command at a time per home."""
-    with open(home.lock_file, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return locked(home.lock_file)
 
 
 def _services(home: LakeHome, state: dict) -> list[Service]:
@@ -169,7 +163,9 @@ def _run_with_rucio_config(home: LakeHome, module: str, *args: str, what: str) -
     env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
     log = home.logs / f"{module.rsplit('.', 1)[-1]}.log"
     with open(log, "ab") as err:
-        proc = subprocess.run([sys.executable, "-m", module, *args], env=env, stdout=subprocess.PIPE, stderr=err, cwd=home.root)
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *args], env=env, stdout=subprocess.PIPE, stderr=err, cwd=home.root
+        )
     if proc.returncode != 0:
         raise LakeError(f"{what} failed; see {log}")
     return proc.stdout.decode()
@@ -243,9 +239,14 @@ def up(
         if not state["registered"]:
             log(f"registering the Open Data samples (--size {size})")
             out = _run_with_rucio_config(
-                home, "jupyterlab_odlake.lake.register", str(home.root), size, db, state["storage"]["url"],
+                home,
+                "jupyterlab_odlake.lake.register",
+                str(home.root),
+                size,
+                db,
+                state["storage"]["url"],
                 what="registering the samples",
-            )  # fmt: skip
+            )
             summary = json.loads(out.strip().splitlines()[-1])
             state.update(
                 registered=True,
@@ -292,4 +293,3 @@ def status(home: LakeHome) -> tuple[dict | None, dict[str, bool]]:
     if state is None:
         return None, {}
     return state, running(home, state)
-

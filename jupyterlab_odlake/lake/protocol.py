@@ -30,14 +30,14 @@ class HTTP(protocol.RSEProtocol):
         try:
             r = self._session().head(path, timeout=30, allow_redirects=True)
         except requests.RequestException as e:
-            raise exception.ServiceUnavailable(e)
+            raise exception.ServiceUnavailable(e) from e
         return r.status_code == 200
 
     def stat(self, path):
         try:
             r = self._session().head(path, timeout=30, allow_redirects=True)
         except requests.RequestException as e:
-            raise exception.ServiceUnavailable(e)
+            raise exception.ServiceUnavailable(e) from e
         if r.status_code == 404:
             raise exception.SourceNotFound(path)
         r.raise_for_status()
@@ -53,7 +53,7 @@ class HTTP(protocol.RSEProtocol):
                     for chunk in r.iter_content(1 << 20):
                         out.write(chunk)
         except requests.RequestException as e:
-            raise exception.ServiceUnavailable(e)
+            raise exception.ServiceUnavailable(e) from e
 
     def put(self, source, target, source_dir=None, transfer_timeout=None):
         raise exception.RSEOperationNotSupported("the lake's HTTP storage is read-only")

@@ -74,7 +74,10 @@ def _names_on(client, rse: str) -> set[str]:
     from rucio.common.exception import DataIdentifierNotFound
 
     try:
-        return {r["name"] for r in client.list_replicas([{"scope": SCOPE, "name": s.name} for s in SAMPLES], rse_expression=rse)}
+        return {
+            r["name"]
+            for r in client.list_replicas([{"scope": SCOPE, "name": s.name} for s in SAMPLES], rse_expression=rse)
+        }
     except DataIdentifierNotFound:
         return set()
 
@@ -89,21 +92,27 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
 
     port = int(urlparse(storage_url).port)
     http_protocol = {
-        "scheme": "http", "hostname": "127.0.0.1", "port": port, "prefix": "/",
+        "scheme": "http",
+        "hostname": "127.0.0.1",
+        "port": port,
+        "prefix": "/",
         "impl": "jupyterlab_odlake.lake.protocol.HTTP",
         "domains": {
             "lan": {"read": 1, "write": 0, "delete": 0},
             "wan": {"read": 1, "write": 0, "delete": 0, "third_party_copy_read": 1, "third_party_copy_write": 0},
         },
-    }  # fmt: skip
+    }
     local_protocol = {
-        "scheme": "file", "hostname": "", "port": 0, "prefix": str(home.local_storage) + "/",
+        "scheme": "file",
+        "hostname": "",
+        "port": 0,
+        "prefix": str(home.local_storage) + "/",
         "impl": "rucio.rse.protocols.posix.Default",
         "domains": {
             "lan": {"read": 1, "write": 1, "delete": 1},
             "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1},
         },
-    }  # fmt: skip
+    }
     for rse, proto, kind in ((HTTP_RSE, http_protocol, "http"), (LOCAL_RSE, local_protocol, "local")):
         _ignore(Duplicate, client.add_rse, rse, deterministic=True)
         _ignore((Duplicate, RSEProtocolPriorityError), client.add_protocol, rse, proto)
@@ -126,7 +135,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         first = paths[HTTP_RSE]
         if not first.exists():
             generate(sample, first, size)
-        for rse, path in paths.items():
+        for path in paths.values():
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(path.name + ".part")
@@ -134,8 +143,13 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
                 tmp.replace(path)
         events, sum_w = _summary(first)
         summaries[sample.name] = {"events": events, "sum_of_weights": sum_w, "bytes": first.stat().st_size}
-        record = {"scope": SCOPE, "name": sample.name, "bytes": first.stat().st_size,
-                  "adler32": adler32(str(first)), "md5": md5(str(first))}  # fmt: skip
+        record = {
+            "scope": SCOPE,
+            "name": sample.name,
+            "bytes": first.stat().st_size,
+            "adler32": adler32(str(first)),
+            "md5": md5(str(first)),
+        }
         for rse in rses:
             if sample.name not in present[rse]:
                 client.add_replicas(rse, [record])
@@ -154,8 +168,12 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
         client.set_metadata_bulk(SCOPE, dataset, column)
         if json_metadata:
-            meta = {"channel": first.analysis, "sample_type": first.kind, "energy_tev": ENERGY_TEV,
-                    "n_events": sum(summaries[s.name]["events"] for s in members)}  # fmt: skip
+            meta = {
+                "channel": first.analysis,
+                "sample_type": first.kind,
+                "energy_tev": ENERGY_TEV,
+                "n_events": sum(summaries[s.name]["events"] for s in members),
+            }
             if first.kind == "data":
                 meta["lumi_fb"] = round(sum(s.lumi_fb for s in members), 3)
             else:
@@ -207,8 +225,10 @@ def register_large_dataset(client, name: str, files: int, prefix: str | None = N
     except DataIdentifierAlreadyExists:
         return False
     prefix = prefix or name
-    records = [{"scope": SCOPE, "name": f"{prefix}.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
-               for i in range(files)]  # fmt: skip
+    records = [
+        {"scope": SCOPE, "name": f"{prefix}.file_{i:05d}.root", "bytes": 1000 + i, "adler32": "0000beef"}
+        for i in range(files)
+    ]
     for start in range(0, files, chunk):
         part = records[start : start + chunk]
         client.add_replicas(HTTP_RSE, part)

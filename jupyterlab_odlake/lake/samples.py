@@ -119,7 +119,10 @@ def generate(sample: Sample, path: Path, size: str = "small", chunk: int = 400_0
             if start == 0:
                 tree = out.mktree(
                     TREE,
-                    {key: value.type if isinstance(value, ak.Array) else value.dtype for key, value in branches.items()},
+                    {
+                        key: value.type if isinstance(value, ak.Array) else value.dtype
+                        for key, value in branches.items()
+                    },
                     title="4-vectors + variables required for scaling factors",
                     counter_name=lambda counted: f"{counted}_n",
                     field_name=lambda outer, inner: inner if outer == "" else f"{outer}_{inner}",

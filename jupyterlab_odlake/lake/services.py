@@ -76,11 +76,16 @@ class Service:
     def prepare(self) -> None:
         """One-off set-up before the first start (e.g. initdb)."""
 
+    def workdir(self) -> Path | None:
+        """Where the server runs (None: where the caller runs)."""
+        return self.home.root
+
     @property
     def log(self) -> Path:
         return self.home.logs / f"{self.name}.log"
 
     def start(self, timeout: float = 60.0) -> int:
+        """Start the server in its own session and wait until it is ready; its pid (``self.process`` keeps it)."""
         if port_in_use(self.port):
             raise LakeError(
                 f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
@@ -94,9 +99,10 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.environment(),
-                cwd=self.home.root,
+                cwd=self.workdir(),
                 start_new_session=True,
             )
+        self.process = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -135,7 +141,9 @@ def stop_process(pid: int | None, sig: int = signal.SIGTERM, timeout: float = 15
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in _alive(group)):
+    while time.monotonic() < deadline and any(
+        p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in _alive(group)
+    ):
         time.sleep(0.1)
     for p in _alive(group):
         try:
@@ -193,11 +201,18 @@ class Postgres(Service):
             return argv
         setpriv = shutil.which("setpriv")
         if not setpriv:
-            raise LakeError("running the lake as root needs 'setpriv' (util-linux) to start PostgreSQL as a normal user")
+            raise LakeError(
+                "running the lake as root needs 'setpriv' (util-linux) to start PostgreSQL as a normal user"
+            )
         return [
-            setpriv, f"--reuid={POSTGRES_USER}", f"--regid={_group_of(POSTGRES_USER)}", "--clear-groups",
-            "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *argv,
-        ]  # fmt: skip
+            setpriv,
+            f"--reuid={POSTGRES_USER}",
+            f"--regid={_group_of(POSTGRES_USER)}",
+            "--clear-groups",
+            "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search",
+            *argv,
+        ]
 
     def prepare(self) -> None:
         data = self.home.pgdata
@@ -208,8 +223,18 @@ class Postgres(Service):
         if os.geteuid() == 0:
             shutil.chown(data, POSTGRES_USER, _group_of(POSTGRES_USER))
         os.chmod(data, 0o700)
-        argv = [str(self.bin_dir() / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
-                "-E", "UTF8", "--no-instructions", "--wal-segsize=1"]  # fmt: skip
+        argv = [
+            str(self.bin_dir() / "initdb"),
+            "-D",
+            str(data),
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+            "--wal-segsize=1",
+        ]
         with open(self.home.logs / "initdb.log", "ab") as log:
             rc = subprocess.call(self._as_owner(argv), stdout=log, stderr=subprocess.STDOUT, cwd="/")
         if rc != 0:
@@ -230,14 +255,43 @@ class Postgres(Service):
     def command(self) -> list[str]:
         data = str(self.home.pgdata)
         return self._as_owner(
-            [str(self.bin_dir() / "postgres"), "-D", data, "-h", "127.0.0.1", "-p", str(self.port), "-k", data,
-             "-c", "min_wal_size=2MB", "-c", "max_wal_size=16MB", "-c", "shared_buffers=32MB",
-             "-c", "fsync=off", "-c", "full_page_writes=off"]
-        )  # fmt: skip
+            [
+                str(self.bin_dir() / "postgres"),
+                "-D",
+                data,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                data,
+                "-c",
+                "min_wal_size=2MB",
+                "-c",
+                "max_wal_size=16MB",
+                "-c",
+                "shared_buffers=32MB",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+            ]
+        )
 
     def ready(self) -> bool:
         rc = subprocess.call(
-            [str(self.bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "template1"],
+            [
+                str(self.bin_dir() / "pg_isready"),
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "template1",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -288,8 +342,23 @@ class RucioServer(Service):
 
     def command(self) -> list[str]:
         # one worker: SQLite allows one writer, and the demo lake needs no more
-        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-                "--threads", "8", "--timeout", "120", "--no-control-socket", "--name", f"odlake-rucio:{self.home.root}", self.APP]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--timeout",
+            "120",
+            "--no-control-socket",
+            "--name",
+            f"odlake-rucio:{self.home.root}",
+            self.APP,
+        ]
 
     def ready(self) -> bool:
         return _http_ok(self.url + "/ping")
@@ -306,8 +375,15 @@ class Storage(Service):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "jupyterlab_odlake.lake.storage", "--root", str(self.home.http_storage),
-                "--port", str(self.port)]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "jupyterlab_odlake.lake.storage",
+            "--root",
+            str(self.home.http_storage),
+            "--port",
+            str(self.port),
+        ]
 
     def ready(self) -> bool:
         return _http_ok(self.url + "/")

@@ -1,4 +1,4 @@
-"""The server extension's configuration (traitlets) and the core object it keeps for the handlers.
+"""The server extension's configuration (traitlets), and its load and unload.
 
 In ``jupyter_server_config.py``::
 
@@ -20,7 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from traitlets import Dict, Int, List, Unicode
 from traitlets.config import Configurable
 
-from .core import InstanceConfig, Lakes
+from ..core import InstanceConfig, Lakes
+from .routes import setup_route_handlers
+
+LAKES = "odlake_lakes"
+EXECUTOR = "odlake_executor"
 
 
 class Odlake(Configurable):
@@ -32,7 +36,9 @@ class Odlake(Configurable):
         "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto).",
     ).tag(config=True)
     default_instance = Unicode("", help="Name of the instance used when a request names none.").tag(config=True)
-    cache_dir = Unicode("", help="Directory of the download cache (default: the user cache directory).").tag(config=True)
+    cache_dir = Unicode("", help="Directory of the download cache (default: the user cache directory).").tag(
+        config=True
+    )
     parallel_transfers = Int(4, help="Files downloaded at the same time.").tag(config=True)
     state_dir = Unicode("", help="Directory for Rucio tokens (default: the user state directory).").tag(config=True)
     request_threads = Int(8, help="Threads that run Rucio calls off the event loop.").tag(config=True)
@@ -49,3 +55,26 @@ class Odlake(Configurable):
 
     def make_executor(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.request_threads, thread_name_prefix="odlake-rucio")
+
+
+def load(server_app) -> None:
+    """Register the odlake REST routes on the running Jupyter server."""
+    config = Odlake(config=server_app.config, parent=server_app)
+    lakes = config.make_lakes()
+    settings = server_app.web_app.settings
+    settings[LAKES] = lakes
+    settings[EXECUTOR] = config.make_executor()
+    setup_route_handlers(server_app.web_app)
+    names = ", ".join(lakes.instances) or "none found"
+    server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")
+
+
+def unload(server_app) -> None:
+    """Cancel running downloads and stop odlake's threads when the server stops."""
+    settings = server_app.web_app.settings
+    lakes = settings.pop(LAKES, None)
+    if lakes is not None:
+        lakes.close()
+    executor = settings.pop(EXECUTOR, None)
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
-from .lake import manager
-from .lake.home import LakeError, LakeHome
-from .lake.jupyter import start_jupyter
+from . import manager
+from .home import LakeError, LakeHome
+from .jupyter import start_jupyter
 
 
 def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str | None) -> int:
@@ -23,9 +23,9 @@ def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str 
         print(f"Lake: Rucio {state['rucio']['url']}, storage {state['storage']['url']}, home {home.root}")
         print(f"      RUCIO_CONFIG={home.rucio_cfg}")
         print("Press Ctrl-C to stop JupyterLab and the lake.", flush=True)
-        while lab.proc.poll() is None:
+        while lab.process.poll() is None:
             time.sleep(0.5)
-        print(f"JupyterLab exited (code {lab.proc.returncode}); see {lab.log}", file=sys.stderr)
+        print(f"JupyterLab exited (code {lab.process.returncode}); see {lab.log}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping JupyterLab and the lake…")

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 STARTUP_NAME = "50-odlake.py"
-STARTUP_CODE = '''\
+STARTUP_CODE = """\
 # Written by `odlake ipython install`; `odlake ipython uninstall` removes it.
-try:
+import importlib.util
+
+if importlib.util.find_spec("jupyterlab_odlake") is not None:  # else odlake is not in this environment
+    # a broken install fails loudly here, with its traceback, rather than losing %odlake in silence
     get_ipython().extension_manager.load_extension("jupyterlab_odlake")  # noqa: F821
-except Exception:  # odlake not installed in this environment
-    pass
-'''
+"""
 
 
 def startup_file(profile: str = "default") -> Path:

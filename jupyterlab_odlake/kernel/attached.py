@@ -30,7 +30,7 @@ class AttachedFile:
         return f"{self.scope}:{self.name}"
 
 
-def _size(n: int | None) -> str:
+def size_text(n: int | None) -> str:
     if n is None:
         return "unknown size"
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -86,7 +86,7 @@ class AttachedDID:
         try:
             yield
         except OSError as e:
-            from .core.errors import StorageError
+            from ..core.errors import StorageError
 
             hosts = sorted({urlparse(f.location).netloc for f in self.files if f.kind == "stream"})
             if not hosts:
@@ -118,8 +118,9 @@ class AttachedDID:
         import uproot
 
         with self._reading():
-            yield from uproot.iterate(self._sources(tree), expressions, cut, step_size=step_size, library=library,
-                                      **{**self.options, **kw})  # fmt: skip
+            yield from uproot.iterate(
+                self._sources(tree), expressions, cut, step_size=step_size, library=library, **{**self.options, **kw}
+            )
 
     def dask(self, tree: str, **kw):
         """A lazy dask-awkward array of ``tree`` over all files (uproot.dask): scales out on a dask cluster."""
@@ -139,25 +140,31 @@ class AttachedDID:
             parts.append(f"{len(streamed)} streamed from {', '.join(rses)} ({', '.join(hosts)})")
         mounted = [f for f in self.files if f.kind == "mounted"]
         if mounted:
-            parts.append(f"{len(mounted)} read in place from {', '.join(sorted({f.rse or '?' for f in mounted}))} "
-                         f"({_common_dir([f.location for f in mounted])})")  # fmt: skip
+            parts.append(
+                f"{len(mounted)} read in place from {', '.join(sorted({f.rse or '?' for f in mounted}))} "
+                f"({_common_dir([f.location for f in mounted])})"
+            )
         cached = [f for f in self.files if f.kind == "download"]
         if cached:
             parts.append(f"{len(cached)} verified copies cached at {_common_dir([f.location for f in cached])}")
         return "; ".join(parts) or "no files"
 
     def __repr__(self) -> str:
-        return f"<AttachedDID {self.did}: {len(self)} files, {_size(self.bytes)}, mode {self.mode}; {self.where()}>"
+        return f"<AttachedDID {self.summary()}>"
+
+    def summary(self) -> str:
+        """One line: the DID, its files and size, the mode and where the bytes are."""
+        return f"{self.did}: {len(self)} files, {size_text(self.bytes)}, mode {self.mode}; {self.where()}"
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{html.escape(f.name)}</td><td style='text-align:right'>{_size(f.bytes)}</td>"
+            f"<tr><td>{html.escape(f.name)}</td><td style='text-align:right'>{size_text(f.bytes)}</td>"
             f"<td>{html.escape(f.kind)}</td><td><code>{html.escape(f.location)}</code></td></tr>"
             for f in self.files[:20]
         )
         more = f"<tr><td colspan=4>… and {len(self.files) - 20} more files</td></tr>" if len(self.files) > 20 else ""
         return (
-            f"<div><b>{html.escape(self.did)}</b> — {len(self)} files, {_size(self.bytes)}, mode <i>{self.mode}</i><br>"
+            f"<div><b>{html.escape(self.did)}</b> — {len(self)} files, {size_text(self.bytes)}, mode <i>{self.mode}</i><br>"
             f"<small>{html.escape(self.where())}</small>"
             f"<table><tr><th>file</th><th>size</th><th>read as</th><th>location</th></tr>{rows}{more}</table></div>"
         )

@@ -15,11 +15,12 @@ import sys
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from ..core.did import DID
+from ..core.errors import InvalidRequest, OdlakeError
+from ..core.metadata import SHOWN_METADATA
+from ..core.records import MODES
 from . import api
-from .attached import _size
-from .core.config import MODES
-from .core.did import DID
-from .core.errors import InvalidRequest, OdlakeError
+from .attached import size_text
 
 USAGE = """\
 %odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--instance NAME]
@@ -56,22 +57,27 @@ def _parser(command: str) -> _Parser:
     return p
 
 
-def variable_name(did: str) -> str:
-    """A readable Python name for a DID: opendata:GamGam.Data -> gamgam_data."""
-    name = DID.parse(did).name
-    stem = name[:-5] if name.endswith(".root") else name
+# Words a variable must not be: Python's keywords and soft keywords (of every Python odlake runs on).
+RESERVED = frozenset(keyword.kwlist) | {"_", "case", "match", "type"}
+
+
+def variable_name(did: DID) -> str:
+    """A readable Python name for a DID: opendata:GamGam.Data -> gamgam_data.
+
+    The panel proposes the same names: both are tested against tests/cases/variable_names.json.
+    """
+    stem = did.name[:-5] if did.name.endswith(".root") else did.name
     ident = re.sub(r"\W+", "_", stem, flags=re.ASCII).strip("_").lower() or "dataset"
     if ident[0].isdigit():
         ident = "ds_" + ident
-    if keyword.iskeyword(ident):
-        ident += "_"
-    return ident[:60]
+    ident = ident[:60]
+    return ident + "_" if ident in RESERVED else ident
 
 
 def check_variable(name: str) -> str:
-    if not name.isidentifier() or not name.isascii():
+    if not (name.isascii() and name.isidentifier()):
         raise InvalidRequest(f"'{name[:40]}' is not a valid Python variable name.")
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if name in RESERVED:
         raise InvalidRequest(f"'{name}' is a Python keyword; choose another variable name.")
     return name
 
@@ -85,7 +91,7 @@ class Table:
     def __repr__(self) -> str:
         cells = [self.columns] + [[str(c) for c in r] for r in self.rows]
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines + ([self.note] if self.note else []))
 
@@ -97,8 +103,7 @@ class Table:
 
 
 def _meta_summary(meta: dict) -> str:
-    keys = ("channel", "sample_type", "dsid", "physics_short", "xsec_pb", "lumi_fb")
-    return ", ".join(f"{k}={meta[k]}" for k in keys if k in meta)
+    return ", ".join(f"{k}={meta[k]}" for k in SHOWN_METADATA[:6] if k in meta)
 
 
 @magics_class
@@ -132,27 +137,34 @@ class OdlakeMagics(Magics):
             if len(opts.rest) != 2 or opts.rest[0] != "as":
                 raise InvalidRequest("write: %odlake attach SCOPE:NAME as VARIABLE")
             target = check_variable(opts.rest[1])
-        did = str(DID.parse(opts.did))
+        did = DID.parse(opts.did)
         name = target or variable_name(did)
         attached = api.attach(did, mode=opts.mode, instance=opts.instance)
         self.shell.user_ns[name] = attached
-        print(f"{name} = {attached.did}: {len(attached)} files, {_size(attached.bytes)}, mode {attached.mode}; {attached.where()}")
+        print(f"{name} = {attached.summary()}")
         return None
 
     def _search(self, opts):
         items = api.search(opts.pattern, ",".join(opts.filter), opts.type, opts.limit, opts.instance)
-        rows = [[i["did"], i["type"], _size(i["bytes"]) if i.get("bytes") else "", _meta_summary(i.get("metadata", {}))] for i in items]
+        rows = [[i.did, i.type, size_text(i.bytes) if i.bytes else "", _meta_summary(i.metadata)] for i in items]
         note = "" if rows else "Nothing found: check the pattern (scope:name with * wildcards) and the filters."
         return Table(["DID", "type", "size", "metadata"], rows, note)
 
     def _ls(self, opts):
-        files = api.ls(opts.did, opts.limit, opts.instance)
-        rows = [[f["name"], _size(f["bytes"]), f.get("adler32") or "", "yes" if f.get("available") else "no"] for f in files]
+        files = api.ls(DID.parse(opts.did), opts.limit, opts.instance)
+        rows = [[f.name, size_text(f.bytes), f.adler32 or "", "yes" if f.available else "no"] for f in files]
         return Table(["file", "size", "adler32", "available"], rows)
 
     def _downloads(self):
-        rows = [[d["did"], d["state"], f"{d['files_done']}/{d['files_total']}", f"{_size(d['bytes_done'])} of {_size(d['bytes_total'])}"]
-                for d in api.downloads()]  # fmt: skip
+        rows = [
+            [
+                d.did,
+                d.state,
+                f"{d.files_done}/{d.files_total}",
+                f"{size_text(d.bytes_done)} of {size_text(d.bytes_total)}",
+            ]
+            for d in api.downloads()
+        ]
         return Table(["DID", "state", "files", "bytes"], rows, "" if rows else "No downloads yet.")
 
 

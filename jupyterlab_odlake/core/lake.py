@@ -1,0 +1,39 @@
+"""What the kernel helper needs from a lake: one protocol, two implementations.
+
+``Lakes`` (core/service.py) answers in this process; the kernel's ``ServerBackend``
+answers through the REST API of the Jupyter server that started the kernel. Both return
+the same records, so an attach gives equal objects either way.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from .did import DID
+from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
+
+
+@runtime_checkable
+class Lake(Protocol):
+    via: str  # "core" (this process) or "server" (the Jupyter server's REST API)
+
+    def instance_name(self, instance: str | None) -> str:
+        """The name of ``instance``, or of the default instance when None."""
+
+    def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> Page[DIDInfo]:
+        """A first page of DIDs matching ``scope:pattern`` and metadata filters."""
+
+    def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
+        """The first ``limit`` files of ``did``, with availability."""
+
+    def locations(self, did: DID, mode: Mode, instance: str | None) -> list[Location]:
+        """Per file of ``did``: where to read it in ``mode``."""
+
+    def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
+        """Queue the verified download of ``did`` into the cache; returns at once."""
+
+    def download(self, download_id: str) -> DownloadRecord:
+        """A download as it is now."""
+
+    def downloads(self) -> list[DownloadRecord]:
+        """Every download this lake connection remembers, oldest first."""

@@ -1,0 +1,181 @@
+"""The records that cross odlake's parts: a DID's info, a file entry, a location, a download, a page.
+
+Each record is what core returns, what the REST API sends (``to_json``) and what the
+kernel's HTTP backend reads back (``from_json``), so the in-process and the HTTP paths
+give equal objects. The REST API's description (``server/openapi.yaml``) is tested
+against ``to_json`` of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Generic, Literal, TypeVar
+
+DIDType = Literal["container", "dataset", "file", ""]
+Mode = Literal["stream", "download", "mounted", "auto"]
+MODES: tuple[Mode, ...] = ("stream", "download", "mounted", "auto")
+LocationKind = Literal["mounted", "stream", "download"]
+DownloadState = Literal["resolving", "running", "done", "failed", "cancelled"]
+ACTIVE_STATES: tuple[DownloadState, ...] = ("resolving", "running")
+
+JSON = dict[str, Any]
+T = TypeVar("T")
+
+
+def _from_json(cls: Any, data: JSON) -> Any:
+    """A record from its JSON form, ignoring keys the record does not have (derived ones like ``did``)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class DIDInfo:
+    """A DID as search, the DID route and the catalog show it."""
+
+    scope: str
+    name: str
+    type: DIDType
+    bytes: int | None = None
+    length: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    adler32: str | None = None
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def to_json(self) -> JSON:
+        return {"did": self.did, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> DIDInfo:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a DID; ``rses`` and ``available`` only when availability was asked for."""
+
+    scope: str
+    name: str
+    bytes: int | None
+    adler32: str | None
+    rses: list[str] | None = None
+    available: bool | None = None
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def to_json(self) -> JSON:
+        data = {"did": self.did, **asdict(self)}
+        return {k: v for k, v in data.items() if v is not None or k in ("bytes", "adler32")}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> FileEntry:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One way to read a file: in place from a mounted RSE, or streamed from a replica's URL."""
+
+    kind: Literal["mounted", "stream"]
+    location: str
+    rse: str
+    scheme: str
+    available: bool
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where to read one file in a mode (``kind``/``location``, None when it cannot be), and every alternative."""
+
+    scope: str
+    name: str
+    bytes: int | None
+    adler32: str | None
+    mode: Mode
+    kind: LocationKind | None
+    location: str | None
+    rse: str | None
+    cached: bool
+    cache_path: str | None
+    alternatives: tuple[Alternative, ...] = ()
+    reason: str | None = None
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def from_cache(self) -> Location:
+        """The same file read from its verified copy in the cache."""
+        return _replace(self, kind="download", location=self.cache_path, rse=None, cached=True, reason=None)
+
+    def to_json(self) -> JSON:
+        data = asdict(self)
+        data["alternatives"] = [asdict(a) for a in self.alternatives]
+        return {"did": self.did, **data}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Location:
+        record: Location = _from_json(cls, data)
+        return _replace(record, alternatives=tuple(Alternative(**a) for a in data.get("alternatives", ())))
+
+
+@dataclass(frozen=True)
+class DownloadRecord:
+    """What a download is doing, as it was when asked."""
+
+    id: str
+    instance: str
+    did: str
+    state: DownloadState
+    files_total: int
+    files_done: int
+    bytes_total: int
+    bytes_done: int
+    rate: float
+    transfers: int
+    errors: tuple[str, ...]
+    created: float
+    finished: float | None
+    paths: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def to_json(self) -> JSON:
+        data = asdict(self)
+        data["errors"], data["paths"] = list(self.errors), list(self.paths)
+        return data
+
+    @classmethod
+    def from_json(cls, data: JSON) -> DownloadRecord:
+        record: DownloadRecord = _from_json(cls, data)
+        return _replace(record, errors=tuple(data.get("errors", ())), paths=tuple(data.get("paths", ())))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next`` is the cursor of the following page, None at the end."""
+
+    items: list[T]
+    total: int
+    next: str | None
+
+    def to_json(self) -> JSON:
+        return {"items": [item.to_json() for item in self.items], "total": self.total, "next": self.next}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_json(cls, data: JSON, item: Callable[[JSON], T]) -> Page[T]:
+        return cls([item(i) for i in data["items"]], data["total"], data.get("next"))
+
+
+def _replace(record: T, **changes: Any) -> T:
+    from dataclasses import replace
+
+    return replace(record, **changes)  # type: ignore[type-var]

@@ -1,0 +1,1 @@
+"""The jupyter_server extension: configuration (traitlets), thin handlers over core, one route table."""

@@ -1,0 +1,160 @@
+"""Thin tornado handlers over the Jupyter-free core: parse, call one core method off the loop, answer JSON.
+
+Every error leaves as ``{"error": <code>, "message": <what happened and what to do>}``.
+The answers are described in ``openapi.yaml`` beside this file.
+"""
+
+import json
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+
+from .. import __version__
+from ..core import DID, MODES, InvalidRequest, Lakes, OdlakeError
+
+
+class OdlakeHandler(APIHandler):
+    @property
+    def lakes(self) -> Lakes:
+        return self.settings["odlake_lakes"]
+
+    async def call(self, fn, *args):
+        """Run a (blocking) core call on the odlake thread pool."""
+        loop = tornado.ioloop.IOLoop.current()
+        return await loop.run_in_executor(self.settings["odlake_executor"], fn, *args)
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OdlakeError):
+            return self.reply({"error": exc.code, "message": exc.message}, exc.status)
+        reason = self._reason or "error"
+        if status_code >= 500:
+            message = "odlake hit an unexpected error; the server log has the details."
+        else:
+            message = getattr(exc, "log_message", None) or reason
+        self.reply({"error": reason.lower().replace(" ", "_"), "message": message}, status_code)
+
+    def log_exception(self, typ, value, tb):
+        if isinstance(value, OdlakeError):  # expected: one line, the user's message (which holds no secret)
+            cause = value.__cause__
+            detail = f" (from {type(cause).__module__}.{type(cause).__name__})" if cause else ""
+            self.log.warning("odlake %s %s: %s%s", value.status, value.code, value.message, detail)
+            return
+        super().log_exception(typ, value, tb)
+
+    # -- parsing a request, once, here ------------------------------------------------------
+    def body(self) -> dict:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise InvalidRequest("The request body is not JSON.") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        return data
+
+    def integer(self, name: str, default: int) -> int:
+        text = self.get_argument(name, None)
+        if text is None or text == "":
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidRequest(f"{name} must be a whole number.") from None
+
+    def flag(self, name: str, default: bool) -> bool:
+        text = self.get_argument(name, None)
+        return default if text is None else text.lower() not in ("0", "false", "no")
+
+    def mode(self) -> str | None:
+        mode = self.get_argument("mode", None) or None
+        if mode is not None and mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
+        return mode
+
+    def instance(self):
+        return self.lakes.instance(self.get_argument("instance", None) or None)
+
+
+class InfoHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply({"version": __version__, "default_instance": self.lakes.default})
+
+
+class InstancesHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self):
+        self.reply({"instances": await self.call(self.lakes.instance_list)})
+
+
+class SearchHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self):
+        instance = self.instance()
+        filters = ",".join(f for f in self.get_arguments("filter") if f.strip())
+        query, did_type = self.get_argument("q", "*"), self.get_argument("type", "collection")
+        limit, cursor = self.integer("limit", 100), self.get_argument("cursor", None)
+        page = await self.call(instance.search, query, did_type, filters, limit, cursor)
+        self.reply(dict(page.to_json(), instance=instance.name))
+
+
+class DIDHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self, scope, name):
+        instance, did = self.instance(), DID.of(scope, name)
+        self.reply(dict((await self.call(instance.did, did)).to_json(), instance=instance.name))
+
+
+class FilesHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self, scope, name):
+        instance, did = self.instance(), DID.of(scope, name)
+        limit, cursor, offset = self.integer("limit", 100), self.get_argument("cursor", None), self.integer("offset", 0)
+        page = await self.call(instance.files, did, limit, cursor, self.flag("availability", True), offset)
+        self.reply(dict(page.to_json(), did=str(did), instance=instance.name))
+
+
+class ReplicasHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self, scope, name):
+        instance, did = self.instance(), DID.of(scope, name)
+        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache)
+        self.reply({"did": str(did), "instance": instance.name, "files": [f.to_json() for f in files]})
+
+
+class CatalogHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def get(self):
+        instance = self.instance()
+        self.reply((await self.call(instance.catalog)).to_json())
+
+
+class DownloadsHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply({"downloads": [d.to_json() for d in self.lakes.downloads()]})
+
+    @tornado.web.authenticated
+    def post(self):
+        body = self.body()
+        did = DID.parse(body.get("did", ""))
+        instance = body.get("instance") or None
+        if instance is not None and not isinstance(instance, str):
+            raise InvalidRequest("instance must be a name.")
+        self.reply(self.lakes.start_download(did, instance).to_json(), 202)
+
+
+class DownloadHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    def get(self, download_id):
+        self.reply(self.lakes.download(download_id).to_json())
+
+    @tornado.web.authenticated
+    def delete(self, download_id):
+        self.reply(self.lakes.cancel_download(download_id).to_json())
