@@ -1,25 +1,103 @@
-import { Signal, ISignal } from '@lumino/signaling';
+import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './request';
-import {
-  ICatalog,
-  IDid,
-  IDownload,
-  IFile,
-  IInstance,
-  IPage
-} from './tokens';
+import { ICatalog, IDid, IDownload, IFile, IInstance, IPage, isActive } from './tokens';
+
+/** The parameters a search started with; its later pages use them, whatever the search box holds then. */
+export interface ISearch {
+  q: string;
+  type: string;
+  filter: string[];
+}
+
+/** A metadata filter the server understands: key=value, key>=number, … */
+const FILTER = /^[A-Za-z_][\w.]*\s*(==|!=|>=|<=|=|>|<)\s*\S+$/;
+
+/**
+ * The files of one DID, paged from the server: the pages under the rows in view are
+ * fetched, once each. Views render from `items` and re-render on `changed`.
+ */
+export class FileListing {
+  constructor(
+    private _fetch: (offset: number) => Promise<IPage<IFile>>,
+    readonly pageSize: number
+  ) {}
+
+  get changed(): ISignal<FileListing, void> {
+    return this._changed;
+  }
+
+  /** One entry a file (undefined until its page came); null before the first page. */
+  items: (IFile | undefined)[] | null = null;
+  error = '';
+
+  /** Fetch the pages that hold rows `start` to `stop`, unless asked for already. */
+  async show(start: number, stop: number): Promise<void> {
+    const pages = new Set<number>();
+    for (let i = start; i <= stop; i++) {
+      if (!this.items || this.items[i] === undefined) {
+        pages.add(Math.floor(i / this.pageSize));
+      }
+    }
+    await Promise.all([...pages].map(page => this._load(page)));
+  }
+
+  private async _load(page: number): Promise<void> {
+    if (this._requested.has(page)) {
+      return;
+    }
+    this._requested.add(page);
+    try {
+      const reply = await this._fetch(page * this.pageSize);
+      const items = this.items ? this.items.slice() : [];
+      items.length = reply.total;
+      reply.items.forEach((f, i) => (items[page * this.pageSize + i] = f));
+      this.items = items;
+      this.error = '';
+    } catch (error) {
+      this._requested.delete(page);
+      this.error = (error as Error).message;
+    }
+    this._changed.emit();
+  }
+
+  private _requested = new Set<number>();
+  private _changed = new Signal<FileListing, void>(this);
+}
 
 /**
  * The state of the Open Data Lake panel and every call it makes to the server.
- * Views render from it and re-render on `changed`.
+ * Views render from it, change it through its methods, and re-render on `changed`.
  */
-export class LakeModel {
-  /** Called with each error the server reports, e.g. to show a notification. */
-  constructor(private _onError: (message: string) => void = () => undefined) {}
+export class LakeModel implements IDisposable {
+  /** `onError` is called with each error the server reports, e.g. to show a notification. */
+  constructor(private _onError: (message: string) => void = () => undefined) {
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._refreshDownloads(),
+      frequency: { interval: 500, backoff: false },
+      name: 'jupyterlab-odlake:downloads',
+      standby: 'never'
+    });
+  }
 
   get changed(): ISignal<LakeModel, void> {
     return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._poll.dispose();
+    Signal.clearData(this);
   }
 
   instances: IInstance[] = [];
@@ -41,27 +119,62 @@ export class LakeModel {
   pageSize = 100;
   defaultInstance = '';
 
-  async refreshInstances(): Promise<void> {
-    try {
-      const reply = await requestAPI<{ instances: IInstance[] }>('instances');
-      this.instances = reply.instances;
-      this.instanceError = '';
-      if (!this.instance || !this.instances.find(i => i.name === this.instance)) {
-        const preferred =
-          this.instances.find(i => i.name === this.defaultInstance) ??
-          this.instances.find(i => i.default) ??
-          this.instances[0];
-        this.instance = preferred?.name ?? '';
-      }
-    } catch (error) {
-      this.instanceError = (error as Error).message;
-      this._onError(this.instanceError);
-    }
+  get current(): IInstance | undefined {
+    return this.instances.find(i => i.name === this.instance);
+  }
+
+  /** The search that the current results belong to. */
+  get lastSearch(): ISearch | null {
+    return this._search;
+  }
+
+  setQuery(query: string): void {
+    this.query = query;
     this._changed.emit();
   }
 
-  get current(): IInstance | undefined {
-    return this.instances.find(i => i.name === this.instance);
+  setType(type: string): void {
+    this.type = type;
+    this._changed.emit();
+  }
+
+  /** Add a metadata filter chip; false when it is not of a form the server understands. */
+  addFilter(filter: string): boolean {
+    const f = filter.trim();
+    if (!FILTER.test(f)) {
+      return false;
+    }
+    if (!this.filters.includes(f)) {
+      this.filters = [...this.filters, f];
+      this._changed.emit();
+    }
+    return true;
+  }
+
+  removeFilter(filter: string): void {
+    this.filters = this.filters.filter(f => f !== filter);
+    this._changed.emit();
+  }
+
+  async refreshInstances(): Promise<void> {
+    await this._latest(
+      'instances',
+      () => requestAPI<{ instances: IInstance[] }>('instances'),
+      (reply, error) => {
+        this.instanceError = error;
+        if (!reply) {
+          return;
+        }
+        this.instances = reply.instances;
+        if (!this.current) {
+          const preferred =
+            this.instances.find(i => i.name === this.defaultInstance) ??
+            this.instances.find(i => i.default) ??
+            this.instances[0];
+          this.instance = preferred?.name ?? '';
+        }
+      }
+    );
   }
 
   async selectInstance(name: string): Promise<void> {
@@ -69,8 +182,121 @@ export class LakeModel {
     this.catalog = null;
     this.catalogError = '';
     this.results = null;
+    this._search = null;
     this._changed.emit();
     await this.loadCatalog();
+  }
+
+  async loadCatalog(): Promise<void> {
+    this.loadingCatalog = true;
+    await this._latest(
+      'catalog',
+      () => requestAPI<ICatalog>('catalog?' + this._params({})),
+      (catalog, error) => {
+        this.catalog = catalog;
+        this.catalogError = error;
+        this.loadingCatalog = false;
+      }
+    );
+  }
+
+  /** Search with the box's query, type and filters; only the latest search shows its answer. */
+  async search(): Promise<void> {
+    const search: ISearch = { q: this.query, type: this.type, filter: [...this.filters] };
+    this.searching = true;
+    await this._latest(
+      'search',
+      () => this._searchPage(search),
+      (results, error) => {
+        this.results = results;
+        this._search = results ? search : null;
+        this.searchError = error;
+        this.searching = false;
+      }
+    );
+  }
+
+  /** The next page of the current results, of the search as it was started. */
+  async moreResults(): Promise<void> {
+    const search = this._search;
+    const cursor = this.results?.next;
+    if (!search || !cursor || this._loadingMore) {
+      return;
+    }
+    const seq = this._seq.search;
+    this._loadingMore = true;
+    try {
+      const page = await this._searchPage(search, cursor);
+      if (seq !== this._seq.search || !this.results || this._isDisposed) {
+        return;
+      }
+      this.results = {
+        items: [...this.results.items, ...page.items],
+        total: page.total,
+        next: page.next
+      };
+      this._changed.emit();
+    } catch (error) {
+      this._onError((error as Error).message);
+    } finally {
+      this._loadingMore = false;
+    }
+  }
+
+  /** The files of a DID, paged from the server as a view scrolls. */
+  fileListing(did: string): FileListing {
+    const [scope, name] = splitDid(did);
+    const route = `dids/${encodeURIComponent(scope)}/${encodeURIComponent(name)}/files?`;
+    const pageSize = this.pageSize;
+    return new FileListing(
+      offset =>
+        requestAPI<IPage<IFile>>(
+          route + this._params({ limit: String(pageSize), offset: String(offset) })
+        ),
+      pageSize
+    );
+  }
+
+  async download(did: string): Promise<IDownload> {
+    const record = await requestAPI<IDownload>('downloads', {
+      method: 'POST',
+      body: JSON.stringify({ did, instance: this.instance })
+    });
+    this.downloads = [...this.downloads, record];
+    this._changed.emit();
+    void this._poll.start();
+    return record;
+  }
+
+  async cancel(id: string): Promise<void> {
+    const record = await requestAPI<IDownload>(`downloads/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+    this._update(record);
+  }
+
+  private _update(record: IDownload): void {
+    this.downloads = this.downloads.map(d => (d.id === record.id ? record : d));
+    this._changed.emit();
+  }
+
+  private async _refreshDownloads(): Promise<void> {
+    for (const d of this.downloads.filter(isActive)) {
+      try {
+        this._update(await requestAPI<IDownload>(`downloads/${encodeURIComponent(d.id)}`));
+      } catch {
+        // the next tick tries again
+      }
+    }
+    if (!this.downloads.some(isActive)) {
+      void this._poll.stop();
+    }
+  }
+
+  private _searchPage(search: ISearch, cursor?: string): Promise<IPage<IDid>> {
+    return requestAPI<IPage<IDid>>(
+      'search?' + this._params({ ...search, limit: String(this.pageSize), cursor })
+    );
   }
 
   private _params(extra: Record<string, string | string[] | undefined>): string {
@@ -88,165 +314,40 @@ export class LakeModel {
     return params.toString();
   }
 
-  async loadCatalog(): Promise<void> {
-    const seq = ++this._catalogSeq;
-    this.loadingCatalog = true;
+  /**
+   * Make a request of one kind; apply its answer (or its error) only if no later request
+   * of that kind was made meanwhile, so an earlier, slower answer never wins.
+   */
+  private async _latest<T>(
+    kind: keyof LakeModel['_seq'],
+    request: () => Promise<T>,
+    apply: (value: T | null, error: string) => void
+  ): Promise<void> {
+    const seq = ++this._seq[kind];
     this._changed.emit();
+    let value: T | null = null;
+    let error = '';
     try {
-      const catalog = await requestAPI<ICatalog>('catalog?' + this._params({}));
-      if (seq !== this._catalogSeq) {
-        return;
-      }
-      this.catalog = catalog;
-      this.catalogError = '';
-    } catch (error) {
-      if (seq !== this._catalogSeq) {
-        return;
-      }
-      this.catalog = null;
-      this.catalogError = (error as Error).message;
-      this._onError(this.catalogError);
+      value = await request();
+    } catch (e) {
+      error = (e as Error).message;
     }
-    this.loadingCatalog = false;
-    this._changed.emit();
-  }
-
-  addFilter(filter: string): boolean {
-    const f = filter.trim();
-    if (!/^[A-Za-z_][\w.]*\s*(==|!=|>=|<=|=|>|<)\s*\S+$/.test(f)) {
-      return false;
-    }
-    if (!this.filters.includes(f)) {
-      this.filters = [...this.filters, f];
-      this._changed.emit();
-    }
-    return true;
-  }
-
-  removeFilter(filter: string): void {
-    this.filters = this.filters.filter(f => f !== filter);
-    this._changed.emit();
-  }
-
-  /** One page of a search; the parameters are those the search started with. */
-  private _searchPage(search: ISearch, cursor?: string): Promise<IPage<IDid>> {
-    return requestAPI<IPage<IDid>>(
-      'search?' +
-        this._params({ ...search, limit: String(this.pageSize), cursor })
-    );
-  }
-
-  async search(): Promise<void> {
-    // only the latest search may show its answer: an earlier, slower one must not win
-    const seq = ++this._searchSeq;
-    this._search = { q: this.query, type: this.type, filter: this.filters };
-    this.searching = true;
-    this._changed.emit();
-    try {
-      const results = await this._searchPage(this._search);
-      if (seq !== this._searchSeq) {
-        return;
-      }
-      this.results = results;
-      this.searchError = '';
-    } catch (error) {
-      if (seq !== this._searchSeq) {
-        return;
-      }
-      this.results = null;
-      this.searchError = (error as Error).message;
-      this._onError(this.searchError);
-    }
-    this.searching = false;
-    this._changed.emit();
-  }
-
-  /** The next page of the current results (of the search as it was started, whatever the box holds now). */
-  async moreResults(): Promise<void> {
-    if (!this.results?.next || !this._search) {
+    if (seq !== this._seq[kind] || this._isDisposed) {
       return;
     }
-    const seq = this._searchSeq;
-    const page = await this._searchPage(this._search, this.results.next);
-    if (seq !== this._searchSeq || !this.results) {
-      return;
+    apply(value, error);
+    if (error) {
+      this._onError(error);
     }
-    this.results = {
-      items: [...this.results.items, ...page.items],
-      total: page.total,
-      next: page.next
-    };
     this._changed.emit();
-  }
-
-  /** The page of the files of a DID that starts at `offset`. */
-  async files(did: string, offset = 0): Promise<IPage<IFile>> {
-    const [scope, name] = splitDid(did);
-    return requestAPI<IPage<IFile>>(
-      `dids/${encodeURIComponent(scope)}/${encodeURIComponent(name)}/files?` +
-        this._params({ limit: String(this.pageSize), offset: String(offset) })
-    );
-  }
-
-  async download(did: string): Promise<IDownload> {
-    const record = await requestAPI<IDownload>('downloads', {
-      method: 'POST',
-      body: JSON.stringify({ did, instance: this.instance })
-    });
-    this.downloads = [...this.downloads, record];
-    this._changed.emit();
-    this._poll();
-    return record;
-  }
-
-  async cancel(id: string): Promise<void> {
-    const record = await requestAPI<IDownload>(`downloads/${id}`, {
-      method: 'DELETE'
-    });
-    this._update(record);
-  }
-
-  private _update(record: IDownload): void {
-    this.downloads = this.downloads.map(d => (d.id === record.id ? record : d));
-    this._changed.emit();
-  }
-
-  private _poll(): void {
-    if (this._polling) {
-      return;
-    }
-    this._polling = true;
-    const tick = async () => {
-      const active = this.downloads.filter(
-        d => d.state === 'resolving' || d.state === 'running'
-      );
-      for (const d of active) {
-        try {
-          this._update(await requestAPI<IDownload>(`downloads/${d.id}`));
-        } catch {
-          // the next tick tries again
-        }
-      }
-      if (this.downloads.some(d => d.state === 'resolving' || d.state === 'running')) {
-        setTimeout(tick, 500);
-      } else {
-        this._polling = false;
-      }
-    };
-    setTimeout(tick, 300);
   }
 
   private _changed = new Signal<LakeModel, void>(this);
-  private _searchSeq = 0;
+  private _seq = { instances: 0, catalog: 0, search: 0 };
   private _search: ISearch | null = null;
-  private _catalogSeq = 0;
-  private _polling = false;
-}
-
-interface ISearch {
-  q: string;
-  type: string;
-  filter: string[];
+  private _loadingMore = false;
+  private _poll: Poll;
+  private _isDisposed = false;
 }
 
 export function splitDid(did: string): [string, string] {

@@ -7,10 +7,7 @@ import { ServerConnection } from '@jupyterlab/services';
  * Errors from the server come as `{ error, message }`; the message is what the
  * user is shown.
  */
-export async function requestAPI<T>(
-  endPoint = '',
-  init: RequestInit = {}
-): Promise<T> {
+export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const requestUrl = URLExt.join(settings.baseUrl, 'odlake', endPoint);
 

@@ -4,19 +4,38 @@
 
 export type DidType = 'container' | 'dataset' | 'file' | '';
 export type Mode = 'stream' | 'download' | 'mounted' | 'auto';
+/** The modes, in the order the attach dialog offers them (the kernel's MODES, the settings' enum). */
+export const MODES: Mode[] = ['auto', 'stream', 'download', 'mounted'];
 
 export const DID_MIME = 'application/x-odlake-did';
+
+/*
+ * What the REST API answers: jupyterlab_odlake/server/openapi.yaml describes it, and a
+ * type test (src/__tests__/contract.spec.ts) holds these interfaces to that description.
+ */
+
+export interface IInfo {
+  version: string;
+  default_instance: string | null;
+}
 
 export interface IInstance {
   name: string;
   display_name: string;
-  auth_type: string;
+  rucio_host: string;
+  auth_type: 'userpass' | 'x509' | 'x509_proxy' | 'oidc';
+  account: string | null;
+  vo: string | null;
+  default_mode: Mode;
+  source: string;
   reachable: boolean;
   authenticated: boolean;
   status: string;
   message?: string;
   default: boolean;
 }
+
+export type Metadata = Record<string, string | number | boolean | null>;
 
 export interface IDid {
   scope: string;
@@ -25,12 +44,14 @@ export interface IDid {
   type: DidType;
   bytes: number | null;
   length: number | null;
-  metadata?: Record<string, string | number | boolean>;
+  metadata: Metadata;
+  adler32: string | null;
 }
 
 export interface IFile {
   scope: string;
   name: string;
+  did: string;
   bytes: number | null;
   adler32: string | null;
   rses?: string[];
@@ -52,17 +73,27 @@ export interface ICatalog {
   analyses: { name: string; containers: ICatalogContainer[] }[];
 }
 
+export type DownloadState = 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
+
 export interface IDownload {
   id: string;
   instance: string;
   did: string;
-  state: 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
+  state: DownloadState;
   files_total: number;
   files_done: number;
   bytes_total: number;
   bytes_done: number;
   rate: number;
+  transfers: number;
   errors: string[];
+  created: number;
+  finished: number | null;
+  paths: string[];
+}
+
+export function isActive(download: IDownload): boolean {
+  return download.state === 'resolving' || download.state === 'running';
 }
 
 /** Human size: 1.6 MB. */
@@ -78,55 +109,4 @@ export function formatBytes(n: number | null | undefined): string {
     i++;
   }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-/**
- * A readable Python variable name for a DID, as the kernel helper derives it:
- * opendata:GamGam.Data -> gamgam_data.
- */
-export function variableName(did: string): string {
-  const name = did.includes(':') ? did.slice(did.indexOf(':') + 1) : did;
-  const stem = name.endsWith('.root') ? name.slice(0, -5) : name;
-  let ident = stem
-    .replace(/[^A-Za-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  if (!ident) {
-    ident = 'dataset';
-  }
-  if (/^[0-9]/.test(ident)) {
-    ident = 'ds_' + ident;
-  }
-  return ident.slice(0, 60);
-}
-
-/** Is this a name the kernel helper accepts after `as`? */
-export function isVariableName(name: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !PYTHON_KEYWORDS.has(name);
-}
-
-const PYTHON_KEYWORDS = new Set(
-  (
-    'False None True and as assert async await break class continue def del elif else except ' +
-    'finally for from global if import in is lambda nonlocal not or pass raise return try while with yield ' +
-    'match case type _'
-  ).split(' ')
-);
-
-/** The magic line that attaches a DID. Only DIDs the server listed get here. */
-export function attachLine(did: string, variable: string, mode: Mode): string {
-  // shell-style quoting for the magic's parser, should a name hold unusual characters
-  const shown = /^[\w.:/+-]+$/.test(did) ? did : `'${did.replace(/'/g, '')}'`;
-  return (
-    `%odlake attach ${shown} as ${variable}` +
-    (mode === 'auto' ? '' : ` --mode ${mode}`)
-  );
-}
-
-export function pythonSnippet(did: string, variable: string, mode: Mode): string {
-  return (
-    'import jupyterlab_odlake as odlake\n' +
-    `${variable} = odlake.attach(${JSON.stringify(did)}, mode=${JSON.stringify(mode)})\n` +
-    `events = ${variable}.arrays("mini")`
-  );
 }

@@ -1,6 +1,6 @@
 """Bring up the demo lake for the browser tests and add a 10,000-file dataset to scroll through.
 
-    python prepare_lake.py HOME
+python prepare_lake.py HOME
 """
 
 import os
@@ -12,6 +12,7 @@ from jupyterlab_odlake.lake.register import register_large_dataset
 
 LARGE_DATASET = "ui.10k"
 HOSTILE_DATASET = "ui.hostile"
+KEYWORD_DATASET = "class"
 HOSTILE_TEXT = "<img src=x onerror=alert(1)>"
 
 if __name__ == "__main__":
@@ -22,7 +23,11 @@ if __name__ == "__main__":
 
     client = Client()
     register_large_dataset(client, LARGE_DATASET, 10_000, prefix="ui")
+    # a DID named like a Python keyword: dropped on a notebook, the kernel names its variable class_
+    register_large_dataset(client, KEYWORD_DATASET, 1)
     # metadata that would run script if a view rendered it as HTML
     if register_large_dataset(client, HOSTILE_DATASET, 1, prefix="hostile"):
-        client.set_metadata_bulk("opendata", HOSTILE_DATASET, {"physics_short": HOSTILE_TEXT, "sample_type": "<b>mc</b>"})
+        client.set_metadata_bulk(
+            "opendata", HOSTILE_DATASET, {"physics_short": HOSTILE_TEXT, "sample_type": "<b>mc</b>"}
+        )
     print(f"lake ready in {home.root}")

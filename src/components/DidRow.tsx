@@ -13,39 +13,49 @@ export interface IDidActions {
   drag(did: IDid, event: React.MouseEvent): void;
 }
 
-const SUMMARY_KEYS = ['sample_type', 'physics_short', 'dsid', 'xsec_pb', 'lumi_fb', 'n_events'];
+/** One metadata value in words: 10 fb⁻¹, σ 0.11 pb, DSID 343981, 1,000 events. */
+export function metadataText(key: string, value: string | number | boolean | null): string {
+  switch (key) {
+    case 'lumi_fb':
+      return `${value} fb⁻¹`;
+    case 'xsec_pb':
+      return `σ ${value} pb`;
+    case 'dsid':
+      return `DSID ${value}`;
+    case 'n_events':
+      return `${Number(value).toLocaleString('en')} events`;
+    case 'energy_tev':
+      return `${value} TeV`;
+    default:
+      return String(value);
+  }
+}
 
-export function metadataSummary(meta: IDid['metadata']): string {
-  if (!meta) {
-    return '';
-  }
-  const parts: string[] = [];
-  for (const key of SUMMARY_KEYS) {
-    if (meta[key] !== undefined) {
-      const value = meta[key];
-      if (key === 'lumi_fb') {
-        parts.push(`${value} fb⁻¹`);
-      } else if (key === 'xsec_pb') {
-        parts.push(`σ ${value} pb`);
-      } else if (key === 'dsid') {
-        parts.push(`DSID ${value}`);
-      } else if (key === 'n_events') {
-        parts.push(`${Number(value).toLocaleString()} events`);
-      } else {
-        parts.push(String(value));
-      }
-    }
-  }
-  return parts.join(' · ');
+/**
+ * The metadata of a DID in words, in the server's order (most useful first), without
+ * what the row says already (its channel is the analysis it is listed under).
+ */
+export function metadataParts(meta: IDid['metadata'] | undefined): string[] {
+  return Object.entries(meta ?? {})
+    .filter(([key, value]) => value !== null && key !== 'channel')
+    .map(([key, value]) => metadataText(key, value));
+}
+
+/** The first few parts, for the row itself; the rest shows on hover and in the row's details. */
+export function metadataSummary(meta: IDid['metadata'] | undefined, most = 3): string {
+  return metadataParts(meta).slice(0, most).join(' · ');
+}
+
+/** Every metadata key and value, one a line: the hover text and the expanded row's details. */
+export function metadataLines(meta: IDid['metadata'] | undefined): string[] {
+  return Object.entries(meta ?? {})
+    .filter(([, value]) => value !== null)
+    .map(([key, value]) => `${key}: ${value}`);
 }
 
 export function TypeIcon(props: { type: string }): JSX.Element {
   const Icon =
-    props.type === 'container'
-      ? folderIcon
-      : props.type === 'dataset'
-        ? listIcon
-        : fileIcon;
+    props.type === 'container' ? folderIcon : props.type === 'dataset' ? listIcon : fileIcon;
   return <Icon.react tag="span" className="jp-OdlakeDid-icon" />;
 }
 
@@ -70,13 +80,16 @@ export function DidRow(props: {
   const size = did.bytes ? formatBytes(did.bytes) : '';
   const count = did.type !== 'file' && did.length ? `${did.length} files` : '';
   const summary = metadataSummary(did.metadata);
+  const lines = metadataLines(did.metadata);
   return (
     <div
       className="jp-OdlakeDid"
       data-did={did.did}
       data-type={did.type}
       style={{ ...props.style, paddingLeft: 4 + 14 * (props.depth ?? 0) }}
-      title={did.did + (summary ? `\n${summary}` : '')}
+      title={[did.did, [count, size].filter(Boolean).join(' · '), ...lines]
+        .filter(Boolean)
+        .join('\n')}
       tabIndex={0}
       aria-label={`${did.type} ${did.did}`}
       aria-expanded={props.onToggle ? Boolean(props.expanded) : undefined}
@@ -87,7 +100,10 @@ export function DidRow(props: {
         if (event.target !== event.currentTarget) {
           return;
         }
-        if ((event.key === 'Enter' || event.key === 'ArrowRight' || event.key === 'ArrowLeft') && props.onToggle) {
+        if (
+          (event.key === 'Enter' || event.key === 'ArrowRight' || event.key === 'ArrowLeft') &&
+          props.onToggle
+        ) {
           if (event.key === 'Enter' || (event.key === 'ArrowRight') !== Boolean(props.expanded)) {
             props.onToggle();
           }

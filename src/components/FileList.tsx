@@ -2,7 +2,7 @@ import * as React from 'react';
 import { FixedSizeList } from 'react-window';
 
 import { LakeModel } from '../model';
-import { formatBytes, IFile } from '../tokens';
+import { formatBytes } from '../tokens';
 
 const ROW = 22;
 const MAX_VISIBLE = 12;
@@ -13,38 +13,20 @@ const MAX_VISIBLE = 12;
  */
 export function FileList(props: { model: LakeModel; did: string; depth: number }): JSX.Element {
   const { model, did } = props;
-  const [items, setItems] = React.useState<(IFile | undefined)[] | null>(null);
-  const [error, setError] = React.useState('');
-  const requested = React.useRef(new Set<number>());
-
-  const load = React.useCallback(
-    async (page: number) => {
-      if (requested.current.has(page)) {
-        return;
-      }
-      requested.current.add(page);
-      try {
-        const reply = await model.files(did, page * model.pageSize);
-        setItems(previous => {
-          const out: (IFile | undefined)[] = previous ? previous.slice() : [];
-          out.length = reply.total;
-          reply.items.forEach((f, i) => (out[page * model.pageSize + i] = f));
-          return out;
-        });
-      } catch (e) {
-        requested.current.delete(page);
-        setError((e as Error).message);
-      }
-    },
-    [model, did]
-  );
-
+  const listing = React.useMemo(() => model.fileListing(did), [model, did]);
+  const [, setTick] = React.useState(0);
   React.useEffect(() => {
-    void load(0);
-  }, [load]);
+    const rerender = () => setTick(t => t + 1);
+    listing.changed.connect(rerender);
+    void listing.show(0, 0);
+    return () => {
+      listing.changed.disconnect(rerender);
+    };
+  }, [listing]);
 
-  if (error) {
-    return <div className="jp-OdlakeError">{error}</div>;
+  const items = listing.items;
+  if (listing.error && !items) {
+    return <div className="jp-OdlakeError">{listing.error}</div>;
   }
   if (items === null) {
     return <div className="jp-OdlakeHint">Loading files…</div>;
@@ -61,11 +43,7 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
       itemCount={items.length}
       itemSize={ROW}
       onItemsRendered={({ visibleStartIndex, visibleStopIndex }) => {
-        for (let i = visibleStartIndex; i <= visibleStopIndex; i++) {
-          if (items[i] === undefined) {
-            void load(Math.floor(i / model.pageSize));
-          }
-        }
+        void listing.show(visibleStartIndex, visibleStopIndex);
       }}
     >
       {({ index, style }) => {
@@ -74,12 +52,18 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
           <div
             className="jp-OdlakeFile"
             style={{ ...style, paddingLeft: 18 + 14 * props.depth }}
-            title={file ? `${file.scope}:${file.name}\nadler32 ${file.adler32 ?? '?'}\n${(file.rses ?? []).join(', ')}` : ''}
+            title={
+              file
+                ? `${file.did}\nadler32 ${file.adler32 ?? '?'}\n${(file.rses ?? []).join(', ')}`
+                : ''
+            }
           >
             {file ? (
               <>
                 <span
-                  className={'jp-OdlakeFile-dot ' + (file.available ? 'jp-mod-ok' : 'jp-mod-missing')}
+                  className={
+                    'jp-OdlakeFile-dot ' + (file.available ? 'jp-mod-ok' : 'jp-mod-missing')
+                  }
                   title={file.available ? 'available' : 'no available replica'}
                 />
                 <span className="jp-OdlakeFile-name">{file.name}</span>

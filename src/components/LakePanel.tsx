@@ -4,8 +4,8 @@ import { FixedSizeList } from 'react-window';
 import { ReactWidget } from '@jupyterlab/apputils';
 
 import { LakeModel } from '../model';
-import { formatBytes, IDid, IDownload } from '../tokens';
-import { DidRow, IDidActions } from './DidRow';
+import { formatBytes, ICatalog, IDid, IDownload, isActive } from '../tokens';
+import { DidRow, IDidActions, metadataLines } from './DidRow';
 import { FileList } from './FileList';
 
 const RESULT_ROW = 26;
@@ -21,7 +21,7 @@ function StatusDot(props: { model: LakeModel }): JSX.Element {
     state = current.authenticated ? 'ok' : 'error';
     title = current.authenticated
       ? `${current.display_name}: reachable, signed in (${current.auth_type})`
-      : current.message ?? current.status;
+      : (current.message ?? current.status);
   }
   return <span className={`jp-OdlakeStatus jp-mod-${state}`} title={title} data-state={state} />;
 }
@@ -43,6 +43,16 @@ function Expandable(props: {
         expanded={open}
         onToggle={() => setOpen(!open)}
       />
+      {open && metadataLines(props.did.metadata).length > 0 && (
+        <dl className="jp-OdlakeDetails" style={{ paddingLeft: 22 + 14 * props.depth }}>
+          {Object.entries(props.did.metadata).map(([key, value]) => (
+            <React.Fragment key={key}>
+              <dt>{key}</dt>
+              <dd>{String(value)}</dd>
+            </React.Fragment>
+          ))}
+        </dl>
+      )}
       {open &&
         (props.children ? (
           props.children(props.depth + 1)
@@ -53,13 +63,23 @@ function Expandable(props: {
   );
 }
 
+/** An analysis whose one container bears its name needs no heading of its own: the row says it. */
+function namedByItsContainer(analysis: ICatalog['analyses'][number]): boolean {
+  return (
+    analysis.containers.length === 1 &&
+    analysis.containers[0].name.toLowerCase() === analysis.name.toLowerCase()
+  );
+}
+
 function CatalogView(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
   const { model, actions } = props;
   if (model.catalogError) {
     return <div className="jp-OdlakeError">{model.catalogError}</div>;
   }
   if (!model.catalog) {
-    return <div className="jp-OdlakeHint">{model.loadingCatalog ? 'Loading the catalog…' : ''}</div>;
+    return (
+      <div className="jp-OdlakeHint">{model.loadingCatalog ? 'Loading the catalog…' : ''}</div>
+    );
   }
   if (model.catalog.analyses.length === 0) {
     return <div className="jp-OdlakeHint">No containers in this lake yet.</div>;
@@ -67,10 +87,18 @@ function CatalogView(props: { model: LakeModel; actions: IDidActions }): JSX.Ele
   return (
     <div className="jp-OdlakeCatalog">
       {model.catalog.analyses.map(analysis => (
-        <div key={analysis.name} className="jp-OdlakeAnalysis">
-          <div className="jp-OdlakeAnalysis-title">{analysis.name}</div>
+        <div key={analysis.name} className="jp-OdlakeAnalysis" data-analysis={analysis.name}>
+          {!namedByItsContainer(analysis) && (
+            <div className="jp-OdlakeAnalysis-title">{analysis.name}</div>
+          )}
           {analysis.containers.map(container => (
-            <Expandable key={container.did} did={container} depth={0} model={model} actions={actions}>
+            <Expandable
+              key={container.did}
+              did={container}
+              depth={0}
+              model={model}
+              actions={actions}
+            >
               {depth =>
                 container.datasets.map(ds => (
                   <Expandable key={ds.did} did={ds} depth={depth} model={model} actions={actions} />
@@ -117,10 +145,9 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
           value={model.query}
           aria-label="DID pattern"
           onChange={e => {
-            model.query = e.target.value;
+            model.setQuery(e.target.value);
             setSelected(null);
             setFilterError('');
-            setFilter(f => f);
           }}
         />
         <select
@@ -128,7 +155,7 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
           value={model.type}
           aria-label="DID type"
           onChange={e => {
-            model.type = e.target.value;
+            model.setType(e.target.value);
             void model.search();
           }}
         >
@@ -219,21 +246,30 @@ function Downloads(props: { model: LakeModel }): JSX.Element | null {
         .reverse()
         .map((d: IDownload) => {
           const fraction = d.bytes_total ? d.bytes_done / d.bytes_total : 0;
-          const active = d.state === 'resolving' || d.state === 'running';
+          const active = isActive(d);
           return (
-            <div key={d.id} className="jp-OdlakeDownload" data-state={d.state} title={d.errors.join('\n')}>
+            <div
+              key={d.id}
+              className="jp-OdlakeDownload"
+              data-state={d.state}
+              title={d.errors.join('\n')}
+            >
               <div className="jp-OdlakeDownload-head">
                 <span className="jp-OdlakeDownload-did">{d.did}</span>
                 <span className="jp-OdlakeDownload-state">{d.state}</span>
                 {active && (
-                  <button className="jp-OdlakeButton jp-mod-styled" onClick={() => void model.cancel(d.id)}>
+                  <button
+                    className="jp-OdlakeButton jp-mod-styled"
+                    onClick={() => void model.cancel(d.id)}
+                  >
                     Cancel
                   </button>
                 )}
               </div>
               <progress max={1} value={fraction} />
               <div className="jp-OdlakeDownload-detail">
-                {d.files_done}/{d.files_total} files · {formatBytes(d.bytes_done)} of {formatBytes(d.bytes_total)}
+                {d.files_done}/{d.files_total} files · {formatBytes(d.bytes_done)} of{' '}
+                {formatBytes(d.bytes_total)}
                 {active && d.rate > 0 ? ` · ${formatBytes(d.rate)}/s` : ''}
                 {d.errors.length > 0 ? ` · ${d.errors[0]}` : ''}
               </div>

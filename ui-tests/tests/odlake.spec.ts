@@ -34,17 +34,32 @@ test.describe('Open Data Lake panel', () => {
   test('shows the instance and the catalog of analyses', async ({ page }) => {
     await openPanel(page);
     await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'ok');
+    // each analysis shows once: its container's row, with no heading that repeats the name
     for (const analysis of ['GamGam', '1lep', '4lep']) {
-      await expect(page.locator('.jp-OdlakeAnalysis-title', { hasText: analysis })).toBeVisible();
+      const group = page.locator(`.jp-OdlakeAnalysis[data-analysis="${analysis}"]`);
+      await expect(group).toHaveCount(1);
+      await expect(
+        group.locator('.jp-OdlakeDid-name', { hasText: new RegExp(`^${analysis}$`) })
+      ).toHaveCount(1);
     }
+    await expect(page.locator('.jp-OdlakeAnalysis-title')).toHaveCount(0);
     await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
     await expect(row(page, 'opendata:GamGam.Data')).toContainText('10 fb⁻¹');
+    // the row shows the first fields; hover and the row's details show them all
+    await expect(row(page, 'opendata:GamGam.Data')).toHaveAttribute('title', /lumi_fb: 10/);
+    await expect(row(page, 'opendata:GamGam.Data')).toHaveAttribute('title', /energy_tev: 13/);
     await row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-toggle').click();
+    const details = page.locator('#odlake-panel .jp-OdlakeDetails').last();
+    await expect(details).toContainText('n_events');
+    await expect(details).toContainText('energy_tev');
     const files = page.locator('#odlake-panel .jp-OdlakeFile');
     await expect(files).toHaveCount(4);
     await expect(files.first()).toContainText('data_A.GamGam.root');
     await expect(files.first()).toContainText('MB');
-    await expect(row(page, 'opendata:GamGam.Data')).toHaveAttribute('title', /opendata:GamGam\.Data/);
+    await expect(row(page, 'opendata:GamGam.Data')).toHaveAttribute(
+      'title',
+      /opendata:GamGam\.Data/
+    );
     await page.screenshot({ path: `${SHOTS}/catalog.png` });
   });
 
@@ -71,7 +86,9 @@ test.describe('Open Data Lake panel', () => {
     await page.locator('.jp-OdlakeSearch-filter').press('Enter');
     await expect(page.locator('.jp-OdlakeChip[data-filter="dsid=343981"]')).toBeVisible();
     await expect(page.locator('#odlake-panel .jp-OdlakeResults .jp-OdlakeDid')).toHaveCount(1);
-    await expect(row(page, 'opendata:mc_343981.ggH125_gamgam.GamGam.root')).toContainText('ggH125_gamgam');
+    await expect(row(page, 'opendata:mc_343981.ggH125_gamgam.GamGam.root')).toContainText(
+      'ggH125_gamgam'
+    );
     await page.screenshot({ path: `${SHOTS}/search.png` });
     await page.locator('.jp-OdlakeChip-remove').click();
     await expect(page.locator('.jp-OdlakeChip')).toHaveCount(0);
@@ -107,9 +124,13 @@ test.describe('Open Data Lake panel', () => {
     await dialog.locator('select[aria-label="Mode"]').selectOption('stream');
     await page.screenshot({ path: `${SHOTS}/attach-dialog.png` });
     await dialog.locator('.jp-mod-accept').click();
-    const output = page.locator('.jp-OutputArea-output', { hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files' });
+    const output = page.locator('.jp-OutputArea-output', {
+      hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files'
+    });
     await expect(output).toBeVisible({ timeout: 60000 });
-    await expect(page.locator('.jp-Cell').first()).toContainText('%odlake attach opendata:GamGam.MC as gamgam_mc --mode stream');
+    await expect(page.locator('.jp-Cell').first()).toContainText(
+      '%odlake attach opendata:GamGam.MC as gamgam_mc --mode stream'
+    );
     await page.screenshot({ path: `${SHOTS}/attached.png` });
   });
 
@@ -121,7 +142,9 @@ test.describe('Open Data Lake panel', () => {
     await dropOnFirstCell(page, 'opendata:GamGam.Data');
     const cells = page.locator('.jp-NotebookPanel .jp-Cell');
     await expect(cells).toHaveCount(2);
-    await expect(cells.nth(1)).toContainText('%odlake attach opendata:GamGam.Data as gamgam_data');
+    // the kernel names the variable: the drop writes only the DID
+    await expect(cells.nth(1)).toContainText('%odlake attach opendata:GamGam.Data');
+    await expect(cells.nth(1)).not.toContainText(' as ');
     await expect(cells.nth(0)).toContainText('x = 1');
   });
 
@@ -131,20 +154,46 @@ test.describe('Open Data Lake panel', () => {
     await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
     await dropOnFirstCell(page, 'opendata:GamGam.MC');
     // dropped on the new notebook's empty cell: the attach line fills it
-    await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toContainText('%odlake attach opendata:GamGam.MC as gamgam_mc');
+    await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toContainText(
+      '%odlake attach opendata:GamGam.MC'
+    );
     await page.notebook.runCell(0);
-    await expect(page.locator('.jp-OutputArea-output', { hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files' })).toBeVisible();
+    await expect(
+      page.locator('.jp-OutputArea-output', { hasText: 'gamgam_mc = opendata:GamGam.MC: 5 files' })
+    ).toBeVisible();
     const last = (await page.notebook.getCellCount()) - 1;
     await page.notebook.setCell(last, 'code', 'print("files:", len(gamgam_mc.paths))');
     await page.notebook.runCell(last);
     await expect(page.locator('.jp-OutputArea-output', { hasText: 'files: 5' })).toBeVisible();
   });
 
+  test('a dropped DID named like a Python keyword attaches under the name the kernel gives', async ({
+    page
+  }) => {
+    await page.notebook.createNew();
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-type').selectOption('dataset');
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:class');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    await expect(page.locator('.jp-OdlakeSearch-count')).toHaveText('1 found');
+    await dropOnFirstCell(page, 'opendata:class');
+    await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toContainText(
+      '%odlake attach opendata:class'
+    );
+    await page.notebook.runCell(0);
+    await expect(
+      page.locator('.jp-OutputArea-output', { hasText: 'class_ = opendata:class: 1 files' })
+    ).toBeVisible();
+  });
+
   test('a dead instance shows its error', async ({ page }) => {
     await openPanel(page);
     await page.locator('select[aria-label="Rucio instance"]').selectOption('dead');
     await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'error');
-    await expect(page.locator('#odlake-panel .jp-OdlakeError').first()).toContainText('cannot be reached');
+    await expect(page.locator('#odlake-panel .jp-OdlakeError').first()).toContainText(
+      'cannot be reached'
+    );
     await page.screenshot({ path: `${SHOTS}/dead-instance.png` });
   });
 
@@ -199,13 +248,19 @@ test.describe('Open Data Lake panel', () => {
     await openPanel(page);
     await row(page, 'opendata:GamGam').click({ button: 'right' });
     const menu = page.locator('.lm-Menu');
-    for (const label of ['Attach to Notebook', 'Download (verified, into the cache)', 'Copy DID', 'Copy Python Snippet']) {
+    for (const label of [
+      'Attach to Notebook',
+      'Download (verified, into the cache)',
+      'Copy DID',
+      'Copy Python Snippet'
+    ]) {
       await expect(menu.locator('.lm-Menu-itemLabel', { hasText: label })).toBeVisible();
     }
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+Shift+c');
     await page.locator('.lm-CommandPalette-input').fill('Open Data Lake');
-    await expect(page.locator('.lm-CommandPalette-item', { hasText: 'Open Data Lake: Refresh' })).toBeVisible();
+    await expect(
+      page.locator('.lm-CommandPalette-item', { hasText: 'Open Data Lake: Refresh' })
+    ).toBeVisible();
   });
 });
-

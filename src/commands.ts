@@ -1,0 +1,101 @@
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Clipboard, ICommandPalette } from '@jupyterlab/apputils';
+
+import { IDid } from './tokens';
+
+export namespace CommandIDs {
+  export const open = 'odlake:open';
+  export const attach = 'odlake:attach';
+  export const download = 'odlake:download';
+  export const copyDid = 'odlake:copy-did';
+  export const copySnippet = 'odlake:copy-snippet';
+  export const refresh = 'odlake:refresh';
+}
+
+/** What the commands do; the plugin gives the ways (panel, notebook, model). */
+export interface ICommandActions {
+  showPanel(): void;
+  refresh(): Promise<void>;
+  attach(did: IDid): Promise<void>;
+  download(did: IDid): Promise<void>;
+  snippet(did: IDid): string;
+  /** The DID a context menu was opened on or the row in focus, if any. */
+  contextDid(): IDid | null;
+}
+
+/** The DID a command acts on: its `did` argument (from the palette or another extension), else the row in focus. */
+export function targetDid(args: Record<string, unknown>, fallback: IDid | null): IDid | null {
+  if (typeof args.did === 'string' && args.did.includes(':')) {
+    const did = args.did;
+    const i = did.indexOf(':');
+    return {
+      did,
+      scope: did.slice(0, i),
+      name: did.slice(i + 1),
+      type: '',
+      bytes: null,
+      length: null,
+      metadata: {},
+      adler32: null
+    };
+  }
+  return fallback;
+}
+
+export function addCommands(
+  app: JupyterFrontEnd,
+  actions: ICommandActions,
+  palette: ICommandPalette | null
+): void {
+  const { commands } = app;
+  /** A command on one DID: enabled when there is one, run with it. */
+  const onDid = (
+    id: string,
+    label: string | ((args: Record<string, unknown>) => string),
+    run: (did: IDid) => unknown,
+    caption = ''
+  ) => {
+    commands.addCommand(id, {
+      label: args => (typeof label === 'string' ? label : label(args)),
+      caption,
+      isEnabled: args => targetDid(args, actions.contextDid()) !== null,
+      execute: args => {
+        const did = targetDid(args, actions.contextDid());
+        return did ? run(did) : undefined;
+      }
+    });
+  };
+
+  commands.addCommand(CommandIDs.open, {
+    label: 'Open Data Lake: Show Panel',
+    execute: () => actions.showPanel()
+  });
+  commands.addCommand(CommandIDs.refresh, {
+    label: 'Open Data Lake: Refresh',
+    execute: () => actions.refresh()
+  });
+  onDid(
+    CommandIDs.attach,
+    args => (args.did ? `Attach ${args.did}` : 'Attach to Notebook'),
+    actions.attach,
+    'Insert and run %odlake attach in the current notebook'
+  );
+  onDid(CommandIDs.download, 'Download (verified, into the cache)', actions.download);
+  onDid(CommandIDs.copyDid, 'Copy DID', did => Clipboard.copyToSystem(did.did));
+  onDid(CommandIDs.copySnippet, 'Copy Python Snippet', did =>
+    Clipboard.copyToSystem(actions.snippet(did))
+  );
+
+  const onRows = [
+    CommandIDs.attach,
+    CommandIDs.download,
+    CommandIDs.copyDid,
+    CommandIDs.copySnippet
+  ];
+  onRows.forEach((command, rank) =>
+    app.contextMenu.addItem({ command, selector: '.jp-OdlakeDid', rank })
+  );
+  for (const command of [CommandIDs.open, CommandIDs.refresh, ...onRows]) {
+    palette?.addItem({ command, category: 'Open Data Lake' });
+  }
+}
