@@ -1,13 +1,24 @@
-"""Fixtures: one demo lake per test session, started in a temporary home and stopped at the end."""
+"""Fixtures: one demo lake per test session (shared, never harmed), one for the tests that break
+parts of a lake, and a client of the REST API that holds every answer to its description."""
 
+import json
 import os
 
+import openapi
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from jupyterlab_odlake.lake import manager
 from jupyterlab_odlake.lake.home import LakeHome
 
 pytest_plugins = ["jupyter_server.pytest_plugin"]
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs the demo lake, so that ``-m "not lake"`` runs the others without one."""
+    for item in items:
+        if "lake" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lake)
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +33,59 @@ def lake(tmp_path_factory):
     os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
     yield home, state
     manager.down(home, log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def fault_lake(tmp_path_factory):
+    """A demo lake of its own for the tests that kill, stop or corrupt its parts."""
+    home = LakeHome(tmp_path_factory.mktemp("fault-lake"))
+    state = manager.up(home, size="small", db="postgresql", log=lambda *_: None)
+    yield home, state
+    manager.down(home, log=lambda *_: None)
+
+
+def instance_config(home, state, secrets_dir, name="demo") -> dict:
+    """An odlake instance for a demo lake, its password in a file as a sysadmin would keep it."""
+    secret = secrets_dir / f"{name}.password"
+    secret.write_text(home.password())
+    return {
+        "name": name,
+        "display_name": "Demo lake",
+        "rucio_host": state["rucio"]["url"],
+        "account": "root",
+        "username": "odlake",
+        "password_file": str(secret),
+        "scopes": ["opendata"],
+        "mounts": {"ODLAKE_LOCAL": str(home.local_storage)},
+    }
+
+
+@pytest.fixture
+def api(jp_fetch):
+    """GET/POST/DELETE an odlake route; returns (status, json body). Every body is kept for the secret check."""
+    seen = []
+
+    async def call(*parts, method="GET", body=None, **params):
+        kwargs = {"method": method, "params": {k: v for k, v in params.items() if v is not None}}
+        if body is not None:
+            kwargs["body"] = json.dumps(body)
+        elif method == "POST":
+            kwargs["body"] = "{}"
+        if method == "DELETE":
+            kwargs["allow_nonstandard_methods"] = True
+        try:
+            r = await jp_fetch("odlake", *parts, **kwargs)
+            status, text = r.code, r.body.decode()
+        except HTTPClientError as e:
+            status, text = e.code, e.response.body.decode() if e.response else ""
+        seen.append(text)
+        answer = json.loads(text) if text else None
+        if status != 599:  # every answer is held to the API's description
+            openapi.check(method, "/" + "/".join(parts), status, answer)
+        return status, answer
+
+    call.seen = seen
+    return call
 
 
 @pytest.fixture(scope="session")

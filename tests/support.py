@@ -1,17 +1,23 @@
-"""Helpers the tests share: the odlake command line and the lake's processes."""
+"""Helpers the tests share: the odlake command line, the lake's processes, waiting for a download."""
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 
 def odlake(*args, env=None, timeout=300):
     """Run the ``odlake`` command line as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "jupyterlab_odlake.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def lake_processes(home: Path) -> list:
@@ -86,3 +92,40 @@ class SlowStorage:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+async def wait_download(api, download_id, until=("done", "failed", "cancelled"), timeout=60):
+    for _ in range(int(timeout / 0.05)):
+        status, d = await api("downloads", download_id)
+        assert status == 200
+        if d["state"] in until:
+            return d
+        await asyncio.sleep(0.05)
+    pytest.fail(f"download {download_id} stayed {d['state']}")
+
+
+async def until(condition, timeout=30.0, what="the condition"):
+    """Wait until ``condition()`` holds (checked every 20 ms), or fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"{what} did not hold within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def transfer_ended(cache_root: Path, scope: str, name: str) -> bool:
+    """Has every transfer of ``scope:name`` into the cache let go of the file's lock?"""
+    import fcntl
+    from urllib.parse import quote
+
+    lock = cache_root / ".locks" / scope / (quote(name, safe="") + ".lock")
+    if not lock.exists():
+        return True
+    with open(lock, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True

@@ -18,10 +18,18 @@ def test_valid_dids_parse(text):
 
 @pytest.mark.parametrize(
     "text, reason",
-    [("nocolon", "scope:name"), ("bad scope:x", "scope"), ("opendata:", "empty"), ('opendata:a"b', "quotes"),
-     ("opendata:a\nb", "control"), ("opendata:../x", ".."), ("opendata:a/../b", ".."), ("opendata:" + "x" * 251, "250"),
-     ("s" * 26 + ":x", "scope")],
-)  # fmt: skip
+    [
+        ("nocolon", "scope:name"),
+        ("bad scope:x", "scope"),
+        ("opendata:", "empty"),
+        ('opendata:a"b', "quotes"),
+        ("opendata:a\nb", "control"),
+        ("opendata:../x", ".."),
+        ("opendata:a/../b", ".."),
+        ("opendata:" + "x" * 251, "250"),
+        ("s" * 26 + ":x", "scope"),
+    ],
+)
 def test_invalid_dids_say_why(text, reason):
     with pytest.raises(InvalidRequest) as err:
         DID.parse(text)
@@ -54,8 +62,14 @@ def test_rucio_client_debug_log_never_shows_the_password(tmp_path):
     _RUCIO_LOG.addHandler(handler)
     _RUCIO_LOG.setLevel(logging.DEBUG)
     try:
-        config = InstanceConfig(name="x", rucio_host="http://127.0.0.1:9", account="root", username="u",
-                                password="top-secret-value", timeout=2)  # fmt: skip
+        config = InstanceConfig(
+            name="x",
+            rucio_host="http://127.0.0.1:9",
+            account="root",
+            username="u",
+            password="top-secret-value",
+            timeout=2,
+        )
         with pytest.raises(Unreachable):
             Connection(config, tmp_path).client()
     finally:

@@ -24,7 +24,9 @@ def run_notebook(env, workdir: Path, mode: str, did: str = "opendata:GamGam.Data
     code[1].source = code[1].source.replace("opendata:GamGam.Data", did)
     if upto is not None:
         nb.cells = nb.cells[: nb.cells.index(code[upto]) + 1]
-    NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(workdir)}}).execute(env=env)
+    NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(workdir)}}).execute(
+        env=env
+    )
     return nb
 
 
@@ -43,7 +45,7 @@ def streamed(lake, tmp_path_factory):
 
 
 def test_stream_mode_finds_the_higgs_at_125_gev(streamed):
-    env, base, nb, result = streamed
+    _env, base, nb, result = streamed
     assert result["mode"] == "stream"
     assert abs(result["peak_gev"] - 125.0) < 1.0
     plot = base / "work" / "HyyAnalysis.png"
@@ -70,8 +72,14 @@ def test_download_mode_gives_the_identical_histogram(streamed, tmp_path):
 def test_the_script_on_a_local_dask_cluster_gives_the_same_histogram(streamed, tmp_path):
     env, _, _, result = streamed
     shutil.copy(EXAMPLES / "hyy.py", tmp_path)
-    run = subprocess.run([sys.executable, str(EXAMPLES / "hyy_dask.py"), "--workers", "2"], cwd=tmp_path, env=dict(env, PYTHONPATH=str(tmp_path)),
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "hyy_dask.py"), "--workers", "2"],
+        cwd=tmp_path,
+        env=dict(env, PYTHONPATH=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["counts"] == result["counts"]
 

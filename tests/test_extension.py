@@ -37,3 +37,13 @@ def test_lab_extension_is_installed_and_enabled():
     listing = out.stdout + out.stderr
     line = next(line for line in listing.splitlines() if "jupyterlab-odlake" in line)
     assert "enabled" in line and "OK" in line
+
+
+def test_unloading_the_extension_stops_its_downloads_and_threads(jp_serverapp):
+    import jupyterlab_odlake
+
+    settings = jp_serverapp.web_app.settings
+    lakes, executor = settings["odlake_lakes"], settings["odlake_executor"]
+    jupyterlab_odlake._unload_jupyter_server_extension(jp_serverapp)
+    assert "odlake_lakes" not in settings and "odlake_executor" not in settings
+    assert lakes.queue._pool._shutdown and lakes.queue._runner._shutdown and executor._shutdown

@@ -1,7 +1,6 @@
 """The demo lake, checked with Rucio's own client and CLI, uproot and the ``odlake`` command."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -9,11 +8,10 @@ import zlib
 
 import pytest
 import uproot
+from support import lake_processes, odlake
 
 from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, LakeHome
 from jupyterlab_odlake.lake.samples import SAMPLES
-
-from support import lake_processes, odlake
 
 GAMGAM_DATA = [f"data_{p}.GamGam.root" for p in "ABCD"]
 GAMGAM_MC = [
@@ -58,7 +56,7 @@ def test_physics_metadata_is_searchable(rucio_client):
     assert names(c.list_dids("opendata", {"dsid": 343981}, did_type="file")) == [GAMGAM_MC[0]]
     # Rucio's JSON metadata ignores did_type: the dataset with the same keys comes too
     mc = names(c.list_dids("opendata", {"channel": "GamGam", "sample_type": "mc"}, did_type="file"))
-    assert mc == sorted(GAMGAM_MC + ["GamGam.MC"])
+    assert mc == sorted([*GAMGAM_MC, "GamGam.MC"])
     heavy = names(c.list_dids("opendata", {"xsec_pb.gte": 1.0}, did_type="file"))
     assert heavy == ["mc_361100.Wplusenu.1lep.root", "mc_363490.llll.4lep.root", "mc_410000.ttbar_lep.1lep.root"]
     meta = c.get_metadata("opendata", GAMGAM_MC[0], plugin="ALL")
@@ -99,15 +97,20 @@ def test_stock_rucio_cli_lists_and_downloads_with_checksum(lake, tmp_path):
         assert did in listed.stdout
     got = subprocess.run(
         [rucio, "download", "--rses", LOCAL_RSE, "--dir", str(tmp_path), "opendata:data_A.GamGam.root"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert got.returncode == 0, got.stderr
     downloaded = tmp_path / "opendata" / "data_A.GamGam.root"
     assert adler32_of(downloaded) == adler32_of(home.local_storage / "opendata" / "data_A.GamGam.root")
 
 
 def test_uproot_streams_the_http_replica_like_the_local_one(rucio_client):
-    [replica] = rucio_client.list_replicas([{"scope": "opendata", "name": "data_A.GamGam.root"}], schemes=["http", "file"])
+    [replica] = rucio_client.list_replicas(
+        [{"scope": "opendata", "name": "data_A.GamGam.root"}], schemes=["http", "file"]
+    )
     url = replica["rses"][HTTP_RSE][0]
     path = replica["rses"][LOCAL_RSE][0][len("file://") :]
     branches = ["photon_pt", "photon_eta", "photon_n", "trigP"]
@@ -128,21 +131,6 @@ def test_up_twice_is_safe_and_says_it_runs(lake):
     assert {k: after[k]["pid"] for k in before} == before
 
 
-def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(lake, rucio_client):
-    home, _ = lake
-    state = home.load_state()
-    before = names(rucio_client.list_dids("opendata", {"name": "*"}, did_type="all"))
-    for server in ("rucio", "postgres"):
-        os.kill(state[server]["pid"], signal.SIGKILL)
-    result = odlake("lake", "up", "--home", home.root)
-    assert result.returncode == 0, result.stderr
-    assert "starting the lake's rucio" in result.stdout
-    restarted = home.load_state()
-    assert restarted["rucio"]["pid"] != state["rucio"]["pid"]
-    assert restarted["rucio"]["port"] == state["rucio"]["port"]
-    assert names(rucio_client.list_dids("opendata", {"name": "*"}, did_type="all")) == before
-
-
 def test_status_tells_what_runs_where(lake):
     home, state = lake
     result = odlake("lake", "status", "--home", home.root)
@@ -160,8 +148,10 @@ def test_sqlite_lake_keeps_column_metadata_and_down_leaves_nothing(tmp_path):
     rucio = os.path.join(os.path.dirname(sys.executable), "rucio")
     found = subprocess.run(
         [rucio, "did", "list", "opendata:*", "--filter", "type=file,run_number=343981"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert found.returncode == 0, found.stderr
     assert "mc_343981.ggH125_gamgam.GamGam.root" in found.stdout
     assert "data_A" not in found.stdout

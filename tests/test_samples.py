@@ -11,14 +11,10 @@ import uproot
 from jupyterlab_odlake.lake.samples import SAMPLES, Sample, generate
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
-import hyy  # noqa: E402  (the selection of the HyyAnalysis example)
+import hyy
 
-HYY_BRANCHES = [
-    "photon_n", "photon_pt", "photon_eta", "photon_phi", "photon_E", "photon_isTightID",
-    "photon_ptcone30", "photon_etcone20", "trigP", "mcWeight", "scaleFactor_PILEUP",
-    "scaleFactor_PHOTON", "scaleFactor_PhotonTRIGGER", "XSection", "SumWeights",
-    "runNumber", "eventNumber", "channelNumber",
-]  # fmt: skip
+# the branches the H→γγ analysis reads, plus the bookkeeping ones of the release
+HYY_BRANCHES = [*hyy.BRANCHES, *hyy.MC_WEIGHTS, "runNumber", "eventNumber", "channelNumber"]
 
 
 def sample(name):

@@ -1,0 +1,167 @@
+/**
+ * The panel's model against a fake server: paging with cursors, searches keeping their
+ * parameters, only the latest answer winning, file pages fetched once, disposal.
+ */
+import { LakeModel } from '../model';
+import { requestAPI } from '../request';
+
+jest.mock('../request', () => ({ requestAPI: jest.fn() }));
+const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
+
+const did = (name: string) => ({
+  scope: 'opendata',
+  name,
+  did: `opendata:${name}`,
+  type: 'dataset',
+  bytes: 1,
+  length: 1,
+  metadata: {},
+  adler32: null
+});
+
+function query(url: string): URLSearchParams {
+  return new URLSearchParams(url.slice(url.indexOf('?') + 1));
+}
+
+function asObject(params: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  params.forEach((value, key) => (out[key] = value));
+  return out;
+}
+
+/** A server whose answers the test releases one at a time, in any order. */
+function deferredServer() {
+  const pending: { url: string; resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
+  request.mockImplementation(
+    (url?: string) =>
+      new Promise((resolve, reject) =>
+        pending.push({ url: url ?? '', resolve, reject })
+      ) as Promise<any>
+  );
+  return pending;
+}
+
+afterEach(() => request.mockReset());
+
+describe('search', () => {
+  it('asks for a page, then the next with the cursor and the parameters the search started with', async () => {
+    const model = new LakeModel();
+    model.setQuery('opendata:*GamGam*');
+    model.setType('all');
+    model.addFilter('sample_type=mc');
+    model.instance = 'demo';
+    model.pageSize = 2;
+    request.mockResolvedValueOnce({ items: [did('a'), did('b')], total: 3, next: 'CURSOR' });
+    await model.search();
+    let q = query(request.mock.calls[0][0] as string);
+    expect(asObject(q)).toEqual({
+      instance: 'demo',
+      q: 'opendata:*GamGam*',
+      type: 'all',
+      filter: 'sample_type=mc',
+      limit: '2'
+    });
+    // the user edits the box; "more" still belongs to the search shown
+    model.setQuery('opendata:other');
+    model.removeFilter('sample_type=mc');
+    request.mockResolvedValueOnce({ items: [did('c')], total: 3, next: null });
+    await model.moreResults();
+    q = query(request.mock.calls[1][0] as string);
+    expect(q.get('q')).toBe('opendata:*GamGam*');
+    expect(q.getAll('filter')).toEqual(['sample_type=mc']);
+    expect(q.get('cursor')).toBe('CURSOR');
+    expect(model.results?.items.map(i => i.name)).toEqual(['a', 'b', 'c']);
+    expect(model.results?.next).toBeNull();
+    // at the end: no further request
+    await model.moreResults();
+    expect(request).toHaveBeenCalledTimes(2);
+  });
+
+  it('shows only the latest search, whatever order the answers come in', async () => {
+    const pending = deferredServer();
+    const model = new LakeModel();
+    model.setQuery('opendata:first');
+    const first = model.search();
+    model.setQuery('opendata:second');
+    const second = model.search();
+    pending[1].resolve({ items: [did('second')], total: 1, next: null });
+    await second;
+    pending[0].resolve({ items: [did('first')], total: 1, next: null });
+    await first;
+    expect(model.results?.items[0].name).toBe('second');
+    expect(model.lastSearch?.q).toBe('opendata:second');
+    expect(model.searching).toBe(false);
+  });
+
+  it('reports an error and keeps no stale results', async () => {
+    const errors: string[] = [];
+    const model = new LakeModel(message => errors.push(message));
+    request.mockRejectedValueOnce(new Error('Rucio instance demo cannot be reached.'));
+    await model.search();
+    expect(model.results).toBeNull();
+    expect(model.searchError).toBe('Rucio instance demo cannot be reached.');
+    expect(errors).toEqual(['Rucio instance demo cannot be reached.']);
+  });
+
+  it('accepts only filters the server understands', () => {
+    const model = new LakeModel();
+    expect(model.addFilter('xsec_pb >= 0.01')).toBe(true);
+    expect(model.addFilter('channel=GamGam')).toBe(true);
+    expect(model.addFilter('channel=GamGam')).toBe(true);
+    expect(model.addFilter('no operator')).toBe(false);
+    expect(model.addFilter('=x')).toBe(false);
+    expect(model.filters).toEqual(['xsec_pb >= 0.01', 'channel=GamGam']);
+  });
+});
+
+describe('file listing', () => {
+  it('fetches each page under the rows in view once, at its offset', async () => {
+    const model = new LakeModel();
+    model.pageSize = 100;
+    request.mockImplementation(async (url?: string) => {
+      const offset = Number(query(url ?? '').get('offset'));
+      return {
+        items: Array.from({ length: 100 }, (_, i) => ({ name: `f${offset + i}` })),
+        total: 1000,
+        next: null
+      };
+    });
+    const listing = model.fileListing('opendata:ui.10k');
+    await listing.show(0, 0);
+    expect(listing.items).toHaveLength(1000);
+    expect(listing.items?.[99]?.name).toBe('f99');
+    expect(listing.items?.[100]).toBeUndefined();
+    await listing.show(550, 560);
+    await listing.show(0, 120);
+    expect(listing.items?.[555]?.name).toBe('f555');
+    expect(listing.items?.[120]?.name).toBe('f120');
+    const offsets = request.mock.calls.map(c => query(c[0] as string).get('offset'));
+    expect(offsets).toEqual(['0', '500', '100']);
+    expect(request.mock.calls[0][0]).toMatch(/^dids\/opendata\/ui\.10k\/files\?/);
+  });
+
+  it('escapes a DID name in the route', async () => {
+    const model = new LakeModel();
+    request.mockResolvedValue({ items: [], total: 0, next: null });
+    await model.fileListing('user.alice:a/b c?.root').show(0, 0);
+    expect(request.mock.calls[0][0]).toMatch(/^dids\/user\.alice\/a%2Fb%20c%3F\.root\/files\?/);
+  });
+});
+
+describe('lifecycle', () => {
+  it('stops emitting and polling once disposed', async () => {
+    const pending = deferredServer();
+    const model = new LakeModel();
+    let emitted = 0;
+    model.changed.connect(() => emitted++);
+    const loading = model.loadCatalog();
+    model.dispose();
+    expect(model.isDisposed).toBe(true);
+    const before = emitted;
+    pending[0].resolve({ instance: 'demo', analyses: [] });
+    await loading;
+    expect(emitted).toBe(before);
+    expect(model.catalog).toBeNull();
+    model.dispose();
+  });
+});

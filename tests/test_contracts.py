@@ -1,0 +1,232 @@
+"""The contracts between odlake's parts, checked without a lake: layering, the Lake protocol,
+records through JSON, one naming rule, errors that keep their cause, bounded memory."""
+
+import inspect
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from jupyterlab_odlake.core import DID, Lake, Lakes
+from jupyterlab_odlake.core.config import InstanceConfig
+from jupyterlab_odlake.core.connection import Connection
+from jupyterlab_odlake.core.downloads import Download, Downloads
+from jupyterlab_odlake.core.errors import InvalidRequest, NotFound, OdlakeError, Unreachable
+from jupyterlab_odlake.core.metadata import Metadata
+from jupyterlab_odlake.core.records import Alternative, DIDInfo, DownloadRecord, FileEntry, Location, Page
+from jupyterlab_odlake.kernel.backends import ServerBackend
+from jupyterlab_odlake.kernel.magics import check_variable, variable_name
+
+CASES = json.loads((Path(__file__).parent / "cases" / "variable_names.json").read_text())
+
+
+# -- the layout ---------------------------------------------------------------------------------
+def test_core_loads_no_jupyter_and_no_other_part_of_odlake():
+    code = (
+        "import sys, jupyterlab_odlake.core\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jupyter_server', 'tornado', 'IPython', "
+        "'ipykernel', 'traitlets') or m.startswith(('jupyterlab_odlake.lake', 'jupyterlab_odlake.server', "
+        "'jupyterlab_odlake.kernel'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_core_sources_import_nothing_outside_core():
+    core = Path(__file__).parent.parent / "jupyterlab_odlake" / "core"
+    for source in core.glob("*.py"):
+        text = source.read_text()
+        assert "from .." not in text and "import jupyterlab_odlake" not in text, source.name
+
+
+# -- one protocol, two implementations ----------------------------------------------------------
+@pytest.mark.parametrize("implementation", [Lakes, ServerBackend])
+def test_both_lakes_implement_the_protocol_with_its_signatures(implementation):
+    for name, method in inspect.getmembers(Lake, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        mine = getattr(implementation, name)
+        assert inspect.signature(mine) == inspect.signature(method), f"{implementation.__name__}.{name}"
+    assert implementation.via in ("core", "server")
+
+
+# -- records --------------------------------------------------------------------------------------
+RECORDS = [
+    DIDInfo("opendata", "GamGam.Data", "dataset", 6_500_000, 4, {"lumi_fb": 10.0}),
+    FileEntry("opendata", "data_A.GamGam.root", 1000, "0000beef", ["ODLAKE_HTTP"], True),
+    FileEntry("opendata", "data_A.GamGam.root", 1000, None),
+    Location(
+        "opendata",
+        "f.root",
+        10,
+        "00000001",
+        "auto",
+        "stream",
+        "http://h/f.root",
+        "HTTP",
+        False,
+        "/c/f.root",
+        (Alternative("stream", "http://h/f.root", "HTTP", "http", True, 0),),
+    ),
+    DownloadRecord("abc", "demo", "opendata:x", "done", 1, 1, 10, 10, 5.0, 1, (), 1.0, 2.0, ("/c/x",)),
+]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_records_come_back_equal_through_json(record):
+    data = json.loads(json.dumps(record.to_json()))
+    assert type(record).from_json(data) == record
+    assert data.get("did", f"{getattr(record, 'scope', '')}:{getattr(record, 'name', '')}")
+
+
+def test_a_page_round_trips_with_its_items():
+    page = Page([RECORDS[0]], 3, "cursor")
+    assert Page.from_json(json.loads(json.dumps(page.to_json())), DIDInfo.from_json) == page
+
+
+# -- one naming rule (the panel tests the same table) -----------------------------------------------
+@pytest.mark.parametrize("case", CASES["names"], ids=lambda c: c["did"][:40])
+def test_a_dids_variable_name_follows_the_shared_table(case):
+    name = variable_name(DID.parse(case["did"]))
+    assert name == case["variable"]
+    assert check_variable(name) == name
+
+
+@pytest.mark.parametrize("case", CASES["checks"], ids=lambda c: c["name"] or "empty")
+def test_a_name_after_as_is_accepted_as_the_shared_table_says(case):
+    if case["valid"]:
+        assert check_variable(case["name"]) == case["name"]
+    else:
+        with pytest.raises(InvalidRequest):
+            check_variable(case["name"])
+
+
+def test_the_modes_are_the_settings_schema_enum():
+    from jupyterlab_odlake.core import MODES
+
+    schema = json.loads((Path(__file__).parent.parent / "schema" / "plugin.json").read_text())
+    assert sorted(MODES) == sorted(schema["properties"]["defaultMode"]["enum"])
+
+
+# -- errors keep their cause ------------------------------------------------------------------------
+class FakeClient:
+    def __init__(self, error):
+        self.error = error
+
+    def whoami(self):
+        raise self.error
+
+
+def connection_raising(error, tmp_path):
+    connection = Connection(InstanceConfig(name="t", rucio_host="http://127.0.0.1:9"), tmp_path)
+    connection._client = FakeClient(error)
+    return connection
+
+
+def test_a_bug_in_odlake_reaches_the_log_as_it_is(tmp_path):
+    connection = connection_raising(KeyError("oops"), tmp_path)
+    with pytest.raises(KeyError):
+        connection.call(lambda c: c.whoami())
+
+
+def test_rucio_and_network_errors_are_translated_and_keep_their_cause(tmp_path):
+    import requests
+
+    cause = requests.ConnectionError("refused")
+    connection = connection_raising(cause, tmp_path)
+    with pytest.raises(Unreachable) as caught:
+        connection.call(lambda c: c.whoami())
+    assert caught.value.__cause__ is cause
+    assert connection._client is None  # made again on the next call
+
+
+class FakeMetadataConnection:
+    """A connection whose JSON-metadata call fails as told, once."""
+
+    def __init__(self, error):
+        self.error, self.calls = error, []
+
+    def call(self, operation, what="", raw=False):
+        plugin = "ALL" if raw else "DID_COLUMN"
+        self.calls.append(plugin)
+        if plugin == "ALL" and self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return [{"scope": "opendata", "name": "x", "plugin": plugin}]
+
+    def translate(self, error, what=""):
+        return Unreachable(str(error))
+
+
+X = DID("opendata", "x")
+
+
+def test_an_outage_does_not_switch_json_metadata_off():
+    import requests
+
+    metadata = Metadata(FakeMetadataConnection(requests.ConnectionError("down")))
+    with pytest.raises(Unreachable):
+        metadata.bulk([X])
+    assert metadata.bulk([X])[X]["plugin"] == "ALL"
+
+
+def test_a_server_without_json_metadata_switches_it_off_once():
+    from rucio.common.exception import RucioException
+
+    # what Rucio answers on SQLite: a bare 500, while the DID columns answer
+    connection = FakeMetadataConnection(RucioException("no error information passed (http status code: 500)"))
+    metadata = Metadata(connection)
+    assert metadata.bulk([X])[X]["plugin"] == "DID_COLUMN"
+    metadata.bulk([X])
+    assert connection.calls == ["ALL", "DID_COLUMN", "DID_COLUMN"]
+
+
+def test_a_server_error_after_json_metadata_worked_is_reported_not_switched_off():
+    from rucio.common.exception import RucioException
+
+    connection = FakeMetadataConnection(None)
+    metadata = Metadata(connection)
+    metadata.bulk([X])
+    connection.error = RucioException("http status code: 500")
+    with pytest.raises(Unreachable):
+        metadata.bulk([X])
+    assert metadata.bulk([X])[X]["plugin"] == "ALL"
+
+
+# -- lifecycle --------------------------------------------------------------------------------------
+def test_finished_downloads_are_remembered_up_to_a_bound(tmp_path):
+    from jupyterlab_odlake.core.cache import Cache
+
+    queue = Downloads(Cache(tmp_path), keep_finished=3)
+    for i in range(6):
+        queue._downloads[f"d{i}"] = Download(f"d{i}", "demo", "opendata:x", state="done", created=i)
+    queue._downloads["running"] = Download("running", "demo", "opendata:y", state="running", created=-1)
+    with queue._lock:
+        queue._forget_old()
+    assert sorted(queue._downloads) == ["d3", "d4", "d5", "running"]
+    queue.shutdown()
+    assert queue._downloads["running"].state == "cancelled"
+
+
+def test_an_unknown_download_is_not_found(tmp_path):
+    lakes = Lakes([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
+    with pytest.raises(NotFound):
+        lakes.download("nope")
+    lakes.close()
+
+
+def test_closing_the_lakes_stops_their_threads(tmp_path):
+    before = {t.name for t in threading.enumerate()}
+    lakes = Lakes([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
+    lakes.close()
+    assert lakes.queue._pool._shutdown and lakes.queue._runner._shutdown
+    assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_the_errors_a_kernel_can_meet_are_odlake_errors():
+    from jupyterlab_odlake.kernel.backends import _ERRORS
+
+    assert all(issubclass(cls, OdlakeError) for cls in _ERRORS.values())

@@ -1,0 +1,90 @@
+"""Faults in a lake's parts, on a lake of their own: Rucio killed or stopped, a corrupted replica.
+
+The shared lake of the other tests is never harmed, so their results never depend on
+the order the tests run in.
+"""
+
+import os
+import signal
+
+import pytest
+from conftest import instance_config
+from support import odlake, wait_download
+
+from jupyterlab_odlake.lake.manager import up as lake_up
+from jupyterlab_odlake.lake.services import stop_process
+
+
+@pytest.fixture
+def jp_server_config(fault_lake, tmp_path):
+    home, state = fault_lake
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyterlab_odlake": True}, "allow_unauthenticated_access": False},
+        "Odlake": {
+            "instances": [instance_config(home, state, secrets)],
+            "cache_dir": str(tmp_path / "cache"),
+            "state_dir": str(tmp_path / "state"),
+        },
+    }
+
+
+def rucio_client(home):
+    from rucio.client import Client
+
+    state = home.load_state()
+    return Client(
+        rucio_host=state["rucio"]["url"],
+        auth_host=state["rucio"]["url"],
+        account="root",
+        auth_type="userpass",
+        creds={"username": "odlake", "password": home.password()},
+    )
+
+
+def dids_of(client):
+    return sorted(client.list_dids("opendata", {"name": "*"}, did_type="all"))
+
+
+def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
+    home, _ = fault_lake
+    state = home.load_state()
+    before = dids_of(rucio_client(home))
+    for server in ("rucio", "postgres"):
+        os.kill(state[server]["pid"], signal.SIGKILL)
+    result = odlake("lake", "up", "--home", home.root)
+    assert result.returncode == 0, result.stderr
+    assert "starting the lake's rucio" in result.stdout
+    restarted = home.load_state()
+    assert restarted["rucio"]["pid"] != state["rucio"]["pid"]
+    assert restarted["rucio"]["port"] == state["rucio"]["port"]
+    assert dids_of(rucio_client(home)) == before
+
+
+async def test_rucio_stopped_gives_503_then_recovers_without_restarting_jupyter(api, fault_lake):
+    home, _ = fault_lake
+    status, _ = await api("search", q="opendata:GamGam")
+    assert status == 200
+    stop_process(home.load_state()["rucio"]["pid"])
+    status, body = await api("dids", "opendata", "GamGam.Data")
+    assert status == 503 and "cannot be reached" in body["message"] and "retry" in body["message"]
+    lake_up(home, log=lambda *_: None)
+    status, body = await api("dids", "opendata", "GamGam.Data")
+    assert status == 200 and body["length"] == 4
+
+
+async def test_corrupted_replica_gives_checksum_error_and_nothing_in_the_cache(api, fault_lake, tmp_path):
+    home, _ = fault_lake
+    replica = home.http_storage / "opendata" / "data_B.GamGam.root"  # its only replica
+    corrupted = bytearray(replica.read_bytes())
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    replica.write_bytes(bytes(corrupted))
+    status, d = await api("downloads", method="POST", body={"did": "opendata:data_B.GamGam.root"})
+    assert status == 202
+    d = await wait_download(api, d["id"])
+    assert d["state"] == "failed"
+    assert any("adler32" in e and "discarded" in e for e in d["errors"]), d["errors"]
+    cached = tmp_path / "cache" / "opendata"
+    assert not (cached / "data_B.GamGam.root").exists()
+    assert not list(cached.glob("*.part")) if cached.exists() else True

@@ -1,0 +1,78 @@
+"""Where a file is read in each mode: the pure choice among its replicas, without a lake."""
+
+import pytest
+
+from jupyterlab_odlake.core.locations import alternatives, choose
+from jupyterlab_odlake.core.records import FileEntry
+
+FILE = FileEntry("opendata", "data_A.GamGam.root", 1000, "0000beef")
+HTTP = "http://127.0.0.1:8000/opendata/data_A.GamGam.root"
+ROOT = "root://127.0.0.1:1094//opendata/data_A.GamGam.root"
+LOCAL = "file:///lake/local/opendata/data_A.GamGam.root"
+
+
+def replica(states=None, pfns=None):
+    pfns = pfns or {HTTP: {"rse": "HTTP_RSE"}, LOCAL: {"rse": "LOCAL_RSE"}}
+    return {"states": states or {"HTTP_RSE": "AVAILABLE", "LOCAL_RSE": "AVAILABLE"}, "pfns": pfns}
+
+
+def mounted_local(rse, pfn):
+    return "/lake/local/opendata/data_A.GamGam.root" if rse == "LOCAL_RSE" else None
+
+
+def nothing_mounted(rse, pfn):
+    return None
+
+
+def test_alternatives_put_mounted_first_then_streams_by_scheme():
+    pfns = {HTTP: {"rse": "HTTP_RSE"}, ROOT: {"rse": "XROOTD_RSE"}, LOCAL: {"rse": "LOCAL_RSE"}}
+    states = {"HTTP_RSE": "A", "XROOTD_RSE": "AVAILABLE", "LOCAL_RSE": "AVAILABLE"}
+    found = alternatives(replica(states, pfns), mounted_local)
+    assert [(a.kind, a.rse) for a in found] == [
+        ("mounted", "LOCAL_RSE"),
+        ("stream", "XROOTD_RSE"),
+        ("stream", "HTTP_RSE"),
+    ]
+
+
+def test_an_unavailable_replica_comes_last_and_is_never_chosen():
+    found = alternatives(replica({"HTTP_RSE": "UNAVAILABLE", "LOCAL_RSE": "AVAILABLE"}), nothing_mounted)
+    assert [a.available for a in found] == [False]
+    location = choose(FILE, found, "stream", None, cached=False)
+    assert location.kind is None and location.location is None and "stream mode" in (location.reason or "")
+
+
+@pytest.mark.parametrize(
+    "mode, mounted, kind, where",
+    [
+        ("auto", mounted_local, "mounted", "/lake/local/opendata/data_A.GamGam.root"),
+        ("auto", nothing_mounted, "stream", HTTP),
+        ("stream", mounted_local, "stream", HTTP),
+        ("mounted", mounted_local, "mounted", "/lake/local/opendata/data_A.GamGam.root"),
+        ("mounted", nothing_mounted, None, None),
+        ("download", nothing_mounted, "download", "/cache/opendata/data_A.GamGam.root"),
+    ],
+)
+def test_each_mode_chooses_its_location(mode, mounted, kind, where):
+    location = choose(FILE, alternatives(replica(), mounted), mode, "/cache/opendata/data_A.GamGam.root", False)
+    assert (location.kind, location.location) == (kind, where)
+    assert location.mode == mode and location.did == "opendata:data_A.GamGam.root"
+    assert (location.reason is None) == (kind is not None)
+
+
+def test_download_needs_a_replica_or_the_cached_copy():
+    assert choose(FILE, [], "download", "/cache/x", cached=False).kind is None
+    cached = choose(FILE, [], "download", "/cache/x", cached=True)
+    assert (cached.kind, cached.location, cached.cached) == ("download", "/cache/x", True)
+
+
+def test_a_location_read_from_the_cache_keeps_its_file():
+    streamed = choose(FILE, alternatives(replica(), nothing_mounted), "auto", "/cache/x", False)
+    cached = streamed.from_cache()
+    assert (cached.kind, cached.location, cached.rse, cached.cached) == ("download", "/cache/x", None, True)
+    assert (cached.scope, cached.name, cached.bytes, cached.adler32) == (
+        streamed.scope,
+        streamed.name,
+        1000,
+        "0000beef",
+    )
