@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 
-import common  # noqa: E402
-import hyy  # noqa: E402
+import common
+
+import hyy
 
 DATA = "opendata:GamGam.Data"
 
@@ -47,7 +48,12 @@ def first_plot(mode: str):
 def dask_histogram(attached, workers: int):
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, Client(cluster):  # fmt: skip
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL
+        ) as cluster,
+        Client(cluster),
+    ):
         lazy = attached.dask("mini", filter_name=hyy.BRANCHES, step_size="50 MB")
         return hyy.histogram(lazy.map_partitions(lambda p: hyy.select(p)[1]).compute())
 

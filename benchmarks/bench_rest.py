@@ -61,7 +61,7 @@ class Server:
 
 
 def latency(server, client, repeat):
-    from jupyterlab_odlake.core.instance import SHOWN_METADATA  # noqa: F401 - same page size and content
+    from jupyterlab_odlake.core.metadata import SHOWN_METADATA  # noqa: F401 - same page size and content
 
     def direct_search():
         found = list(client.list_dids("opendata", [{"name": "*"}], did_type="all", long=True))

@@ -28,15 +28,21 @@ def median_ms(fn, repeat: int, warm: bool = True) -> float:
 
 def parser(description: str, result: str, repeat: int) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--home", default=os.environ.get("ODLAKE_BENCH_HOME", str(Path(tempfile.gettempdir()) / "odlake-bench-lake")))
+    p.add_argument(
+        "--home", default=os.environ.get("ODLAKE_BENCH_HOME", str(Path(tempfile.gettempdir()) / "odlake-bench-lake"))
+    )
     p.add_argument("--repeat", type=int, default=repeat)
     p.add_argument("--out", default=str(RESULTS / result))
     return p
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "when": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def write(path: str, results: dict) -> None:

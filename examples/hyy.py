@@ -11,10 +11,24 @@ import numpy as np
 
 # branches the selection reads
 BRANCHES = [
-    "photon_n", "photon_pt", "photon_eta", "photon_phi", "photon_E", "photon_isTightID",
-    "photon_ptcone30", "photon_etcone20", "trigP",
-]  # fmt: skip
-MC_WEIGHTS = ["mcWeight", "scaleFactor_PILEUP", "scaleFactor_PHOTON", "scaleFactor_PhotonTRIGGER", "XSection", "SumWeights"]
+    "photon_n",
+    "photon_pt",
+    "photon_eta",
+    "photon_phi",
+    "photon_E",
+    "photon_isTightID",
+    "photon_ptcone30",
+    "photon_etcone20",
+    "trigP",
+]
+MC_WEIGHTS = [
+    "mcWeight",
+    "scaleFactor_PILEUP",
+    "scaleFactor_PHOTON",
+    "scaleFactor_PhotonTRIGGER",
+    "XSection",
+    "SumWeights",
+]
 
 LUMI_FB = 10.0  # 2016 data of the release, in fb^-1
 BINS = np.arange(105, 162, 2)  # m_γγ in GeV, 2 GeV bins
@@ -37,7 +51,9 @@ def cuts(events):
         "calorimeter isolation": ak.all(events.photon_etcone20 / events.photon_pt < ISOLATION, axis=1),
         "leading pT > 40 GeV": ak.fill_none(ak.firsts(pt) > LEADING_PT, False),
         "subleading pT > 30 GeV": ak.fill_none(ak.firsts(pt[:, 1:]) > SUBLEADING_PT, False),
-        "|η| < 2.37, outside the crack": ak.all((abs_eta < ETA_MAX) & ~((abs_eta > CRACK[0]) & (abs_eta < CRACK[1])), axis=1),
+        "|η| < 2.37, outside the crack": ak.all(
+            (abs_eta < ETA_MAX) & ~((abs_eta > CRACK[0]) & (abs_eta < CRACK[1])), axis=1
+        ),
     }
 
 
@@ -60,8 +76,16 @@ def select(events):
 
 def mc_weight(events):
     """Per-event weight of MC: generator weight × scale factors × σ × L / Σw."""
-    return (events.mcWeight * events.scaleFactor_PILEUP * events.scaleFactor_PHOTON * events.scaleFactor_PhotonTRIGGER
-            * events.XSection * LUMI_FB * 1000.0 / events.SumWeights)  # fmt: skip
+    return (
+        events.mcWeight
+        * events.scaleFactor_PILEUP
+        * events.scaleFactor_PHOTON
+        * events.scaleFactor_PhotonTRIGGER
+        * events.XSection
+        * LUMI_FB
+        * 1000.0
+        / events.SumWeights
+    )
 
 
 def histogram(mass, weights=None):
@@ -94,4 +118,4 @@ def fit(counts):
     p0 = [*start_bkg, max(counts.max() * 0.05, 1.0), 125.0, 2.5]
     params, cov = curve_fit(signal_plus_background, x, counts, p0=p0, sigma=errors, absolute_sigma=True, maxfev=20000)
     names = ["a", "b", "c", "d", "e", "amplitude", "mean", "sigma"]
-    return dict(zip(names, params)), dict(zip(names, np.sqrt(np.diag(cov))))
+    return dict(zip(names, params, strict=True)), dict(zip(names, np.sqrt(np.diag(cov)), strict=True))

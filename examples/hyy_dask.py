@@ -11,7 +11,6 @@ import json
 import logging
 
 import hyy
-
 import jupyterlab_odlake as odlake
 
 
@@ -29,7 +28,9 @@ def main() -> None:
     if args.scheduler:
         client, cluster = Client(args.scheduler), None
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL)
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.CRITICAL
+        )
         client = Client(cluster)
     try:
         lazy = data.dask("mini", filter_name=hyy.BRANCHES)
@@ -38,7 +39,11 @@ def main() -> None:
         client.close()
         if cluster is not None:
             cluster.close()
-    print(json.dumps({"did": args.did, "mode": args.mode, "bins": hyy.BINS.tolist(), "counts": hyy.histogram(mass).tolist()}))
+    print(
+        json.dumps(
+            {"did": args.did, "mode": args.mode, "bins": hyy.BINS.tolist(), "counts": hyy.histogram(mass).tolist()}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -91,3 +91,11 @@ def test_a_missing_sample_gives_the_magic_s_clear_error(streamed, tmp_path):
     error = [line for line in attach.splitlines() if line.startswith("odlake: ")]
     assert len(error) == 1 and "no such DID" in error[0] and "GamGam.Nope" in error[0]
     assert "Traceback" not in attach
+
+
+def test_the_plot_and_its_notebook_say_the_samples_are_generated():
+    # the demo lake's samples follow the Open Data format but are not ATLAS data: the figure must not say otherwise
+    nb = nbformat.read(EXAMPLES / "HyyAnalysis.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in nb.cells)
+    assert "Generated samples" in text and "not ATLAS data" in text
+    assert '"ATLAS Open Data"' not in text
