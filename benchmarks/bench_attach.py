@@ -15,7 +15,6 @@ import os
 import sys
 import tempfile
 import time
-import zlib
 
 import common
 
@@ -27,6 +26,7 @@ def register(client, home):
     """50 files on the HTTP storage (hard links of one sample), in one dataset."""
     from rucio.common.exception import DataIdentifierAlreadyExists
 
+    from jupyterlab_odlake.core.cache import adler32_hex
     from jupyterlab_odlake.lake.home import HTTP_RSE
 
     try:
@@ -35,7 +35,7 @@ def register(client, home):
         return
     source = home.http_storage / "opendata" / "mc_345319.ZH125J_Zincl_gamgam.GamGam.root"
     data = source.read_bytes()
-    adler = f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    adler = adler32_hex(data)
     files = []
     for i in range(FILES):
         name = f"attach50.file_{i:02d}.root"

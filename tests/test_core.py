@@ -2,11 +2,11 @@
 
 import io
 import logging
-import zlib
 
 import pytest
 
 from jupyterlab_odlake.core import DID, Cache, ChecksumMismatch, InstanceConfig, InvalidRequest, Unreachable
+from jupyterlab_odlake.core.cache import adler32_hex
 from jupyterlab_odlake.core.connection import _RUCIO_LOG, Connection
 
 
@@ -47,7 +47,7 @@ def test_a_bad_checksum_leaves_nothing_in_the_cache(tmp_path):
     source = tmp_path / "source.root"
     source.write_bytes(b"photons" * 1000)
     cache = Cache(tmp_path / "cache")
-    good = f"{zlib.adler32(source.read_bytes()) & 0xFFFFFFFF:08x}"
+    good = adler32_hex(source.read_bytes())
     with pytest.raises(ChecksumMismatch):
         cache.fetch(DID("s", "f.root"), [str(source)], 7000, "deadbeef")
     assert not any(p.is_file() and not p.name.endswith(".lock") for p in cache.root.rglob("*"))

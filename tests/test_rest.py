@@ -3,7 +3,6 @@
 import asyncio
 import json
 import logging
-import zlib
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +10,7 @@ from conftest import instance_config
 from support import SlowStorage, transfer_ended, until, wait_download
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from jupyterlab_odlake.core.cache import adler32_hex
 from jupyterlab_odlake.lake.home import HTTP_RSE
 from jupyterlab_odlake.lake.register import register_large_dataset
 from jupyterlab_odlake.lake.services import free_port
@@ -302,7 +302,7 @@ async def test_browser_session_needs_the_xsrf_token_to_post(jp_fetch, jp_servera
 
 
 def adler32_of(path):
-    return f"{zlib.adler32(path.read_bytes()) & 0xFFFFFFFF:08x}"
+    return adler32_hex(path.read_bytes())
 
 
 async def test_download_a_dataset_verified_into_the_cache(api, tmp_path):
@@ -361,7 +361,7 @@ def slow_file(lake, rucio_client, tmp_path_factory):
             "domains": {"lan": {"read": 1, "write": 0, "delete": 0}, "wan": {"read": 1, "write": 0, "delete": 0}},
         },
     )
-    adler = f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    adler = adler32_hex(data)
     rucio_client.add_replicas(rse, [{"scope": "opendata", "name": name, "bytes": len(data), "adler32": adler}])
     yield name, storage
     storage.close()

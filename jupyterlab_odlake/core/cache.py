@@ -27,6 +27,15 @@ CHUNK = 1 << 20
 Progress = Callable[[int], None]  # called with each number of bytes written (negative: started over)
 
 
+def adler32_hex(data: bytes, value: int = 1) -> str:
+    """adler32 as Rucio writes it: eight lower-case hex digits."""
+    return _hex(zlib.adler32(data, value))
+
+
+def _hex(value: int) -> str:
+    return f"{value & 0xFFFFFFFF:08x}"
+
+
 class Checksum:
     """adler32 when the catalogue has it, else md5, fed as bytes arrive."""
 
@@ -47,7 +56,7 @@ class Checksum:
 
     def check(self, what: str) -> None:
         if self.expected_adler32:
-            got = f"{self._adler & 0xFFFFFFFF:08x}"
+            got = _hex(self._adler)
             if got != self.expected_adler32:
                 raise ChecksumMismatch(
                     f"{what}: adler32 is {got}, the catalogue says {self.expected_adler32}; the copy was discarded."

@@ -367,4 +367,13 @@ export class LakePanel extends ReactWidget {
   render(): JSX.Element {
     return <Panel model={this.model} actions={this._actions} />;
   }
+
+  /** The panel owns its model: disposing the panel stops the model's polling. */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.model.dispose();
+    super.dispose();
+  }
 }
