@@ -52,7 +52,10 @@ export class FileListing {
     try {
       const reply = await this._fetch(page * this.pageSize);
       const items = this.items ? this.items.slice() : [];
-      items.length = reply.total;
+      // an unknown total: the list is as long as what came, plus one row that asks for more
+      items.length =
+        reply.total ??
+        Math.max(items.length, page * this.pageSize + reply.items.length + (reply.next ? 1 : 0));
       reply.items.forEach((f, i) => (items[page * this.pageSize + i] = f));
       this.items = items;
       this.error = '';
@@ -126,6 +129,18 @@ export class LakeModel implements IDisposable {
   /** The search that the current results belong to. */
   get lastSearch(): ISearch | null {
     return this._search;
+  }
+
+  /** How many results, in words: "12 found", "100+ found" while the server has more, or why nothing. */
+  resultCount(): string {
+    const results = this.results;
+    if (!results) {
+      return '';
+    }
+    if (results.total === 0) {
+      return 'Nothing found: check the pattern (scope:name with * wildcards) and the filters.';
+    }
+    return results.total === null ? `${results.items.length}+ found` : `${results.total} found`;
   }
 
   setQuery(query: string): void {

@@ -60,7 +60,8 @@ export interface IFile {
 
 export interface IPage<T> {
   items: T[];
-  total: number;
+  /** null while the server has not reached the end of the listing. */
+  total: number | null;
   next: string | null;
 }
 

@@ -67,7 +67,9 @@ def api(jp_fetch):
 
     async def call(*parts, method="GET", body=None, **params):
         kwargs = {"method": method, "params": {k: v for k, v in params.items() if v is not None}}
-        if body is not None:
+        if isinstance(body, bytes):  # sent as it is, e.g. a body that is not JSON
+            kwargs["body"] = body
+        elif body is not None:
             kwargs["body"] = json.dumps(body)
         elif method == "POST":
             kwargs["body"] = "{}"

@@ -39,5 +39,7 @@ def test_an_answer_that_breaks_the_description_is_caught():
         openapi.check("GET", "/info", 200, {"version": "1.0"})
     with pytest.raises(AssertionError, match="not described"):
         openapi.check("GET", "/nowhere", 200, {})
+    with pytest.raises(AssertionError, match="message"):
+        openapi.check("GET", "/nowhere", 404, {"error": "not_found"})
     with pytest.raises(AssertionError, match="does not describe"):
         openapi.check("GET", "/info", 201, good)

@@ -240,6 +240,32 @@ async def test_bad_input_gets_400_or_404_never_500(api, raw_get, lake):
     assert status == 404 and "nowhere" in body["message"]
 
 
+async def test_input_that_once_gave_500_gets_a_clear_400_or_404(api, raw_get):
+    import base64
+
+    forged = base64.urlsafe_b64encode(b'{"k": "x", "o": Infinity}').decode()
+    status, body = await api("search", q="opendata:*", cursor=forged)
+    assert status == 400 and "cursor" in body["message"]
+    for instance in (["demo"], {"name": "demo"}, 5):
+        status, body = await api("downloads", method="POST", body={"did": "opendata:GamGam.MC", "instance": instance})
+        assert status == 400 and "instance" in body["message"], instance
+    status, body = await api("downloads", method="POST", body=b"[" * 5000)
+    assert status == 400 and "not JSON" in body["message"]
+    for scope in (".", ".."):
+        status, body = await api("dids", scope, "x")
+        assert status == 400 and "scope" in body["message"], scope
+
+
+async def test_every_path_under_odlake_answers_json(api, raw_get):
+    for path in ("nowhere", "dids", "dids//x", "downloads/not-an-id!", "downloads/%E2%80%AE", "info/extra"):
+        status, body = await raw_get(path)
+        assert status in (400, 404), (path, status)
+        answer = json.loads(body)
+        assert set(answer) == {"error", "message"} and answer["message"], (path, answer)
+    status, body = await api("nowhere", "at", "all", method="POST", body={})
+    assert status == 404 and body["error"] == "not_found"
+
+
 async def test_a_dead_instance_fails_clearly_while_the_other_works(api):
     status, body = await api("search", instance="dead", q="*")
     assert status == 503 and body["error"] == "unreachable"

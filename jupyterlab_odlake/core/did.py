@@ -36,7 +36,7 @@ class DID:
 
     @classmethod
     def of(cls, scope: str, name: str) -> DID:
-        if not _SCOPE.match(scope or ""):
+        if not _SCOPE.match(scope or "") or scope in (".", ".."):
             raise InvalidRequest(
                 f"'{_shown(scope)}' is not a valid Rucio scope (1-25 letters, digits, '_', '-' or '.')."
             )

@@ -42,7 +42,7 @@ def decode_cursor(cursor: str, key: str) -> int:
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         offset, cursor_key = int(decoded["o"]), decoded["k"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: {"o": Infinity}
         raise InvalidRequest("The paging cursor is not one this server gave out; start again without it.") from None
     if cursor_key != key or offset < 0:
         raise InvalidRequest("The paging cursor belongs to another listing; start again without it.")

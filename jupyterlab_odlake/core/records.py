@@ -161,10 +161,13 @@ class DownloadRecord:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of a listing; ``next`` is the cursor of the following page, None at the end."""
+    """One page of a listing; ``next`` is the cursor of the following page, None at the end.
+
+    ``total`` is None while the listing has more than was read from Rucio.
+    """
 
     items: list[T]
-    total: int
+    total: int | None
     next: str | None
 
     def to_json(self) -> JSON:

@@ -11,7 +11,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
-from ..core import DID, MODES, InvalidRequest, Lakes, OdlakeError
+from ..core import DID, MODES, InvalidRequest, Lakes, NotFound, OdlakeError
 
 
 class OdlakeHandler(APIHandler):
@@ -52,7 +52,7 @@ class OdlakeHandler(APIHandler):
     def body(self) -> dict:
         try:
             data = json.loads(self.request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
             raise InvalidRequest("The request body is not JSON.") from None
         if not isinstance(data, dict):
             raise InvalidRequest("The request body must be a JSON object.")
@@ -79,6 +79,21 @@ class OdlakeHandler(APIHandler):
 
     def instance(self):
         return self.lakes.instance(self.get_argument("instance", None) or None)
+
+
+class NoRouteHandler(OdlakeHandler):
+    """Any other path under /odlake/: the JSON error shape, not the server's HTML page."""
+
+    def _none(self, rest: str = ""):
+        raise NotFound(
+            f"There is no odlake route {self.request.method} /odlake/{rest[:80]}; see the REST API in the README."
+        )
+
+    get = tornado.web.authenticated(_none)
+    post = tornado.web.authenticated(_none)
+    put = tornado.web.authenticated(_none)
+    patch = tornado.web.authenticated(_none)
+    delete = tornado.web.authenticated(_none)
 
 
 class InfoHandler(OdlakeHandler):

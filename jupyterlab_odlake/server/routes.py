@@ -15,11 +15,13 @@ ROUTES = [
     (_DID + r"/replicas", h.ReplicasHandler),
     (_DID, h.DIDHandler),
     (r"downloads", h.DownloadsHandler),
-    (r"downloads/(?P<download_id>[A-Za-z0-9]+)", h.DownloadHandler),
+    (r"downloads/(?P<download_id>[^/]+)", h.DownloadHandler),
 ]
+# after the table: whatever else is asked under /odlake/ gets the JSON error shape
+FALLBACK = (r"(?P<rest>.*)", h.NoRouteHandler)
 
 
 def setup_route_handlers(web_app):
     base_url = web_app.settings["base_url"]
-    handlers = [(url_path_join(base_url, "odlake", pattern) + "$", handler) for pattern, handler in ROUTES]
+    handlers = [(url_path_join(base_url, "odlake", pattern) + "$", handler) for pattern, handler in [*ROUTES, FALLBACK]]
     web_app.add_handlers(".*$", handlers)

@@ -93,6 +93,21 @@ describe('search', () => {
     expect(model.searching).toBe(false);
   });
 
+  it('counts "100+" while the server has more, and exactly once it has all', async () => {
+    const model = new LakeModel();
+    model.pageSize = 2;
+    expect(model.resultCount()).toBe('');
+    request.mockResolvedValueOnce({ items: [did('a'), did('b')], total: null, next: 'MORE' });
+    await model.search();
+    expect(model.resultCount()).toBe('2+ found');
+    request.mockResolvedValueOnce({ items: [did('c')], total: 3, next: null });
+    await model.moreResults();
+    expect(model.resultCount()).toBe('3 found');
+    request.mockResolvedValueOnce({ items: [], total: 0, next: null });
+    await model.search();
+    expect(model.resultCount()).toMatch(/^Nothing found/);
+  });
+
   it('reports an error and keeps no stale results', async () => {
     const errors: string[] = [];
     const model = new LakeModel(message => errors.push(message));

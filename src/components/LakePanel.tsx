@@ -196,13 +196,7 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
       </div>
       {model.searchError && <div className="jp-OdlakeError">{model.searchError}</div>}
       {model.searching && <div className="jp-OdlakeHint">Searching…</div>}
-      {results && (
-        <div className="jp-OdlakeHint jp-OdlakeSearch-count">
-          {results.total === 0
-            ? 'Nothing found: check the pattern (scope:name with * wildcards) and the filters.'
-            : `${results.total} found`}
-        </div>
-      )}
+      {results && <div className="jp-OdlakeHint jp-OdlakeSearch-count">{model.resultCount()}</div>}
       {results && results.items.length > 0 && (
         <FixedSizeList
           className="jp-OdlakeResults"
