@@ -88,3 +88,22 @@ async def test_corrupted_replica_gives_checksum_error_and_nothing_in_the_cache(a
     cached = tmp_path / "cache" / "opendata"
     assert not (cached / "data_B.GamGam.root").exists()
     assert not list(cached.glob("*.part")) if cached.exists() else True
+
+
+async def test_a_server_failure_while_signing_in_is_not_called_a_wrong_password(api, fault_lake):
+    # PostgreSQL gone: Rucio's /auth/userpass answers 500, its client raises what it raises for a 401
+    home, _ = fault_lake
+    os.kill(home.load_state()["postgres"]["pid"], signal.SIGKILL)
+    try:
+        status, body = await api("instances")
+        [demo] = body["instances"]
+        assert demo["status"] == "rucio_failed" and demo["reachable"] is True, demo
+        status, body = await api("search", q="opendata:GamGam")
+        assert status == 502 and body["error"] == "rucio_failed"
+        message = body["message"]
+        assert "HTTP 500" in message and "not your credential" in message and "administrators" in message
+        assert "rejected" not in message
+    finally:
+        lake_up(home, log=lambda *_: None)
+    status, body = await api("search", q="opendata:GamGam")
+    assert status == 200 and body["items"]

@@ -21,6 +21,7 @@ from .errors import (
     InvalidRequest,
     NotFound,
     OdlakeError,
+    RucioFailed,
     TimedOut,
     Unreachable,
 )
@@ -52,6 +53,13 @@ def _client_class() -> type[Any]:
         instances with the same account never overwrite each other's token."""
 
         odlake_token_dir: str = ""
+        odlake_auth_status: int | None = None  # the HTTP status of the last sign-in, to tell a 5xx from a 401
+
+        def _send_request(self, url: str, *args: Any, **kwargs: Any) -> Any:
+            result = super()._send_request(url, *args, **kwargs)
+            if kwargs.get("get_token") and result is not None:
+                type(self).odlake_auth_status = result.status_code
+            return result
 
         def _get_auth_tokens(self) -> tuple[str, str, str, str]:
             suffix = f"for_account_{self.account}" if self.account else "for_default_account"
@@ -69,6 +77,7 @@ class Connection:
         self.config = config
         self.token_dir = token_dir / _safe(config.name)
         self._client = None
+        self._client_class: type[Any] | None = None
         self._lock = threading.Lock()
 
     def _credentials(self) -> dict[str, Any]:
@@ -104,7 +113,7 @@ class Connection:
                 os.chmod(self.token_dir, 0o700)
                 if self.config.auth_type == "oidc":
                     self._install_oidc_token()
-                cls = _client_class()
+                cls = self._client_class = _client_class()
                 cls.odlake_token_dir = str(self.token_dir)
                 c = self.config
                 try:
@@ -122,7 +131,7 @@ class Connection:
                 except Exception as e:
                     if not from_lake(e):
                         raise
-                    raise translate(e, self.config) from e
+                    raise self.translate(e) from e
             return self._client
 
     def call(self, operation: Callable[[Any], T], what: str = "", raw: bool = False) -> T:
@@ -142,7 +151,7 @@ class Connection:
 
     def translate(self, error: Exception, what: str = "") -> OdlakeError:
         """``error`` in the user's words; a connection that failed this way is made again on the next call."""
-        translated = translate(error, self.config, what)
+        translated = translate(error, self.config, what, getattr(self._client_class, "odlake_auth_status", None))
         if isinstance(translated, (Unreachable, TimedOut, AuthenticationFailed)):
             self.reset()
         return translated
@@ -164,8 +173,12 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "instance"
 
 
-def translate(error: Exception, config: InstanceConfig, what: str = "") -> OdlakeError:
-    """A Rucio or network exception -> the OdlakeError a user understands."""
+def translate(error: Exception, config: InstanceConfig, what: str = "", auth_status: int | None = None) -> OdlakeError:
+    """A Rucio or network exception -> the OdlakeError a user understands.
+
+    ``auth_status`` is the HTTP status of the last sign-in: Rucio's client reports a server
+    failure there (5xx) with the same exception as a rejected credential (401).
+    """
     import requests
     from rucio.common import exception as rx
 
@@ -176,6 +189,11 @@ def translate(error: Exception, config: InstanceConfig, what: str = "") -> Odlak
     if isinstance(error, (requests.ConnectionError, rx.ServerConnectionException, ConnectionError)):
         return Unreachable(
             f"{name} cannot be reached. Check that the server runs and the address is right, then retry."
+        )
+    if isinstance(error, (rx.CannotAuthenticate, rx.NoAuthInformation)) and auth_status and auth_status >= 500:
+        return RucioFailed(
+            f"{name} failed while signing in (HTTP {auth_status}: {_first_line(error).rstrip('.')}). This is the server's "
+            "failure, not your credential's: retry, or ask the lake's administrators if it persists."
         )
     if isinstance(error, (rx.CannotAuthenticate, rx.NoAuthInformation)):
         return AuthenticationFailed(

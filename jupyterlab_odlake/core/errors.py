@@ -55,6 +55,13 @@ class ChecksumMismatch(StorageError):
     code = "checksum_mismatch"
 
 
+class RucioFailed(OdlakeError):
+    """Rucio's server answered, with a failure of its own (a 5xx): not the user's fault, not the credential's."""
+
+    code = "rucio_failed"
+    status = 502
+
+
 class Unreachable(OdlakeError):
     """The Rucio server (or a storage) cannot be reached."""
 
