@@ -17,7 +17,7 @@ pytest_plugins = ["jupyter_server.pytest_plugin"]
 def pytest_collection_modifyitems(items):
     """Mark every test that needs the demo lake, so that ``-m "not lake"`` runs the others without one."""
     for item in items:
-        if "lake" in getattr(item, "fixturenames", ()):
+        if {"lake", "fault_lake"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lake)
 
 

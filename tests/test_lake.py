@@ -12,6 +12,8 @@ from support import lake_processes, odlake
 from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, LakeHome
 from jupyterlab_odlake.lake.samples import SAMPLES
 
+pytestmark = pytest.mark.lake  # every test here starts or uses a demo lake
+
 GAMGAM_DATA = [f"data_{p}.GamGam.root" for p in "ABCD"]
 GAMGAM_MC = [
     "mc_343981.ggH125_gamgam.GamGam.root",

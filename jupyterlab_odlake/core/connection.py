@@ -131,7 +131,8 @@ class Connection:
                 except Exception as e:
                     if not from_lake(e):
                         raise
-                    raise self.translate(e) from e
+                    # no client was made, so there is none to reset (and this lock is held)
+                    raise translate(e, self.config, auth_status=cls.odlake_auth_status) from e
             return self._client
 
     def call(self, operation: Callable[[Any], T], what: str = "", raw: bool = False) -> T:
