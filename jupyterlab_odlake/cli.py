@@ -102,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rucio-port", type=int, help="port of the Rucio server (default: a free one)")
     p.add_argument("--storage-port", type=int, help="port of the HTTP storage (default: a free one)")
-    p.add_argument("--db-port", type=int, help="port of PostgreSQL (default: a free one)")
+    p.add_argument(
+        "--db-port",
+        type=int,
+        help="port number of PostgreSQL's Unix socket (it listens on no TCP port; default: a free one)",
+    )
     p.set_defaults(func=_lake_up)
 
     p = lake_sub.add_parser("down", help="stop every process of the lake")

@@ -3,6 +3,8 @@ parts of a lake, and a client of the REST API that holds every answer to its des
 
 import json
 import os
+import shutil
+from pathlib import Path
 
 import openapi
 import pytest
@@ -36,12 +38,18 @@ def lake(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def fault_lake(tmp_path_factory):
-    """A demo lake of its own for the tests that kill, stop or corrupt its parts."""
-    home = LakeHome(tmp_path_factory.mktemp("fault-lake"))
+def fault_lake():
+    """A demo lake of its own for the tests that kill, stop or corrupt its parts, or try to reach
+    them as another user: its home is in a folder every user may pass through, as a user's would be."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="odlake-fault-"))
+    base.chmod(0o755)
+    home = LakeHome(base / "lake")
     state = manager.up(home, size="small", db="postgresql", log=lambda *_: None)
     yield home, state
-    manager.down(home, log=lambda *_: None)
+    manager.down(home, purge=True, log=lambda *_: None)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def instance_config(home, state, secrets_dir, name="demo") -> dict:

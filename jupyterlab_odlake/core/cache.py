@@ -89,7 +89,14 @@ class Cache:
 
     def lock(self, did: DID) -> AbstractContextManager[None]:
         """One transfer of ``did`` at a time, across processes."""
+        self._make_root()
         return locked(self.root / ".locks" / did.scope / (quote(did.name, safe="") + ".lock"))
+
+    def _make_root(self) -> None:
+        """A cache this process creates is its user's alone (0700); one a sysadmin made to share keeps its mode."""
+        if not self.root.exists():
+            self.root.mkdir(parents=True, mode=0o700, exist_ok=True)
+            os.chmod(self.root, 0o700)
 
     def fetch(
         self,

