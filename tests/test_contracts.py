@@ -230,3 +230,28 @@ def test_the_errors_a_kernel_can_meet_are_odlake_errors():
     from jupyterlab_odlake.kernel.backends import _ERRORS
 
     assert all(issubclass(cls, OdlakeError) for cls in _ERRORS.values())
+
+
+def test_the_download_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_path):
+    from jupyterlab_odlake.core.cache import Cache
+
+    release = threading.Event()
+
+    class SlowInstance:
+        name = "demo"
+
+        def locations(self, did, mode, cache):
+            release.wait(30)
+            return []
+
+    queue = Downloads(Cache(tmp_path))
+    queue.max_active = 2
+    try:
+        first = queue.start(SlowInstance(), DID("opendata", "a"))
+        assert queue.start(SlowInstance(), DID("opendata", "a")) is first
+        queue.start(SlowInstance(), DID("opendata", "b"))
+        with pytest.raises(InvalidRequest, match="2 downloads are running"):
+            queue.start(SlowInstance(), DID("opendata", "c"))
+    finally:
+        release.set()
+        queue.shutdown()

@@ -5,7 +5,15 @@ import logging
 
 import pytest
 
-from jupyterlab_odlake.core import DID, Cache, ChecksumMismatch, InstanceConfig, InvalidRequest, Unreachable
+from jupyterlab_odlake.core import (
+    DID,
+    Cache,
+    ChecksumMismatch,
+    InstanceConfig,
+    InvalidRequest,
+    StorageError,
+    Unreachable,
+)
 from jupyterlab_odlake.core.cache import adler32_hex
 from jupyterlab_odlake.core.connection import _RUCIO_LOG, Connection
 
@@ -82,3 +90,55 @@ def test_public_instance_view_has_no_secret():
     config = InstanceConfig(name="x", rucio_host="http://h", password="pw", password_file="/p", token_file="/t")
     assert "pw" not in str(config.public().values()) and "password" not in config.public()
     assert "pw" not in repr(config)
+
+
+def test_a_long_name_gets_a_bounded_collision_free_cache_file(tmp_path):
+    cache = Cache(tmp_path)
+    long_a, long_b = DID("opendata", "a/" * 100 + "x.root"), DID("opendata", "a/" * 100 + "y.root")
+    paths = {cache.path_for(d) for d in (long_a, long_b)}
+    assert len(paths) == 2 and all(len(p.name) <= 200 for p in paths)
+    # an escaped short name never looks like a bounded one
+    assert cache.path_for(DID("opendata", "short%%name")).name == "short%25%25name"
+    source = tmp_path / "source.root"
+    source.write_bytes(b"payload")
+    path, transferred = cache.fetch(long_a, [str(source)], 7, adler32_hex(b"payload"))
+    assert transferred and path.read_bytes() == b"payload" and cache.has(long_a, 7)
+
+
+def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
+    import http.server
+    import threading
+
+    data = bytes(range(256)) * 4000  # 1 MB
+    served = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0])
+            served.append(start)
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            body = data[start:] if start else data[: len(data) // 3]  # the first answer stops short
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cache, did = Cache(tmp_path / "cache"), DID("opendata", "big.root")
+        url = f"http://127.0.0.1:{server.server_address[1]}/big.root"
+        with pytest.raises(StorageError, match="broke off after 341333 of 1024000 bytes; retry to resume"):
+            cache.fetch(did, [url], len(data), adler32_hex(data))
+        part = cache.path_for(did).with_name("big.root.part")
+        assert part.stat().st_size == len(data) // 3 and not cache.has(did)
+        path, _ = cache.fetch(did, [url], len(data), adler32_hex(data))
+        assert path.read_bytes() == data and not part.exists()
+        assert served == [0, len(data) // 3]
+    finally:
+        server.shutdown()
+        server.server_close()

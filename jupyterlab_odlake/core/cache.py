@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import threading
 import zlib
@@ -34,6 +35,21 @@ def adler32_hex(data: bytes, value: int = 1) -> str:
 
 def _hex(value: int) -> str:
     return f"{value & 0xFFFFFFFF:08x}"
+
+
+NAME_BYTES = 200  # a cache file's name at most (filesystems allow 255, and .part and .lock are added)
+
+
+def file_name(name: str) -> str:
+    """A DID name as one file name: escaped, and bounded for long names by a hash of the whole name.
+
+    A bounded name holds '%%', which escaping never writes, so it cannot meet an escaped one.
+    """
+    escaped = quote(name, safe="")
+    if len(escaped) <= NAME_BYTES:
+        return escaped
+    head = re.sub(r"%[0-9A-F]?$", "", escaped[:120])  # no escape cut in half
+    return f"{head}%%{hashlib.sha256(name.encode()).hexdigest()[:40]}"
 
 
 class Checksum:
@@ -75,7 +91,7 @@ class Cache:
 
     def path_for(self, did: DID) -> Path:
         """Where ``did`` lives in the cache: one directory per scope, the name escaped to one path segment."""
-        name = quote(did.name, safe="")
+        name = file_name(did.name)
         if name in ("", ".", "..") or did.scope in (".", ".."):
             raise InvalidRequest(f"'{did}' cannot be stored in the cache.")
         path = self.root / did.scope / name
@@ -90,7 +106,7 @@ class Cache:
     def lock(self, did: DID) -> AbstractContextManager[None]:
         """One transfer of ``did`` at a time, across processes."""
         self._make_root()
-        return locked(self.root / ".locks" / did.scope / (quote(did.name, safe="") + ".lock"))
+        return locked(self.root / ".locks" / did.scope / (file_name(did.name) + ".lock"))
 
     def _make_root(self) -> None:
         """A cache this process creates is its user's alone (0700); one a sysadmin made to share keeps its mode."""
@@ -150,7 +166,12 @@ class Cache:
         else:
             raise StorageError(f"{did}: cannot download over {scheme}://")
         got = part.stat().st_size
-        if size is not None and got != size:
+        if size is not None and got < size:
+            # an interrupted transfer, not a bad one: what came is kept, and the next try resumes from it
+            raise StorageError(
+                f"{did}: the transfer from {_host(source)} broke off after {got} of {size} bytes; retry to resume."
+            )
+        if size is not None and got > size:
             part.unlink(missing_ok=True)
             raise StorageError(
                 f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded."

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .did import DID
-from .errors import Cancelled, NotFound, OdlakeError
+from .errors import Cancelled, InvalidRequest, NotFound, OdlakeError
 from .records import ACTIVE_STATES, DownloadRecord, DownloadState, Location
 
 if TYPE_CHECKING:
     from .instance import Instance
 
 _log = logging.getLogger(__name__)
-KEEP_FINISHED = 200  # finished downloads remembered for their records; older ones are forgotten
+KEEP_FINISHED = 200
+MAX_ACTIVE = 100  # downloads queued or running at once; more are refused with a clear message  # finished downloads remembered for their records; older ones are forgotten
 
 
 @dataclass
@@ -86,11 +87,23 @@ class Downloads:
         self._transfers: dict[tuple[str, str], _Transfer] = {}
         self._lock = threading.Lock()
         self.keep_finished = keep_finished
+        self.max_active = MAX_ACTIVE
 
     def start(self, instance: Instance, did: DID) -> Download:
-        """Queue the download of ``did`` from ``instance``; returns at once."""
-        d = Download(id=uuid.uuid4().hex[:12], instance=instance.name, did=str(did))
+        """Queue the download of ``did`` from ``instance``; returns at once.
+
+        Asked again while it runs, the running download is the answer: one record, one queue entry.
+        """
         with self._lock:
+            for running in self._downloads.values():
+                if running.state in ACTIVE_STATES and (running.instance, running.did) == (instance.name, str(did)):
+                    return running
+            if sum(d.state in ACTIVE_STATES for d in self._downloads.values()) >= self.max_active:
+                raise InvalidRequest(
+                    f"{self.max_active} downloads are running on this server already; wait for one to end, "
+                    "or cancel one."
+                )
+            d = Download(id=uuid.uuid4().hex[:12], instance=instance.name, did=str(did))
             self._forget_old()
             self._downloads[d.id] = d
         self._runner.submit(self._run, instance, did, d)
