@@ -142,3 +142,23 @@ def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
+    cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
+    source = tmp_path / "source.root"
+    source.write_bytes(b"0123456789" * 1000)
+    good = adler32_hex(source.read_bytes())
+    path, transferred = cache.fetch(did, [str(source)], 10_000, good)
+    assert transferred and cache.has(did, 10_000, good)
+    # a byte flipped in place: same size, so a check by size alone would serve it
+    with open(path, "r+b") as f:
+        f.seek(5000)
+        f.write(b"X")
+    assert not cache.has(did, 10_000, good)
+    path, transferred = cache.fetch(did, [str(source)], 10_000, good)
+    assert transferred and path.read_bytes() == source.read_bytes() and cache.has(did, 10_000, good)
+    # a copy from before records were kept is checked in full once, then trusted by its record
+    record = tmp_path / "cache" / ".verified" / "opendata" / "f.root.json"
+    record.unlink()
+    assert cache.has(did, 10_000, good) and record.exists()

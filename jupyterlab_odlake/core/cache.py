@@ -9,6 +9,7 @@ makes two servers or kernels that want the same file do one transfer.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -70,9 +71,11 @@ class Checksum:
         if self._md5 is not None:
             self._md5.update(block)
 
-    def check(self, what: str) -> None:
+    def check(self, what: str) -> str:
+        """Raise ChecksumMismatch unless the bytes match the catalogue; the adler32 of what came."""
+        adler = _hex(self._adler)
         if self.expected_adler32:
-            got = _hex(self._adler)
+            got = adler
             if got != self.expected_adler32:
                 raise ChecksumMismatch(
                     f"{what}: adler32 is {got}, the catalogue says {self.expected_adler32}; the copy was discarded."
@@ -83,6 +86,35 @@ class Checksum:
                 raise ChecksumMismatch(
                     f"{what}: md5 is {got}, the catalogue says {self.expected_md5}; the copy was discarded."
                 )
+        return adler
+
+
+def _normal(adler32: str | None) -> str | None:
+    return adler32.lower().zfill(8) if adler32 else None
+
+
+def _record_path(path: Path) -> Path:
+    """Where the record of a verified copy lives: ``<cache>/.verified/<scope>/<name>.json``, so that
+    a scope's folder holds nothing but its files."""
+    return path.parent.parent / ".verified" / path.parent.name / f"{path.name}.json"
+
+
+def _read_record(path: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_record(path: Path, adler32: str) -> None:
+    """Record that ``path`` was verified, as it is now: size, mtime and adler32."""
+    stat = path.stat()
+    record = _record_path(path)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_name(record.name + ".tmp")
+    tmp.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "adler32": adler32}))
+    os.replace(tmp, record)
 
 
 class Cache:
@@ -99,9 +131,34 @@ class Cache:
             raise InvalidRequest(f"'{did}' would be stored outside the cache.")
         return path
 
-    def has(self, did: DID, size: int | None = None) -> bool:
+    def has(self, did: DID, size: int | None = None, adler32: str | None = None) -> bool:
+        """Is a verified copy of ``did`` in the cache, of this size and checksum?
+
+        A copy is trusted by the record written when it was verified (its size, mtime and
+        adler32); a copy changed since, or without a record, is checked again in full, and one
+        that no longer matches is not taken (the next fetch replaces it).
+        """
         path = self.path_for(did)
-        return path.is_file() and (size is None or path.stat().st_size == size)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return False
+        if size is not None and stat.st_size != size:
+            return False
+        record = _read_record(_record_path(path)) or {}
+        expected = _normal(adler32) or _normal(str(record.get("adler32") or "")) or None
+        if record and (record.get("size"), record.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns):
+            return expected is None or record.get("adler32") == expected
+        if expected is None:
+            return True  # no checksum known anywhere: the size is all there is to go by
+        checksum = Checksum(expected, None)
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                checksum.update(block)
+        if _hex(checksum._adler) != expected:
+            return False  # changed since it was verified: fetched again (under the lock) over it
+        _write_record(path, expected)
+        return True
 
     def lock(self, did: DID) -> AbstractContextManager[None]:
         """One transfer of ``did`` at a time, across processes."""
@@ -127,7 +184,7 @@ class Cache:
         """Bring ``did`` into the cache from the first source that works; return (path, transferred)."""
         target = self.path_for(did)
         with self.lock(did):
-            if self.has(did, size):
+            if self.has(did, size, adler32):
                 return target, False
             if not sources:
                 raise StorageError(f"{did} has no replica that can be downloaded.")
@@ -177,11 +234,12 @@ class Cache:
                 f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded."
             )
         try:
-            checksum.check(f"{did} from {_host(source)}")
+            verified = checksum.check(f"{did} from {_host(source)}")
         except ChecksumMismatch:
             part.unlink(missing_ok=True)
             raise
         os.replace(part, target)
+        _write_record(target, verified)
 
     @staticmethod
     def _resume_from(part: Path, checksum: Checksum) -> int:

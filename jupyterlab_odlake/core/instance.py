@@ -125,7 +125,7 @@ class Instance:
         files = self.file_list(did)
         if not files:
             return []
-        cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes) for f in files} if cache else {}
+        cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
         # everything in the cache already: no need to ask where the replicas are
         replicas = {} if (mode == "download" and cached and all(cached.values())) else self._replicas(files)
         out = []
