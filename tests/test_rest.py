@@ -254,6 +254,17 @@ async def test_input_that_once_gave_500_gets_a_clear_400_or_404(api, raw_get):
     for scope in (".", ".."):
         status, body = await api("dids", scope, "x")
         assert status == 400 and "scope" in body["message"], scope
+    # Rucio's server reads these as a number, a date or True, or fails on them: a 400 that says what to write
+    for params, said in (
+        ({"q": "opendata:343981"}, "*343981*"),
+        ({"q": "opendata:untrue"}, "'true'"),
+        ({"q": "opendata:*", "filter": "length>x"}, "whole number"),
+        ({"q": "opendata:*", "filter": "created_before=notadate"}, "needs a date"),
+    ):
+        status, body = await api("search", type="all", **params)
+        assert status == 400 and said in body["message"], (params, body)
+    status, body = await api("search", q="opendata:*343981*", type="all")
+    assert status == 200 and [i["did"] for i in body["items"]] == ["opendata:mc_343981.ggH125_gamgam.GamGam.root"]
 
 
 async def test_every_path_under_odlake_answers_json(api, raw_get):

@@ -223,9 +223,10 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
         error, (rx.MissingClientParameter, rx.ConfigNotFound, rx.ClientProtocolNotSupported, rx.ClientProtocolNotFound)
     ):
         return Unreachable(f"{name} is not configured completely: {_first_line(error)}")
-    if isinstance(error, rx.RucioException):
-        return Unreachable(
-            f"{name} failed{subject}: {_first_line(error)}. Retry; if it persists, ask the lake's administrators."
+    if isinstance(error, rx.RucioException):  # the server answered, with a failure of its own
+        return RucioFailed(
+            f"{name} failed{subject}: {_first_line(error).rstrip('.')}. Retry; if it persists, ask the lake's "
+            "administrators."
         )
     return OdlakeError(f"{name}: unexpected {type(error).__name__}{subject}: {_first_line(error)}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import datetime as _dt
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -78,12 +80,14 @@ def search(
         DID.of(scope, "x")  # validates the scope
         wanted_scopes = [scope]
     check_name(pattern or "*", "search pattern")
+    check_pattern(pattern or "*")
     try:
         rucio_filters, rucio_type = parse_did_filter_from_string_fe(filters or "", name=pattern or "*", type=type_)
     except Exception as e:  # noqa: BLE001 - rucio raises several kinds for bad filters
         raise InvalidRequest(
             f"The metadata filter '{filters}' is not understood ({e}). Write key=value, key>=number, joined by commas."
         ) from None
+    check_filters(rucio_filters)
 
     def produce() -> list[DIDInfo]:
         found: list[DIDInfo] = []
@@ -102,6 +106,72 @@ def search(
     key = listing_key("search", query, type_, filters, wanted_scopes)
     page = snapshots.page(key, produce, limit, cursor)
     return Page(with_metadata(page.items, metadata), page.total, page.next)
+
+
+# How Rucio's server reads filter values (rucio.core.did_meta_plugins.filter_engine): dates in
+# these formats, then anything Python's literal_eval reads (numbers, True/False/None) unless
+# the text holds + - * or /; 'true'/'false' are capitalised first, inside words too.
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%a, %d %b %Y %H:%M:%S UTC",
+)
+_DATE_KEYS = ("created_before", "created_after", "created_at", "updated_at", "accessed_at")
+_INTEGER_KEYS = ("length", "bytes")
+
+
+def _read_by_rucio(text: str) -> str | None:
+    """What Rucio's server would take ``text`` for, when not for the text itself (a number, a date, True)."""
+    if any(word in text for word in ("true", "TRUE", "false", "FALSE")):
+        return "a true/false value"
+    for form in _DATE_FORMATS:
+        try:
+            _dt.datetime.strptime(text, form)
+            return "a date"
+        except ValueError:
+            pass
+    if not any(op in text for op in "+-*/"):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+        if isinstance(value, bool) or value is None:
+            return f"the value {value}"
+        if isinstance(value, (int, float, complex)):
+            return "a number"
+        if not isinstance(value, str):
+            return "a Python value"
+    return None
+
+
+def check_pattern(pattern: str) -> None:
+    """Refuse a name pattern Rucio's server would read as something else, and so never match."""
+    taken_for = _read_by_rucio(pattern)
+    if taken_for == "a true/false value":
+        raise InvalidRequest(
+            f"Rucio's server turns 'true' and 'false' in a pattern into 'True' and 'False', so '{pattern[:60]}' "
+            "cannot be searched as written; search for the rest of the name with wildcards, e.g. 'GamGam*'."
+        )
+    if taken_for:
+        raise InvalidRequest(
+            f"Rucio's server reads the pattern '{pattern[:60]}' as {taken_for}, not as a name, so it matches "
+            f"nothing; add a wildcard, e.g. '*{pattern[:60]}*'."
+        )
+
+
+def check_filters(groups: list[dict[str, Any]]) -> None:
+    """Refuse filter values Rucio cannot compare (its server fails on them instead of saying so)."""
+    for group in groups:
+        for key, value in group.items():
+            column = key.split(".", 1)[0]
+            if column in _INTEGER_KEYS and not str(value).lstrip("-").isdigit():
+                raise InvalidRequest(f"The filter {column} needs a whole number, not '{str(value)[:40]}'.")
+            if column in _DATE_KEYS and _read_by_rucio(str(value)) != "a date":
+                raise InvalidRequest(
+                    f"The filter {column} needs a date such as 2024-01-31T00:00:00, not '{str(value)[:40]}'."
+                )
 
 
 def _list_dids(client: Any, scope: str, filters: Any, did_type: str) -> list[dict[str, Any]]:
