@@ -27,7 +27,6 @@ export interface IInstance {
   account: string | null;
   vo: string | null;
   default_mode: Mode;
-  source: string;
   reachable: boolean;
   authenticated: boolean;
   status: string;

@@ -255,3 +255,15 @@ def test_the_download_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_
     finally:
         release.set()
         queue.shutdown()
+
+
+def test_an_error_message_never_carries_control_or_direction_characters():
+    error = InvalidRequest("'opendata:a\u202egpj.exe\x00' is not valid.\nSee %odlake help.")
+    assert error.message == "'opendata:a?gpj.exe?' is not valid.\nSee %odlake help." == str(error)
+
+
+def test_the_browser_is_not_told_where_the_server_keeps_its_configuration(tmp_path):
+    from jupyterlab_odlake.core.config import InstanceConfig
+
+    config = InstanceConfig(name="x", rucio_host="http://127.0.0.1:9", source=str(tmp_path / "secret" / "rucio.cfg"))
+    assert str(tmp_path) not in json.dumps(config.public())

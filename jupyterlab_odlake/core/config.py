@@ -118,7 +118,6 @@ class InstanceConfig:
             "account": self.account,
             "vo": self.vo,
             "default_mode": self.default_mode,
-            "source": self.source,
         }
 
 

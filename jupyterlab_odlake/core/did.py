@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidRequest
+from .errors import InvalidRequest, quoted
 
 # Rucio's own limits: scopes up to 25 characters of [A-Za-z0-9_.-], names up to 250.
 _SCOPE = re.compile(r"^[A-Za-z0-9_.\-]{1,25}$")
@@ -29,7 +29,7 @@ class DID:
         text = text.strip()
         if ":" not in text:
             raise InvalidRequest(
-                f"'{_shown(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data)."
+                f"'{quoted(text)}' is not a DID: write it as scope:name (for example opendata:GamGam.Data)."
             )
         scope, name = text.split(":", 1)
         return cls.of(scope, name)
@@ -38,7 +38,7 @@ class DID:
     def of(cls, scope: str, name: str) -> DID:
         if not _SCOPE.match(scope or "") or scope in (".", ".."):
             raise InvalidRequest(
-                f"'{_shown(scope)}' is not a valid Rucio scope (1-25 letters, digits, '_', '-' or '.')."
+                f"'{quoted(scope)}' is not a valid Rucio scope (1-25 letters, digits, '_', '-' or '.')."
             )
         check_name(name)
         return cls(scope, name)
@@ -50,13 +50,7 @@ def check_name(name: str, what: str = "DID name") -> str:
     if len(name) > _NAME_MAX:
         raise InvalidRequest(f"The {what} is {len(name)} characters long; Rucio allows at most {_NAME_MAX}.")
     if _FORBIDDEN.search(name):
-        raise InvalidRequest(f"The {what} '{_shown(name)}' contains quotes, backslashes or control characters.")
+        raise InvalidRequest(f"The {what} '{quoted(name)}' contains quotes, backslashes or control characters.")
     if name in (".", "..") or name.startswith("../") or "/../" in name or name.endswith("/.."):
-        raise InvalidRequest(f"The {what} '{_shown(name)}' contains a '..' path segment.")
+        raise InvalidRequest(f"The {what} '{quoted(name)}' contains a '..' path segment.")
     return name
-
-
-def _shown(text: str, limit: int = 60) -> str:
-    """A DID as it can be quoted back in a message: printable and short."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .did import DID
-from .errors import Cancelled, InvalidRequest, NotFound, OdlakeError
+from .errors import Cancelled, InvalidRequest, NotFound, OdlakeError, quoted
 from .records import ACTIVE_STATES, DownloadRecord, DownloadState, Location
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class Downloads:
         try:
             return self._downloads[download_id]
         except KeyError:
-            raise NotFound(f"There is no download '{download_id}' on this server.") from None
+            raise NotFound(f"There is no download '{quoted(download_id)}' on this server.") from None
 
     def all(self) -> list[Download]:
         return sorted(self._downloads.values(), key=lambda d: d.created)

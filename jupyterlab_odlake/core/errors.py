@@ -5,6 +5,23 @@ message says what happened and what to do.
 """
 
 
+def printable(text: str) -> str:
+    """``text`` with control and formatting characters (a NUL, U+202E that reverses what follows) shown as '?'.
+
+    Messages quote what the user typed; the quote must not be able to rearrange or hide the message.
+    """
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
+
+
+def quoted(text: object, limit: int = 60) -> str:
+    """What a user typed, as a message may quote it back: printable and short (never the request in bulk)."""
+    shown = printable(str(text)).replace("\n", "?")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+MAX_MESSAGE = 500  # characters; a message longer than this is cut
+
+
 class OdlakeError(Exception):
     """Base of every odlake error. ``str(error)`` is the message for the user."""
 
@@ -12,6 +29,9 @@ class OdlakeError(Exception):
     status = 500
 
     def __init__(self, message: str):
+        message = printable(message)
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         self.message = message
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .connection import Connection
 from .did import DID, check_name
-from .errors import InvalidRequest
+from .errors import InvalidRequest, quoted
 from .metadata import Metadata, shown
 from .paging import Snapshots, listing_key
 from .records import DIDInfo, DIDType, Page
@@ -85,7 +85,7 @@ def search(
         rucio_filters, rucio_type = parse_did_filter_from_string_fe(filters or "", name=pattern or "*", type=type_)
     except Exception as e:  # noqa: BLE001 - rucio raises several kinds for bad filters
         raise InvalidRequest(
-            f"The metadata filter '{filters}' is not understood ({e}). Write key=value, key>=number, joined by commas."
+            f"The metadata filter '{quoted(filters)}' is not understood ({quoted(e, 120)}). Write key=value, key>=number, joined by commas."
         ) from None
     check_filters(rucio_filters)
 
@@ -151,13 +151,13 @@ def check_pattern(pattern: str) -> None:
     taken_for = _read_by_rucio(pattern)
     if taken_for == "a true/false value":
         raise InvalidRequest(
-            f"Rucio's server turns 'true' and 'false' in a pattern into 'True' and 'False', so '{pattern[:60]}' "
+            f"Rucio's server turns 'true' and 'false' in a pattern into 'True' and 'False', so '{quoted(pattern)}' "
             "cannot be searched as written; search for the rest of the name with wildcards, e.g. 'GamGam*'."
         )
     if taken_for:
         raise InvalidRequest(
-            f"Rucio's server reads the pattern '{pattern[:60]}' as {taken_for}, not as a name, so it matches "
-            f"nothing; add a wildcard, e.g. '*{pattern[:60]}*'."
+            f"Rucio's server reads the pattern '{quoted(pattern)}' as {taken_for}, not as a name, so it matches "
+            f"nothing; add a wildcard, e.g. '*{quoted(pattern)}*'."
         )
 
 
@@ -167,10 +167,10 @@ def check_filters(groups: list[dict[str, Any]]) -> None:
         for key, value in group.items():
             column = key.split(".", 1)[0]
             if column in _INTEGER_KEYS and not str(value).lstrip("-").isdigit():
-                raise InvalidRequest(f"The filter {column} needs a whole number, not '{str(value)[:40]}'.")
+                raise InvalidRequest(f"The filter {column} needs a whole number, not '{quoted(value, 40)}'.")
             if column in _DATE_KEYS and _read_by_rucio(str(value)) != "a date":
                 raise InvalidRequest(
-                    f"The filter {column} needs a date such as 2024-01-31T00:00:00, not '{str(value)[:40]}'."
+                    f"The filter {column} needs a date such as 2024-01-31T00:00:00, not '{quoted(value, 40)}'."
                 )
 
 

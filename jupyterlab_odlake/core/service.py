@@ -10,7 +10,7 @@ from .cache import Cache
 from .config import InstanceConfig, discover
 from .did import DID
 from .downloads import Downloads
-from .errors import InvalidRequest, NotFound
+from .errors import InvalidRequest, NotFound, quoted
 from .instance import Instance
 from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
 
@@ -60,7 +60,7 @@ class Lakes:
             return self.instances[name]
         except KeyError:
             known = ", ".join(self.instances) or "none"
-            raise NotFound(f"There is no Rucio instance '{name}' here; known: {known}.") from None
+            raise NotFound(f"There is no Rucio instance '{quoted(name)}' here; known: {known}.") from None
 
     def instance_list(self) -> list[dict[str, Any]]:
         return [dict(i.status(), default=(i.name == self.default)) for i in self.instances.values()]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.did import DID
-from ..core.errors import InvalidRequest, NotFound, StorageError
+from ..core.errors import InvalidRequest, NotFound, StorageError, quoted
 from ..core.lake import Lake
 from ..core.records import MODES, DIDInfo, DownloadRecord, FileEntry, Mode
 from . import backends
@@ -32,7 +32,7 @@ def attach(
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
     mode = mode or "auto"
     if mode not in MODES:
-        raise InvalidRequest(f"mode '{mode}' is not one of {', '.join(MODES)}.")
+        raise InvalidRequest(f"mode '{quoted(mode)}' is not one of {', '.join(MODES)}.")
     lake = backends.current()
     name = lake.instance_name(instance)
     files = lake.locations(did, mode, name)

@@ -16,7 +16,7 @@ import sys
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..core.did import DID
-from ..core.errors import InvalidRequest, OdlakeError
+from ..core.errors import InvalidRequest, OdlakeError, quoted
 from ..core.metadata import SHOWN_METADATA
 from ..core.records import MODES
 from . import api
@@ -76,7 +76,7 @@ def variable_name(did: DID) -> str:
 
 def check_variable(name: str) -> str:
     if not (name.isascii() and name.isidentifier()):
-        raise InvalidRequest(f"'{name[:40]}' is not a valid Python variable name.")
+        raise InvalidRequest(f"'{quoted(name, 40)}' is not a valid Python variable name.")
     if name in RESERVED:
         raise InvalidRequest(f"'{name}' is a Python keyword; choose another variable name.")
     return name

@@ -12,6 +12,7 @@ from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
 from ..core import DID, MODES, InvalidRequest, Lakes, NotFound, OdlakeError
+from ..core.errors import quoted
 
 
 class OdlakeHandler(APIHandler):
@@ -86,7 +87,7 @@ class NoRouteHandler(OdlakeHandler):
 
     def _none(self, rest: str = ""):
         raise NotFound(
-            f"There is no odlake route {self.request.method} /odlake/{rest[:80]}; see the REST API in the README."
+            f"There is no odlake route {self.request.method} /odlake/{quoted(rest)}; see the REST API in the README."
         )
 
     get = tornado.web.authenticated(_none)
