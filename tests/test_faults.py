@@ -107,3 +107,75 @@ async def test_a_server_failure_while_signing_in_is_not_called_a_wrong_password(
         lake_up(home, log=lambda *_: None)
     status, body = await api("search", q="opendata:GamGam")
     assert status == 200 and body["items"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs: room for one GamGam data file (1.6 MB), not two."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+
+    def mount(options):
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)], check=True)
+
+    yield disk, mount
+    subprocess.run(["umount", str(disk)], check=False)
+
+
+def lakes_on(fault_lake, cache_dir, tmp_path):
+    from jupyterlab_odlake.core import Lakes
+    from jupyterlab_odlake.core.config import InstanceConfig
+
+    home, state = fault_lake
+    secrets = tmp_path / "secrets-disk"
+    secrets.mkdir(exist_ok=True)
+    config = InstanceConfig.from_dict(instance_config(home, state, secrets))
+    return Lakes([config], cache_dir=cache_dir, state_dir=tmp_path / "state-disk")
+
+
+def finish(lakes, did):
+    import time
+
+    from jupyterlab_odlake.core import DID
+
+    record = lakes.start_download(DID.parse(did), None)
+    deadline = time.monotonic() + 60
+    while (record := lakes.download(record.id)).active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return record
+
+
+def test_a_full_cache_disk_is_said_and_leaves_only_whole_files(fault_lake, small_disk, tmp_path):
+    from jupyterlab_odlake.core import DID
+
+    disk, mount = small_disk
+    mount("size=2m")
+    lakes = lakes_on(fault_lake, disk / "cache", tmp_path)
+    try:
+        record = finish(lakes, "opendata:GamGam.Data")
+        assert record.state == "failed", record
+        assert any("disk is full" in e and "Nothing partial was kept" in e for e in record.errors), record.errors
+        assert not list(disk.rglob("*.part"))
+        names = [f"data_{p}.GamGam.root" for p in "ABCD"]
+        kept = [n for n in names if (disk / "cache" / "opendata" / n).exists()]
+        assert len(kept) == len(record.paths) >= 1
+        assert all(lakes.cache.has(DID("opendata", n), None, None) for n in kept)  # what is there is whole
+    finally:
+        lakes.close()
+
+
+def test_a_read_only_cache_is_said_at_first_use(fault_lake, small_disk, tmp_path):
+    disk, mount = small_disk
+    mount("size=1m,ro")
+    lakes = lakes_on(fault_lake, disk / "cache", tmp_path)
+    try:
+        record = finish(lakes, "opendata:data_A.GamGam.root")
+        assert record.state == "failed"
+        assert any("cannot be written (Read-only file system)" in e for e in record.errors), record.errors
+    finally:
+        lakes.close()

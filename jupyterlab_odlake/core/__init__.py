@@ -6,6 +6,7 @@ from .did import DID
 from .errors import (
     AccessDenied,
     AuthenticationFailed,
+    CacheUnusable,
     Cancelled,
     ChecksumMismatch,
     InvalidRequest,
@@ -28,6 +29,7 @@ __all__ = [
     "Alternative",
     "AuthenticationFailed",
     "Cache",
+    "CacheUnusable",
     "Cancelled",
     "ChecksumMismatch",
     "DIDInfo",

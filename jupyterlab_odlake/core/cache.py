@@ -8,6 +8,7 @@ makes two servers or kernels that want the same file do one transfer.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from typing import IO
 from urllib.parse import quote, unquote, urlparse
 
 from .did import DID
-from .errors import Cancelled, ChecksumMismatch, InvalidRequest, StorageError
+from .errors import CacheUnusable, Cancelled, ChecksumMismatch, InvalidRequest, StorageError
 from .filelock import locked
 
 CHUNK = 1 << 20
@@ -111,10 +112,13 @@ def _write_record(path: Path, adler32: str) -> None:
     """Record that ``path`` was verified, as it is now: size, mtime and adler32."""
     stat = path.stat()
     record = _record_path(path)
-    record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_name(record.name + ".tmp")
-    tmp.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "adler32": adler32}))
-    os.replace(tmp, record)
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "adler32": adler32}))
+        os.replace(tmp, record)
+    except OSError:  # no room for the record: the copy stays good, and is checked in full when next asked for
+        tmp.unlink(missing_ok=True)
 
 
 class Cache:
@@ -162,8 +166,25 @@ class Cache:
 
     def lock(self, did: DID) -> AbstractContextManager[None]:
         """One transfer of ``did`` at a time, across processes."""
-        self._make_root()
-        return locked(self.root / ".locks" / did.scope / (file_name(did.name) + ".lock"))
+        path = self.root / ".locks" / did.scope / (file_name(did.name) + ".lock")
+        try:
+            self._make_root()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(exist_ok=True)
+        except OSError as e:
+            raise self._unusable(e) from e
+        return locked(path)
+
+    def _unusable(self, error: OSError) -> CacheUnusable:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return CacheUnusable(
+                f"The download cache's disk is full ({self.root}); free space there, or set c.Odlake.cache_dir "
+                "(or $ODLAKE_CACHE_DIR) to a larger one. Nothing partial was kept."
+            )
+        return CacheUnusable(
+            f"The download cache {self.root} cannot be written ({error.strerror}); set c.Odlake.cache_dir "
+            "(or $ODLAKE_CACHE_DIR) to a directory you can write."
+        )
 
     def _make_root(self) -> None:
         """A cache this process creates is its user's alone (0700); one a sysadmin made to share keeps its mode."""
@@ -188,12 +209,18 @@ class Cache:
                 return target, False
             if not sources:
                 raise StorageError(f"{did} has no replica that can be downloaded.")
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise self._unusable(e) from e
             errors: list[StorageError] = []
             for source in sources:
                 try:
                     self._transfer(did, source, target, size, adler32, md5, progress, cancelled)
                     return target, True
+                except _CacheWriteFailed as e:  # no other source helps: the cache is the problem
+                    target.with_name(target.name + ".part").unlink(missing_ok=True)
+                    raise self._unusable(e.error) from e.error
                 except Cancelled:
                     raise
                 except StorageError as e:
@@ -309,6 +336,14 @@ class Cache:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _CacheWriteFailed(Exception):
+    """Writing into the cache failed (a full disk, a read-only one): not the source's fault."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
 def _write(
     did: DID,
     blocks: Iterable[bytes],
@@ -321,7 +356,10 @@ def _write(
     for block in blocks:
         if cancelled is not None and cancelled.is_set():
             raise Cancelled(f"The download of {did} was cancelled; it resumes where it stopped.")
-        out.write(block)
+        try:
+            out.write(block)
+        except OSError as e:
+            raise _CacheWriteFailed(e) from e
         checksum.update(block)
         if progress:
             progress(len(block))

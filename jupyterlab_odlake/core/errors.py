@@ -82,6 +82,13 @@ class RucioFailed(OdlakeError):
     status = 502
 
 
+class CacheUnusable(OdlakeError):
+    """The download cache cannot take a file: its disk is full, or it cannot be written."""
+
+    code = "cache_unusable"
+    status = 507
+
+
 class Unreachable(OdlakeError):
     """The Rucio server (or a storage) cannot be reached."""
 

@@ -29,6 +29,7 @@ _ERRORS = {
         E.NotFound,
         E.StorageError,
         E.ChecksumMismatch,
+        E.CacheUnusable,
         E.RucioFailed,
         E.Unreachable,
         E.TimedOut,
