@@ -442,7 +442,7 @@ async def test_unknown_download_and_bad_body(api):
     assert failed["state"] == "failed" and "no such DID" in failed["errors"][0]
 
 
-async def test_no_secret_in_any_response_or_log(api, lake, caplog, instance_configs):
+async def test_no_secret_in_any_response_or_log(api, lake, caplog, instance_configs, tmp_path):
     caplog.set_level(logging.DEBUG)
     for args, params in [
         (("instances",), {}),
@@ -452,8 +452,11 @@ async def test_no_secret_in_any_response_or_log(api, lake, caplog, instance_conf
         (("catalog",), {}),
     ]:
         await api(*args, **params)
-    secrets = [open(c["password_file"]).read() for c in instance_configs]
-    assert all(len(s) >= 8 for s in secrets)
-    everything = "\n".join(api.seen) + caplog.text
-    for secret in secrets:
+    home, _ = lake
+    secrets = [open(c["password_file"]).read().strip() for c in instance_configs]
+    tokens = [p.read_text().strip() for p in (tmp_path / "state" / "tokens").rglob("auth_token_for_*")]
+    assert tokens and all(len(s) >= 8 for s in secrets + tokens)
+    lake_logs = "\n".join(p.read_text(errors="replace") for p in home.logs.glob("*.log"))
+    everything = "\n".join(api.seen) + caplog.text + lake_logs
+    for secret in secrets + tokens:
         assert secret not in everything
