@@ -183,16 +183,18 @@ def test_storage_unreachable_while_streaming_is_one_clear_line(fresh_env, lake, 
     assert out[1].startswith("StorageError |") and "cannot be reached" in out[1] and "127.0.0.1:9" in out[1]
 
 
-def test_two_kernels_attaching_at_once_make_one_transfer_per_file(fresh_env):
+def test_four_kernels_attaching_at_once_make_one_transfer_per_file(fresh_env):
     cell = (
         "import jupyterlab_odlake as odlake\n"
         "d = odlake.attach('opendata:GamGam.Data', mode='download', progress=False)\n"
-        "print('transfers', sum(x.transfers for x in odlake.downloads()))"
+        "print('transfers', sum(x.transfers for x in odlake.downloads()), '|'.join(d.paths))"
     )
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        outs = list(pool.map(lambda _: run_cells(fresh_env, cell), range(2)))
-    counts = [int(o[0].split("transfers")[1]) for o in outs]
-    assert sum(counts) == 4, counts
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: run_cells(fresh_env, cell), range(4)))
+    counts = [int(o[0].split()[1]) for o in outs]
+    assert sum(counts) == 4, counts  # four files, each moved by one kernel only
+    paths = {o[0].split()[2] for o in outs}
+    assert len(paths) == 1 and all(os.path.isfile(p) for p in paths.pop().split("|"))
 
 
 def test_odlake_ipython_install_loads_the_magic_in_every_kernel(fresh_env):
