@@ -123,6 +123,19 @@ async def test_search_with_wildcards_type_and_metadata_filters(api):
     assert [i["name"] for i in page["items"]] == ["mc_361100.Wplusenu.1lep.root", "mc_410000.ttbar_lep.1lep.root"]
 
 
+async def test_a_word_finds_the_names_holding_it_in_every_scope(api):
+    status, page = await api("search", q="GamGam", type="dataset")
+    assert status == 200 and [i["did"] for i in page["items"]] == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
+    status, page = await api("search", q="ggH125", type="file")
+    assert [i["did"] for i in page["items"]] == [
+        "opendata:mc_343981.ggH125_gamgam.GamGam.root",
+        "opendata:mc_345060.ggH125_ZZ4lep.4lep.root",
+    ]
+    # with a scope, Rucio's wildcards keep their exact meaning: no wildcard, no partial match
+    status, page = await api("search", q="opendata:GamGam", type="dataset")
+    assert status == 200 and page["items"] == []
+
+
 # -- one DID, its files, its replicas ---------------------------------------------------------
 
 

@@ -75,7 +75,9 @@ def search(
     query = (query or "*").strip() or "*"
     wanted_scopes: list[str] | None = None
     pattern = query
-    if ":" in query:
+    if is_word(query):
+        pattern = f"*{query}*"  # a word: names holding it, in every scope the instance lists
+    elif ":" in query:
         scope, pattern = query.split(":", 1)
         DID.of(scope, "x")  # validates the scope
         wanted_scopes = [scope]
@@ -144,6 +146,11 @@ def _read_by_rucio(text: str) -> str | None:
         if not isinstance(value, str):
             return "a Python value"
     return None
+
+
+def is_word(query: str) -> bool:
+    """A query with no scope and no wildcard (GamGam, ggH125) searches for names holding it."""
+    return not any(c in query for c in ":*?%")
 
 
 def check_pattern(pattern: str) -> None:

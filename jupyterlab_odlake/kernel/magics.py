@@ -27,7 +27,9 @@ USAGE = """\
         attach a DID as a kernel variable whose .paths are local files or streamable URLs
 %odlake search PATTERN [--filter KEY=VALUE ...] [--type container|dataset|file|all] [--instance NAME]
         find DIDs by Rucio wildcard and metadata, e.g. %odlake search opendata:* --filter channel=GamGam
-        (* matches any text, and so does %, which Rucio hands to its database as it is)
+        a word without scope or wildcard (GamGam) finds the names holding it in every scope;
+        scope:pattern keeps Rucio's wildcards (* matches any text, and so does %, which Rucio
+        hands to its database as it is)
 %odlake ls SCOPE:NAME [--instance NAME]      the files of a DID
 %odlake downloads                           downloads and their progress
 %odlake help                                this text

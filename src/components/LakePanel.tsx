@@ -141,7 +141,7 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
       >
         <input
           className="jp-mod-styled jp-OdlakeSearch-query"
-          placeholder="scope:pattern, e.g. opendata:*GamGam*"
+          placeholder="a word (GamGam) or scope:pattern (opendata:*MC*)"
           value={model.query}
           aria-label="DID pattern"
           onChange={e => {

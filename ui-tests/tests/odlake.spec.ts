@@ -77,6 +77,17 @@ test.describe('Open Data Lake panel', () => {
     await expect(results.first()).toContainText('GamGam.MC');
   });
 
+  test('a word finds the names holding it in every scope', async ({ page }) => {
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-query').fill('GamGam');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    const results = page.locator('#odlake-panel .jp-OdlakeResults .jp-OdlakeDid');
+    await expect(row(page, 'opendata:GamGam.Data')).toBeVisible();
+    await expect(row(page, 'opendata:GamGam.MC')).toBeVisible();
+    await expect(results).toHaveCount(3); // the container GamGam and its two datasets
+  });
+
   test('searches with a pattern and metadata filter chips', async ({ page }) => {
     await openPanel(page);
     await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
