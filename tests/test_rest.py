@@ -473,3 +473,12 @@ async def test_no_secret_in_any_response_or_log(api, lake, caplog, instance_conf
     everything = "\n".join(api.seen) + caplog.text + lake_logs
     for secret in secrets + tokens:
         assert secret not in everything
+
+
+async def test_locations_of_a_dataset_larger_than_one_rucio_request(api, paging_dataset):
+    # Rucio takes at most 1,000 DIDs a request: the 2,100 files are asked for in three
+    status, body = await api("dids", "opendata", paging_dataset, "replicas", mode="stream")
+    assert status == 200, body
+    files = body["files"]
+    assert len(files) == PAGING_FILES and len({f["name"] for f in files}) == PAGING_FILES
+    assert all(f["kind"] == "stream" and f["location"].startswith("http://") for f in files)

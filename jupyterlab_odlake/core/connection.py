@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,6 +160,15 @@ class Connection:
     def reset(self) -> None:
         with self._lock:
             self._client = None
+
+
+RUCIO_MAX_DIDS = 1000  # DIDs in one request: Rucio's schema (rucio.common.schema, "DIDS") refuses more
+
+
+def in_batches(items: Sequence[T], size: int = RUCIO_MAX_DIDS) -> Iterator[Sequence[T]]:
+    """``items`` in slices Rucio's server accepts in one request."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def from_lake(error: Exception) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 from . import catalog as _catalog
 from . import search as _search
 from .config import InstanceConfig
-from .connection import Connection
+from .connection import Connection, in_batches
 from .did import DID
 from .errors import InvalidRequest, OdlakeError
 from .locations import alternatives, choose, is_available
@@ -110,11 +110,14 @@ class Instance:
         return Page(items, page.total, page.next)
 
     def _replicas(self, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]]:
-        dids = [{"scope": f.scope, "name": f.name} for f in files]
-        found = self.connection.call(
-            lambda c: list(c.list_replicas(dids, all_states=True, resolve_archives=False)), "listing replicas"
-        )
-        return {(r["scope"], r["name"]): r for r in found}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for batch in in_batches([{"scope": f.scope, "name": f.name} for f in files]):
+            replicas = self.connection.call(
+                lambda c, b=batch: list(c.list_replicas(b, all_states=True, resolve_archives=False)),  # type: ignore[misc]
+                "listing replicas",
+            )
+            found.update(((r["scope"], r["name"]), r) for r in replicas)
+        return found
 
     # -- where to read ----------------------------------------------------------------------
     def locations(self, did: DID, mode: Mode | None, cache: Cache | None) -> list[Location]:

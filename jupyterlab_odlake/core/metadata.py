@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .connection import Connection
+from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .did import DID
 
 # The metadata a user chooses samples by, most useful first; shown with search results when present.
@@ -78,7 +78,12 @@ class Metadata:
         self._json: bool | None = None  # does this Rucio keep JSON metadata? (not on SQLite)
 
     def bulk(self, dids: list[DID]) -> dict[DID, dict[str, Any]]:
-        """The metadata of each DID, in one call."""
+        """The metadata of each DID, in as few calls as Rucio accepts."""
+        if len(dids) > RUCIO_MAX_DIDS:
+            merged: dict[DID, dict[str, Any]] = {}
+            for batch in in_batches(dids):
+                merged.update(self.bulk(list(batch)))
+            return merged
         if not dids:
             return {}
         wanted = [{"scope": d.scope, "name": d.name} for d in dids]
