@@ -135,7 +135,8 @@ def lakes_on(fault_lake, cache_dir, tmp_path):
     secrets = tmp_path / "secrets-disk"
     secrets.mkdir(exist_ok=True)
     config = InstanceConfig.from_dict(instance_config(home, state, secrets))
-    return Lakes([config], cache_dir=cache_dir, state_dir=tmp_path / "state-disk")
+    # one file at a time, so that the first fits whole and the next meets the full disk
+    return Lakes([config], cache_dir=cache_dir, state_dir=tmp_path / "state-disk", parallel_transfers=1)
 
 
 def finish(lakes, did):
