@@ -4,6 +4,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,35 @@ def transfer_ended(cache_root: Path, scope: str, name: str) -> bool:
             return False
         fcntl.flock(f, fcntl.LOCK_UN)
         return True
+
+
+def odlake_server(home, root: Path, cache: Path, *args: str):
+    """A real Jupyter server with odlake on the lake in ``home``, its own config, runtime and state in ``root``
+    and its downloads in ``cache``; returns it and a requests session that carries its token."""
+    import requests
+
+    from jupyterlab_odlake.lake.home import LakeHome
+    from jupyterlab_odlake.lake.jupyter import start_jupyter
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "notebooks").mkdir(exist_ok=True)
+    server = start_jupyter(
+        LakeHome(home.root),
+        app="jupyter_server",
+        root_dir=str(root / "notebooks"),
+        env={"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")},
+        log_file=root / "server.log",
+        args=[f"--Odlake.cache_dir={cache}", f"--Odlake.state_dir={root / 'state'}", *args],
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {server.token}"
+    return server, session
+
+
+def follow(server, session, record: dict, timeout: float = 120.0) -> dict:
+    """Poll a download through a server's REST API until it ends."""
+    deadline = time.monotonic() + timeout
+    while record["state"] in ("resolving", "running") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        record = session.get(server.url + f"odlake/downloads/{record['id']}", timeout=60).json()
+    return record

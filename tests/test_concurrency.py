@@ -1,12 +1,8 @@
 """Two Jupyter servers of one user sharing one download cache: each file crosses the network once."""
 
 import concurrent.futures
-import time
 
-import requests
-
-from jupyterlab_odlake.lake.home import LakeHome
-from jupyterlab_odlake.lake.jupyter import start_jupyter
+from support import follow, odlake_server
 
 
 def test_two_servers_sharing_a_cache_transfer_each_file_once(lake, tmp_path):
@@ -15,34 +11,17 @@ def test_two_servers_sharing_a_cache_transfer_each_file_once(lake, tmp_path):
     servers = []
     try:
         for i in range(2):
-            root = tmp_path / f"server{i}"
-            root.mkdir()
-            env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-            servers.append(
-                start_jupyter(
-                    LakeHome(home.root),
-                    app="jupyter_server",
-                    root_dir=str(root),
-                    env=env,
-                    log_file=root / "server.log",
-                    args=[f"--Odlake.cache_dir={cache}", f"--Odlake.state_dir={root / 'state'}"],
-                )
-            )
+            servers.append(odlake_server(home, tmp_path / f"server{i}", cache))
 
-        def download(server):
-            s = requests.Session()
-            s.headers["Authorization"] = f"token {server.token}"
-            record = s.post(server.url + "odlake/downloads", json={"did": "opendata:GamGam.Data"}, timeout=60).json()
-            deadline = time.monotonic() + 120
-            while record["state"] in ("resolving", "running") and time.monotonic() < deadline:
-                time.sleep(0.05)
-                record = s.get(server.url + f"odlake/downloads/{record['id']}", timeout=60).json()
-            return record
+        def download(pair):
+            server, session = pair
+            record = session.post(server.url + "odlake/downloads", json={"did": "opendata:GamGam.Data"}, timeout=60)
+            return follow(server, session, record.json())
 
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             records = list(pool.map(download, servers))
     finally:
-        for server in servers:
+        for server, _session in servers:
             server.stop()
     assert [r["state"] for r in records] == ["done", "done"], records
     assert sum(r["transfers"] for r in records) == 4  # four files, each moved by one server only

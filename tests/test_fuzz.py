@@ -14,9 +14,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from jupyterlab_odlake.lake.home import LakeHome
-from jupyterlab_odlake.lake.jupyter import start_jupyter
+from support import odlake_server
 
 EXAMPLES = 200  # per route: 7 routes, 1,400 requests
 SETTINGS = settings(
@@ -66,23 +64,10 @@ scope = st.one_of(st.just("opendata"), text)
 
 @pytest.fixture(scope="module")
 def server(lake, tmp_path_factory):
-    import requests
-
     home, _ = lake
     root = tmp_path_factory.mktemp("fuzz")
-    (root / "notebooks").mkdir()
     cache = root / "cache"
-    env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-    jupyter = start_jupyter(
-        LakeHome(home.root),
-        app="jupyter_server",
-        root_dir=str(root / "notebooks"),
-        env=env,
-        log_file=root / "server.log",
-        args=[f"--Odlake.cache_dir={cache}", f"--Odlake.state_dir={root / 'state'}", "--ServerApp.log_level=WARN"],
-    )
-    session = requests.Session()
-    session.headers["Authorization"] = f"token {jupyter.token}"
+    jupyter, session = odlake_server(home, root, cache, "--ServerApp.log_level=WARN")
     before = _tree(home.root)
     yield session, jupyter.url + "odlake/", [str(home.root), str(root), str(Path(json.__file__).parent.parent)], cache
     jupyter.stop()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import instance_config
-from support import SlowStorage, transfer_ended, until, wait_download
+from support import SlowStorage, follow, odlake_server, transfer_ended, until, wait_download
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyterlab_odlake.core.cache import adler32_hex
@@ -489,35 +489,13 @@ async def test_locations_of_a_dataset_larger_than_one_rucio_request(api, paging_
 def test_a_server_killed_during_a_download_leaves_no_file_taken_for_good(lake, slow_file, tmp_path):
     import signal
 
-    import requests
-
-    from jupyterlab_odlake.lake.home import LakeHome
-    from jupyterlab_odlake.lake.jupyter import start_jupyter
-
     home, _ = lake
     name, storage = slow_file
     cache = tmp_path / "cache"
-
-    def server():
-        root = tmp_path / f"server-{len(list(tmp_path.glob('server-*')))}"
-        root.mkdir()
-        env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-        jupyter = start_jupyter(
-            LakeHome(home.root),
-            app="jupyter_server",
-            root_dir=str(root),
-            env=env,
-            log_file=root / "server.log",
-            args=[f"--Odlake.cache_dir={cache}", f"--Odlake.state_dir={root / 'state'}"],
-        )
-        s = requests.Session()
-        s.headers["Authorization"] = f"token {jupyter.token}"
-        return jupyter, s
-
-    first, s = server()
+    part = cache / "opendata" / (name + ".part")
+    first, s = odlake_server(home, tmp_path / "first", cache)
     try:
         record = s.post(first.url + "odlake/downloads", json={"did": f"opendata:{name}"}, timeout=60).json()
-        part = cache / "opendata" / (name + ".part")
         for _ in range(400):  # until some bytes have arrived
             if part.exists() and part.stat().st_size > 0:
                 break
@@ -528,14 +506,10 @@ def test_a_server_killed_during_a_download_leaves_no_file_taken_for_good(lake, s
     finally:
         first.stop()
     assert not (cache / "opendata" / name).exists()  # no file under its final name, only the part
-    second, s = server()
+    second, s = odlake_server(home, tmp_path / "second", cache)
     try:
         record = s.post(second.url + "odlake/downloads", json={"did": f"opendata:{name}"}, timeout=60).json()
-        for _ in range(1500):
-            if record["state"] not in ("resolving", "running"):
-                break
-            time.sleep(0.02)
-            record = s.get(second.url + f"odlake/downloads/{record['id']}", timeout=60).json()
+        record = follow(second, s, record)
         assert record["state"] == "done", record
         assert (cache / "opendata" / name).stat().st_size == 3_000_000 and not part.exists()
         assert storage.requests[-1][1] and storage.requests[-1][1].startswith("bytes=")  # it resumed
