@@ -9,7 +9,7 @@ against ``to_json`` of each.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Generic, Literal, TypeVar
 
 DIDType = Literal["container", "dataset", "file", ""]
@@ -112,7 +112,7 @@ class Location:
 
     def from_cache(self) -> Location:
         """The same file read from its verified copy in the cache."""
-        return _replace(self, kind="download", location=self.cache_path, rse=None, cached=True, reason=None)
+        return replace(self, kind="download", location=self.cache_path, rse=None, cached=True, reason=None)
 
     def to_json(self) -> JSON:
         data = asdict(self)
@@ -122,7 +122,7 @@ class Location:
     @classmethod
     def from_json(cls, data: JSON) -> Location:
         record: Location = _from_json(cls, data)
-        return _replace(record, alternatives=tuple(Alternative(**a) for a in data.get("alternatives", ())))
+        return replace(record, alternatives=tuple(Alternative(**a) for a in data.get("alternatives", ())))
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class DownloadRecord:
     @classmethod
     def from_json(cls, data: JSON) -> DownloadRecord:
         record: DownloadRecord = _from_json(cls, data)
-        return _replace(record, errors=tuple(data.get("errors", ())), paths=tuple(data.get("paths", ())))
+        return replace(record, errors=tuple(data.get("errors", ())), paths=tuple(data.get("paths", ())))
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,3 @@ class Page(Generic[T]):
     @classmethod
     def from_json(cls, data: JSON, item: Callable[[JSON], T]) -> Page[T]:
         return cls([item(i) for i in data["items"]], data["total"], data.get("next"))
-
-
-def _replace(record: T, **changes: Any) -> T:
-    from dataclasses import replace
-
-    return replace(record, **changes)  # type: ignore[type-var]
