@@ -44,9 +44,9 @@ class SlowStorage:
 
     def __init__(self, root: Path, rate: int = 2_000_000):
         import http.server
-        import threading
 
         self.root, self.rate, self.requests = Path(root), rate, []
+        self.connections: set = set()
         storage = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -54,6 +54,7 @@ class SlowStorage:
                 pass
 
             def do_GET(self):
+                storage.connections.add(self.connection)
                 path = storage.root / self.path.lstrip("/")
                 storage.requests.append((self.path, self.headers.get("Range")))
                 if not path.is_file():
@@ -77,14 +78,38 @@ class SlowStorage:
                     for i in range(start, len(data), step):
                         self.wfile.write(data[i : i + step])
                         time.sleep(0.05)
-                except (BrokenPipeError, ConnectionResetError):
+                except OSError:  # the client went away, or the storage crashed
                     pass
+                finally:
+                    storage.connections.discard(self.connection)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self._serve(0)
+
+    def _serve(self, port: int) -> None:
+        import http.server
+        import threading
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def crash(self) -> None:
+        """Go away as a killed server does: stop answering and cut every transfer in the middle."""
+        import socket
+
+        self.close()
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def restart(self) -> None:
+        """Come back on the same port, so that the replica's URL holds again."""
+        self._serve(self.port)
 
     @property
     def url(self) -> str:

@@ -450,6 +450,32 @@ async def test_download_progress_then_cancel_then_resume(api, slow_file, tmp_pat
     assert storage.requests[-1][1] and storage.requests[-1][1].startswith("bytes=")
 
 
+async def test_a_storage_that_dies_mid_transfer_fails_clearly_and_the_retry_resumes(api, slow_file, tmp_path):
+    name, storage = slow_file
+    status, d = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+    assert status == 202
+    for _ in range(400):  # until bytes arrive
+        status, d = await api("downloads", d["id"])
+        if d["bytes_done"] > 0:
+            break
+        await asyncio.sleep(0.02)
+    storage.crash()
+    try:
+        d = await wait_download(api, d["id"])
+        assert d["state"] == "failed", d
+        assert any(name in e and "retry to resume" in e for e in d["errors"]), d["errors"]
+        cache = tmp_path / "cache" / "opendata"
+        part = cache / (name + ".part")
+        assert not (cache / name).exists() and 0 < part.stat().st_size < 3_000_000
+    finally:
+        storage.restart()
+    status, again = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+    again = await wait_download(api, again["id"], timeout=30)
+    assert again["state"] == "done", again
+    assert (cache / name).stat().st_size == 3_000_000 and not part.exists()
+    assert storage.requests[-1][1] and storage.requests[-1][1].startswith("bytes=")  # resumed, not read again
+
+
 async def test_unknown_download_and_bad_body(api):
     status, body = await api("downloads", "doesnotexist")
     assert status == 404
