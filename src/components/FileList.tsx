@@ -18,6 +18,7 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
   React.useEffect(() => {
     const rerender = () => setTick(t => t + 1);
     listing.changed.connect(rerender);
+    rerender(); // a page that came between the first render and this subscription
     void listing.show(0, 0);
     return () => {
       listing.changed.disconnect(rerender);

@@ -281,6 +281,9 @@ function Panel(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
   React.useEffect(() => {
     const rerender = () => setTick(t => t + 1);
     model.changed.connect(rerender);
+    // the model may have changed between the first render and this subscription (an answer that
+    // came meanwhile): render once more, or the panel would show "Loading…" until the next change
+    rerender();
     return () => {
       model.changed.disconnect(rerender);
     };
