@@ -54,11 +54,16 @@ def file_name(name: str) -> str:
     return f"{head}%%{hashlib.sha256(name.encode()).hexdigest()[:40]}"
 
 
+def _normal(adler32: str | None) -> str | None:
+    """adler32 as Rucio writes it (eight lower-case hex digits), or None."""
+    return adler32.lower().zfill(8) if adler32 else None
+
+
 class Checksum:
     """adler32 when the catalogue has it, else md5, fed as bytes arrive."""
 
     def __init__(self, adler32: str | None, md5: str | None):
-        self.expected_adler32 = (adler32 or "").lower().zfill(8) if adler32 else None
+        self.expected_adler32 = _normal(adler32)
         self.expected_md5 = (md5 or "").lower() or None
         self.reset()
 
@@ -88,10 +93,6 @@ class Checksum:
                     f"{what}: md5 is {got}, the catalogue says {self.expected_md5}; the copy was discarded."
                 )
         return adler
-
-
-def _normal(adler32: str | None) -> str | None:
-    return adler32.lower().zfill(8) if adler32 else None
 
 
 def _record_path(path: Path) -> Path:
@@ -150,16 +151,16 @@ class Cache:
         if size is not None and stat.st_size != size:
             return False
         record = _read_record(_record_path(path)) or {}
-        expected = _normal(adler32) or _normal(str(record.get("adler32") or "")) or None
+        expected = _normal(adler32) or _normal(str(record.get("adler32") or ""))
         if record and (record.get("size"), record.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns):
             return expected is None or record.get("adler32") == expected
         if expected is None:
             return True  # no checksum known anywhere: the size is all there is to go by
         checksum = Checksum(expected, None)
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(CHUNK), b""):
-                checksum.update(block)
-        if _hex(checksum._adler) != expected:
+        self._read_into(path, checksum)
+        try:
+            checksum.check(str(did))
+        except ChecksumMismatch:
             return False  # changed since it was verified: fetched again (under the lock) over it
         _write_record(path, expected)
         return True
@@ -272,10 +273,15 @@ class Cache:
     def _resume_from(part: Path, checksum: Checksum) -> int:
         if not part.exists():
             return 0
-        with open(part, "rb") as f:
+        Cache._read_into(part, checksum)
+        return part.stat().st_size
+
+    @staticmethod
+    def _read_into(path: Path, checksum: Checksum) -> None:
+        """Feed every byte of ``path`` to ``checksum``."""
+        with open(path, "rb") as f:
             for block in iter(lambda: f.read(CHUNK), b""):
                 checksum.update(block)
-        return part.stat().st_size
 
     def _http(
         self,

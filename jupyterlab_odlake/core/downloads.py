@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from .instance import Instance
 
 _log = logging.getLogger(__name__)
-KEEP_FINISHED = 200
-MAX_ACTIVE = 100  # downloads queued or running at once; more are refused with a clear message  # finished downloads remembered for their records; older ones are forgotten
+KEEP_FINISHED = 200  # finished downloads remembered for their records; older ones are forgotten
+MAX_ACTIVE = 100  # downloads queued or running at once; more are refused with a clear message
 
 
 @dataclass
