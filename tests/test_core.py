@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 
 import pytest
 
@@ -162,3 +163,15 @@ def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
     record = tmp_path / "cache" / ".verified" / "opendata" / "f.root.json"
     record.unlink()
     assert cache.has(did, 10_000, good) and record.exists()
+
+
+def test_a_mounted_path_stays_inside_its_mount_also_through_symlinks(tmp_path):
+    from jupyterlab_odlake.core.instance import _inside
+
+    mount = tmp_path / "mount"
+    (mount / "opendata").mkdir(parents=True)
+    (mount / "opendata" / "a.root").write_bytes(b"a")
+    (mount / "opendata" / "out").symlink_to("/etc")
+    assert _inside(str(mount), str(mount / "opendata" / "a.root"))
+    assert not _inside(str(mount), os.path.normpath(f"{mount}/opendata/../../x"))
+    assert not _inside(str(mount), str(mount / "opendata" / "out" / "hostname"))

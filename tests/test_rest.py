@@ -13,7 +13,7 @@ from support import SlowStorage, follow, odlake_server, transfer_ended, until, w
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyterlab_odlake.core.cache import adler32_hex
-from jupyterlab_odlake.lake.home import HTTP_RSE
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE
 from jupyterlab_odlake.lake.register import register_large_dataset
 from jupyterlab_odlake.lake.services import free_port
 
@@ -200,6 +200,29 @@ async def test_replicas_choose_a_location_per_mode(api, lake):
         for f in download["files"]
     )
     assert all(len(f["alternatives"]) >= 1 for f in download["files"])
+
+
+async def test_a_name_with_dotdot_never_leads_out_of_a_mounted_rse(api, rucio_client, tmp_path):
+    """A file Rucio lists inside a dataset is not checked like a DID asked for: its path must be."""
+    dataset = f"escape.{os.urandom(4).hex()}"
+    hostile = "/" + "../" * 12 + "etc/hostname"
+    data = open("/etc/hostname", "rb").read()
+    rucio_client.add_dataset("opendata", dataset)
+    rucio_client.add_replicas(
+        LOCAL_RSE, [{"scope": "opendata", "name": hostile, "bytes": len(data), "adler32": adler32_hex(data)}]
+    )
+    rucio_client.attach_dids("opendata", dataset, [{"scope": "opendata", "name": hostile}])
+    for mode in ("auto", "mounted", "download"):
+        status, answer = await api("dids", "opendata", dataset, "replicas", mode=mode)
+        assert status == 200, answer
+        (f,) = answer["files"]
+        assert f["kind"] != "mounted" and not any(a["kind"] == "mounted" for a in f["alternatives"]), f
+        assert not any(os.path.normpath(a["location"]).startswith("/etc") for a in f["alternatives"]), f
+    status, d = await api("downloads", method="POST", body={"did": f"opendata:{dataset}"})
+    d = await wait_download(api, d["id"])
+    assert d["state"] == "failed" and d["files_done"] == 0, d
+    # nothing of /etc/hostname reached the cache under any name
+    assert not any(p.is_file() and p.read_bytes() == data for p in (tmp_path / "cache").rglob("*"))
 
 
 async def test_catalog_groups_datasets_by_analysis(api):

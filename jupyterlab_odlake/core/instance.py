@@ -146,8 +146,9 @@ class Instance:
         path = unquote(urlparse(pfn).path)
         for proto_prefix in self._prefixes(rse):
             if path.startswith(proto_prefix):
-                candidate = os.path.join(prefix, path[len(proto_prefix) :].lstrip("/"))
-                if os.path.isfile(candidate):
+                candidate = os.path.normpath(os.path.join(prefix, path[len(proto_prefix) :].lstrip("/")))
+                # a name with '..' or a symlink must not lead out of the mount: nothing outside is even looked at
+                if _inside(prefix, candidate) and os.path.isfile(candidate):
                     return candidate
         return None
 
@@ -160,3 +161,12 @@ class Instance:
     def catalog(self) -> _catalog.Catalog:
         """Analyses (channels) -> containers -> datasets, with a summary of their metadata."""
         return _catalog.Catalog(self.name, _catalog.catalog(self.connection, self.metadata, self.scopes()))
+
+
+def _inside(root: str, path: str) -> bool:
+    """Is the normalised ``path`` within ``root``, also with every symlink followed?"""
+    root = os.path.normpath(root)
+    if os.path.commonpath([root, path]) != root:  # '..' led out: decided without touching the disk
+        return False
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
