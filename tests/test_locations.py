@@ -64,15 +64,3 @@ def test_download_needs_a_replica_or_the_cached_copy():
     assert choose(FILE, [], "download", "/cache/x", cached=False).kind is None
     cached = choose(FILE, [], "download", "/cache/x", cached=True)
     assert (cached.kind, cached.location, cached.cached) == ("download", "/cache/x", True)
-
-
-def test_a_location_read_from_the_cache_keeps_its_file():
-    streamed = choose(FILE, alternatives(replica(), nothing_mounted), "auto", "/cache/x", False)
-    cached = streamed.from_cache()
-    assert (cached.kind, cached.location, cached.rse, cached.cached) == ("download", "/cache/x", None, True)
-    assert (cached.scope, cached.name, cached.bytes, cached.adler32) == (
-        streamed.scope,
-        streamed.name,
-        1000,
-        "0000beef",
-    )

@@ -128,14 +128,18 @@ class Instance:
         files = self.file_list(did)
         if not files:
             return []
-        cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
+        # only download mode reads the cache: the other modes cost no look at it per file
+        reads_cache = cache if mode == "download" else None
+        cached = (
+            {f.did: reads_cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if reads_cache else {}
+        )
         # everything in the cache already: no need to ask where the replicas are
-        replicas = {} if (mode == "download" and cached and all(cached.values())) else self._replicas(files)
+        replicas = {} if (cached and all(cached.values())) else self._replicas(files)
         out = []
         for f in files:
             found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path)
-            path = str(cache.path_for(DID(f.scope, f.name))) if cache else None
-            out.append(choose(f, found, mode, path, cached.get(f.did, False)))
+            path = str(reads_cache.path_for(DID(f.scope, f.name))) if reads_cache else None
+            out.append(choose(f, found, mode, path, cached.get(f.did) if reads_cache else None))
         return out
 
     def _mounted_path(self, rse: str, pfn: str) -> str | None:

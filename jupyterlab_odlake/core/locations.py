@@ -45,11 +45,14 @@ def alternatives(replica: dict[str, Any], mounted_path: Callable[[str, str], str
     return sorted(found, key=rank)
 
 
-def choose(file: FileEntry, found: list[Alternative], mode: Mode, cache_path: str | None, cached: bool) -> Location:
+def choose(
+    file: FileEntry, found: list[Alternative], mode: Mode, cache_path: str | None, cached: bool | None
+) -> Location:
     """Where to read ``file`` in ``mode``: mounted, stream, download (into ``cache_path``) or auto.
 
     ``auto`` reads in place, else streams; a file with neither gets no location (the
-    kernel then downloads it). ``download`` needs some replica to copy, or the copy cached.
+    kernel then downloads it). ``download`` needs some replica to copy, or the copy cached;
+    ``cached`` is None where the mode does not read the cache.
     """
     mounted = [a for a in found if a.kind == "mounted" and a.available]
     stream = [a for a in found if a.kind == "stream" and a.available]
@@ -71,7 +74,6 @@ def choose(file: FileEntry, found: list[Alternative], mode: Mode, cache_path: st
         location=location,
         rse=rse,
         cached=cached,
-        cache_path=cache_path,
         alternatives=tuple(found),
         reason=None if kind else f"no available replica can be read in {mode} mode",
     )

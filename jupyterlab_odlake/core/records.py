@@ -101,18 +101,13 @@ class Location:
     kind: LocationKind | None
     location: str | None
     rse: str | None
-    cached: bool
-    cache_path: str | None
+    cached: bool | None  # None: not asked, only download mode reads the cache
     alternatives: tuple[Alternative, ...] = ()
     reason: str | None = None
 
     @property
     def did(self) -> str:
         return f"{self.scope}:{self.name}"
-
-    def from_cache(self) -> Location:
-        """The same file read from its verified copy in the cache."""
-        return replace(self, kind="download", location=self.cache_path, rse=None, cached=True, reason=None)
 
     def to_json(self) -> JSON:
         data = asdict(self)

@@ -43,7 +43,9 @@ def attach(
         record = wait_for_download(lake, lake.start_download(did, name), _progress_bar(str(did)) if progress else None)
         if record.state != "done":
             raise StorageError(f"The download of {did} {record.state}: " + "; ".join(record.errors[:3]))
-        files = [f.from_cache() if (mode == "download" or f.kind is None) else f for f in files]
+        if missing:  # auto mode: what had no replica to read is now in the cache; ask where
+            copies = {f.did: f for f in lake.locations(did, "download", name)}
+            files = [copies.get(f.did, f) if f.kind is None else f for f in files]
     elif missing:
         hint = {"stream": "download", "mounted": "stream"}.get(mode, "download")
         raise StorageError(
