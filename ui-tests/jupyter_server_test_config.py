@@ -1,7 +1,8 @@
 """JupyterLab for the browser tests: Galata's settings, on loopback, wired to the demo lake.
 
 The lake (ODLAKE_LAKE_HOME) is started by .ci/test before the tests and stopped after.
-A second instance points at a port where nothing listens, to show how a dead lake looks.
+A second instance points at a port where nothing listens, to show how a dead lake looks;
+a third lists only the scope whose names and metadata are HTML, to show they stay text.
 """
 
 import os
@@ -24,6 +25,8 @@ c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.Odlake.cache_dir = os.environ.get("ODLAKE_CACHE_DIR") or tempfile.mkdtemp(prefix="odlake-ui-cache-")
 
 _home = Path(os.environ["ODLAKE_LAKE_HOME"])
+# beside the lake, so that the secrets test finds the Rucio tokens the server holds
+c.Odlake.state_dir = str(_home / "jupyter-state")
 _demo = dict(asdict(from_lake(_home)), password=None, password_file=str(_home / "etc" / "password"))
 c.Odlake.instances = [
     _demo,
@@ -36,5 +39,7 @@ c.Odlake.instances = [
         "password_file": _demo["password_file"],
         "timeout": 5,
     },
+    # the same lake seen through a scope whose analysis is named in HTML (ui-tests/prepare_lake.py)
+    dict(_demo, name="hostile", display_name="Hostile names", scopes=["hostile"]),
 ]
 c.Odlake.default_instance = "demo"

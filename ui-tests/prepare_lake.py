@@ -14,6 +14,7 @@ LARGE_DATASET = "ui.10k"
 HOSTILE_DATASET = "ui.hostile"
 KEYWORD_DATASET = "class"
 HOSTILE_TEXT = "<img src=x onerror=alert(1)>"
+HOSTILE_SCOPE = "hostile"
 
 if __name__ == "__main__":
     home = LakeHome.resolve(sys.argv[1])
@@ -30,4 +31,11 @@ if __name__ == "__main__":
         client.set_metadata_bulk(
             "opendata", HOSTILE_DATASET, {"physics_short": HOSTILE_TEXT, "sample_type": "<b>mc</b>"}
         )
+    # a scope of its own (the UI's "hostile" instance lists only it): an analysis named in HTML
+    if HOSTILE_SCOPE not in client.list_scopes():
+        client.add_scope("root", HOSTILE_SCOPE)
+        client.add_container(HOSTILE_SCOPE, "analysis")
+        client.set_metadata_bulk(HOSTILE_SCOPE, "analysis", {"channel": HOSTILE_TEXT})
+        client.add_dataset(HOSTILE_SCOPE, "analysis.Data")
+        client.attach_dids(HOSTILE_SCOPE, "analysis", [{"scope": HOSTILE_SCOPE, "name": "analysis.Data"}])
     print(f"lake ready in {home.root}")

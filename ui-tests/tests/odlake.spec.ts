@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import { Page } from '@playwright/test';
+import { readdirSync, readFileSync } from 'fs';
+import * as path from 'path';
 
 /**
  * What a physicist does with the Open Data Lake panel, in a real JupyterLab and a real
@@ -7,6 +9,19 @@ import { Page } from '@playwright/test';
  */
 
 test.use({ autoGoto: true });
+
+const lakeHome = process.env.ODLAKE_LAKE_HOME ?? '';
+
+/** The Rucio tokens the Jupyter server holds (ui-tests/jupyter_server_test_config.py puts them here). */
+function rucioTokens(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf-8' })
+    .filter(
+      f =>
+        path.basename(f).startsWith('auth_token_') && !path.basename(f).startsWith('auth_token_exp')
+    )
+    .map(f => readFileSync(path.join(dir, f), 'utf-8').trim())
+    .filter(Boolean);
+}
 
 const SHOTS = 'test-results/screenshots';
 
@@ -224,6 +239,24 @@ test.describe('Open Data Lake panel', () => {
     expect(alerted).toBe(false);
   });
 
+  test('an analysis named in HTML is shown as its text', async ({ page }) => {
+    let alerted = false;
+    page.on('dialog', async dialog => {
+      alerted = true;
+      await dialog.dismiss();
+    });
+    await openPanel(page);
+    await page.locator('select[aria-label="Rucio instance"]').selectOption('hostile');
+    await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'ok');
+    await expect(page.locator('.jp-OdlakeAnalysis-title')).toHaveText(
+      '<img src=x onerror=alert(1)>'
+    );
+    await expect(row(page, 'hostile:analysis')).toBeVisible();
+    await expect(page.locator('#odlake-panel img[src="x"]')).toHaveCount(0);
+    expect(alerted).toBe(false);
+    await page.locator('select[aria-label="Rucio instance"]').selectOption('demo');
+  });
+
   test('the keyboard moves through the catalog and expands', async ({ page }) => {
     await openPanel(page);
     await row(page, 'opendata:1lep').focus();
@@ -273,5 +306,33 @@ test.describe('Open Data Lake panel', () => {
     await expect(
       page.locator('.lm-CommandPalette-item', { hasText: 'Open Data Lake: Refresh' })
     ).toBeVisible();
+  });
+
+  test('neither the Rucio password nor a token reaches the browser', async ({ page }) => {
+    const bodies: string[] = [];
+    page.on('response', async response => {
+      if (response.url().includes('/odlake/')) {
+        bodies.push(await response.text().catch(() => ''));
+      }
+    });
+    await openPanel(page);
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-query').fill('GamGam');
+    await page.locator('.jp-OdlakeSearch-query').press('Enter');
+    await expect(row(page, 'opendata:GamGam.MC')).toBeVisible();
+    await row(page, 'opendata:GamGam.MC').locator('button', { hasText: 'Download' }).click();
+    await expect(page.locator('.jp-OdlakeDownload').first()).toHaveAttribute('data-state', 'done');
+    const stored = await page.evaluate(() =>
+      JSON.stringify([{ ...window.localStorage }, { ...window.sessionStorage }, document.cookie])
+    );
+    const seen = [stored, await page.content(), ...bodies].join('\n');
+    const secrets = [readFileSync(path.join(lakeHome, 'etc', 'password'), 'utf-8').trim()];
+    secrets.push(...rucioTokens(path.join(lakeHome, 'jupyter-state', 'tokens')));
+    expect(secrets.length).toBeGreaterThan(1); // the password and at least one token the server holds
+    expect(bodies.length).toBeGreaterThan(3);
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThanOrEqual(8);
+      expect(seen.includes(secret)).toBe(false);
+    }
   });
 });
