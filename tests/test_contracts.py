@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 
 from jupyterlab_odlake.core import DID, Lake, Lakes
 from jupyterlab_odlake.core.config import InstanceConfig
@@ -140,6 +141,20 @@ def test_rucio_and_network_errors_are_translated_and_keep_their_cause(tmp_path):
         connection.call(lambda c: c.whoami())
     assert caught.value.__cause__ is cause
     assert connection._client is None  # made again on the next call
+
+
+CUT_OFF = {
+    "chunked": lambda: requests.exceptions.ChunkedEncodingError("Connection broken: InvalidChunkLength"),
+    "empty body": lambda: json.JSONDecodeError("Expecting value", "", 0),
+}
+
+
+@pytest.mark.parametrize("cause", CUT_OFF.values(), ids=CUT_OFF.keys())
+def test_an_answer_cut_off_by_a_dying_server_is_unreachable_not_a_bug(cause, tmp_path):
+    connection = connection_raising(cause(), tmp_path)
+    with pytest.raises(Unreachable) as caught:
+        connection.call(lambda c: c.whoami(), "reading metadata")
+    assert "broke off its answer (reading metadata)" in str(caught.value) and "Retry" in str(caught.value)
 
 
 class FakeMetadataConnection:

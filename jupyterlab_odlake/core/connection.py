@@ -7,6 +7,7 @@ comes back is used again without restarting anything.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -176,7 +177,9 @@ def from_lake(error: Exception) -> bool:
     import requests
     from rucio.common.exception import RucioException
 
-    return isinstance(error, (RucioException, requests.RequestException, ConnectionError, TimeoutError))
+    # an answer cut off mid-way reaches rucio-clients' JSON parser as an empty or broken text
+    lake_errors = (RucioException, requests.RequestException, ConnectionError, TimeoutError, json.JSONDecodeError)
+    return isinstance(error, lake_errors)
 
 
 def _safe(name: str) -> str:
@@ -196,6 +199,8 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
     subject = f" ({what})" if what else ""
     if isinstance(error, (requests.Timeout,)):
         return TimedOut(f"{name} did not answer in time{subject}; it may be overloaded. Try again in a moment.")
+    if isinstance(error, (requests.exceptions.ChunkedEncodingError, json.JSONDecodeError)):
+        return Unreachable(f"{name} broke off its answer{subject}; it may be restarting. Retry in a moment.")
     if isinstance(error, (requests.ConnectionError, rx.ServerConnectionException, ConnectionError)):
         return Unreachable(
             f"{name} cannot be reached. Check that the server runs and the address is right, then retry."
@@ -237,7 +242,7 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
             f"{name} failed{subject}: {_first_line(error).rstrip('.')}. Retry; if it persists, ask the lake's "
             "administrators."
         )
-    return OdlakeError(f"{name}: unexpected {type(error).__name__}{subject}: {_first_line(error)}")
+    return RucioFailed(f"{name}: unexpected {type(error).__name__}{subject}: {_first_line(error)}")
 
 
 def _first_line(error: Exception) -> str:

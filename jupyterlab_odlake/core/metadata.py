@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .connection import RUCIO_MAX_DIDS, Connection, in_batches
+from .connection import RUCIO_MAX_DIDS, Connection, from_lake, in_batches
 from .did import DID
 
 # The metadata a user chooses samples by, most useful first; shown with search results when present.
@@ -93,6 +93,8 @@ class Metadata:
                 self._json = True
                 return _by_did(found)
             except Exception as e:
+                if not from_lake(e):
+                    raise  # a bug: to the log as it is
                 if self._json or not _plugin_failed(e):
                     raise self.connection.translate(e, "reading metadata") from e
         # Rucio answers a bare 500 when its database has no JSON metadata; an outage fails here too,
