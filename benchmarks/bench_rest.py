@@ -27,39 +27,6 @@ BIG_DATASET = "bench.10k"
 BIG_FILES = 10_000
 
 
-class Server:
-    """A Jupyter server with odlake, pointed at the lake, on loopback, called over one kept-alive connection."""
-
-    def __init__(self, home, cache: Path):
-        import requests
-
-        from jupyterlab_odlake.lake.jupyter import start_jupyter
-
-        root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
-        env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-        self.jupyter = start_jupyter(
-            home,
-            app="jupyter_server",
-            root_dir=str(root),
-            env=env,
-            log_file=root / "server.log",
-            args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"],
-        )
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"token {self.jupyter.token}"
-
-    def request(self, path, method="GET", body=None):
-        r = self.session.request(method, f"{self.jupyter.url}odlake/{path}", json=body, timeout=600)
-        r.raise_for_status()
-        return r.json()
-
-    def get(self, path):
-        return self.request(path)
-
-    def close(self):
-        self.jupyter.stop()
-
-
 def latency(server, client, repeat):
     from jupyterlab_odlake.core.metadata import SHOWN_METADATA  # noqa: F401 - same page size and content
 
@@ -227,7 +194,7 @@ def main(argv=None) -> int:
 
     client = Client()
     cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
-    server = Server(home, cache)
+    server = common.Server(home, cache)
     try:
         results = {
             "machine": common.machine(),

@@ -49,3 +49,46 @@ def write(path: str, results: dict) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+class Server:
+    """A Jupyter server with odlake, pointed at the lake, on loopback, called over one kept-alive connection."""
+
+    def __init__(self, home, cache: Path):
+        import requests
+
+        from jupyterlab_odlake.lake.jupyter import start_jupyter
+
+        root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
+        env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+        self.jupyter = start_jupyter(
+            home,
+            app="jupyter_server",
+            root_dir=str(root),
+            env=env,
+            log_file=root / "server.log",
+            args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"],
+        )
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.jupyter.token}"
+
+    def request(self, path, method="GET", body=None):
+        r = self.session.request(method, f"{self.jupyter.url}odlake/{path}", json=body, timeout=600)
+        r.raise_for_status()
+        return r.json()
+
+    def get(self, path):
+        return self.request(path)
+
+    @property
+    def pid(self) -> int:
+        return self.jupyter.process.pid
+
+    def rss_mb(self) -> float:
+        """The resident memory of the Jupyter server process."""
+        import psutil
+
+        return round(psutil.Process(self.pid).memory_info().rss / 1e6, 1)
+
+    def close(self):
+        self.jupyter.stop()
