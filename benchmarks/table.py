@@ -8,14 +8,14 @@ HERE = Path(__file__).parent
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 
-def load(name):
+def result(name):
     path = HERE / "results" / name
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def rows():
     out = ["| benchmark | odlake | baseline (same run) | ratio | goal |", "|---|---|---|---|---|"]
-    rest = load("rest.json")
+    rest = result("rest.json")
     if rest:
         for name, r in rest["latency"].items():
             out.append(
@@ -39,7 +39,7 @@ def rows():
                 f"Rucio's DownloadClient {d['download_client_s']} s | DownloadClient time / odlake time "
                 f"{d['download_client_s'] / d['odlake_transfer_sequential_s']:.2f} | keep the faster |"
             )
-    attach = load("attach.json")
+    attach = result("attach.json")
     if attach:
         out.append(
             f"| attach a {attach['files']}-file dataset, stream mode (new kernel / warm) | {attach['attach_stream_cold_ms']} / {attach['attach_stream_warm_ms']} ms | "
@@ -48,7 +48,7 @@ def rows():
         out.append(
             f"| re-attach from the cache (download mode) | {attach['reattach_from_cache_ms']} ms | first attach, downloading {attach['first_attach_download_ms']} ms | | ≤ 200 ms |"
         )
-    hyy = load("hyy.json")
+    hyy = result("hyy.json")
     if hyy:
         out.append(
             f"| H→γγ selection over {hyy['megabytes']:.0f} MB, streamed over HTTP | {hyy['selection_stream_s']} s | local files {hyy['selection_local_s']} s | "
@@ -61,15 +61,64 @@ def rows():
         out.append(
             f"| dask LocalCluster, 2 workers | {hyy['dask_2_workers_s']} s | 1 worker {hyy['dask_1_worker_s']} s | {hyy['dask_speedup_2_vs_1']}× faster | (2 cores) |"
         )
+    load = result("load.json")
+    if load:
+        steady, direct = load["steady"]["rest"], load["steady"]["direct"]
+        clients = f"{load['clients']} clients × {load['seconds']:.0f} s"
+        for kind in ("search", "word search", "files", "DID info", "catalog"):
+            r = steady[kind]
+            d = direct.get(kind)
+            base = (
+                f"rucio-clients direct, same load: p50 {d['p50_ms']} / p95 {d['p95_ms']} ms"
+                if d
+                else "no one Rucio call"
+            )
+            ratio = f"{r['p50_ms'] / d['p50_ms']:.2f}× (p50)" if d else ""
+            out.append(
+                f"| {clients}, REST {kind} | p50 {r['p50_ms']} / p95 {r['p95_ms']} ms | {base} | {ratio} | errors 0 |"
+            )
+        out.append(
+            f"| {clients}: all REST requests, errors, server RSS | {steady['requests']} ({steady['per_second']}/s), "
+            f"{steady['errors']} errors, RSS {steady['rss_start_mb']} → {steady['rss_end_mb']} MB | | | errors 0 |"
+        )
+        o = load["outage"]
+        out.append(
+            f"| {clients} with Rucio's server killed for {o['marks_s']['restarting'] - o['marks_s']['killed']:.0f} s, "
+            f"then `lake up` | errors before {o['errors_before']}, during: {o['during'].get('503', 0)} × 503 and "
+            f"{o['non_503_errors_during']} other errors, after {o['errors_after']} | | | only 503 during, none after |"
+        )
     return "\n".join(out)
 
 
+def reliability_rows():
+    r = result("reliability.json")
+    if not r:
+        return ""
+    out = ["| group | tests | passed | failed | skipped |", "|---|---|---|---|---|"]
+    for name, g in r["groups"].items():
+        out.append(f"| {name} | {g['tests']} | {g['passed']} | {g['failed']} | {g['skipped']} |")
+    out.append(
+        f"\nGenerated cases run: {r['generated_cases_total']:,} "
+        f"({', '.join(f'{n:,} in {k.split(chr(58))[-1]}' for k, n in r['generated_cases'].items())}). "
+        f"Run of {r['machine']['when']}, {r['seconds']} s, `{r['command']}`."
+    )
+    return "\n".join(out)
+
+
+def fill(path, start, end, table):
+    text = path.read_text()
+    path.write_text(
+        re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{table}\n{end}", text, flags=re.S)
+    )
+
+
 def main():
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    table = f"{START}\n{rows()}\n{END}"
-    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: table, text, flags=re.S))
+    fill(HERE / "README.md", START, END, rows())
+    reliability = reliability_rows()
+    if reliability:
+        fill(HERE.parent / "README.md", "<!-- reliability:start -->", "<!-- reliability:end -->", reliability)
     print(rows())
+    print(reliability)
 
 
 if __name__ == "__main__":
