@@ -40,9 +40,9 @@ def examples(output: str) -> dict[str, int]:
     found: dict[str, int] = {}
     current = None
     for line in output.splitlines():
-        if re.match(r"^tests/\S+::\S+:$", line.strip()):
+        if re.match(r"^\S+\.py::\S+:$", line.strip()):
             current = line.strip()[:-1]
-        m = re.search(r"(\d+) passing examples?, (\d+) failing examples?", line)
+        m = re.search(r"(\d+) passing(?: examples?)?, (\d+) failing", line)
         if current and m:
             found[current] = found.get(current, 0) + int(m.group(1)) + int(m.group(2))
     return found
