@@ -97,39 +97,64 @@ async def test_info_names_the_default_instance_without_asking_rucio(api):
 # -- search ----------------------------------------------------------------------------------
 
 
-async def test_search_pages_through_every_did_with_a_cursor(api):
-    names, cursor = [], None
+async def search_all(api, limit, between=None, **query):
+    """Every DID of a search, page by page; ``between()`` runs after the first page."""
+    dids, cursor, totals = [], None, []
     while True:
-        status, page = await api("search", q="opendata:*", type="all", limit="4", cursor=cursor)
-        assert status == 200
-        assert len(page["items"]) <= 4
-        names += [i["did"] for i in page["items"]]
+        status, page = await api("search", limit=str(limit), cursor=cursor, **query)
+        assert status == 200, page
+        assert len(page["items"]) <= limit
+        dids += [i["did"] for i in page["items"]]
+        totals.append(page["total"])
         cursor = page["next"]
         if not cursor:
-            break
-    assert len(names) == len(set(names)) == page["total"]
-    assert {"opendata:GamGam", "opendata:GamGam.Data", "opendata:data_A.GamGam.root"} <= set(names)
+            return dids, totals
+        if between and len(totals) == 1:
+            between()
+
+
+async def test_search_pages_through_every_did_with_a_cursor(api):
+    dids, totals = await search_all(api, 4, q="opendata:*", type="all")
+    assert len(dids) == len(set(dids)) == totals[-1]
+    assert set(totals[:-1]) == {None}  # "4+" until Rucio's stream was read to its end
+    assert {"opendata:GamGam", "opendata:GamGam.Data", "opendata:data_A.GamGam.root"} <= set(dids)
+    again, _ = await search_all(api, 7, q="opendata:*", type="all")
+    assert again == dids  # Rucio's order, the same whatever the page size
+
+
+async def test_a_search_cursor_survives_a_did_added_meanwhile(api, rucio_client):
+    before, _ = await search_all(api, 5, q="opendata:*", type="collection")
+    added = f"opendata:added.{os.urandom(3).hex()}"
+    during, _ = await search_all(
+        api, 5, lambda: rucio_client.add_dataset("opendata", added.split(":")[1]), q="opendata:*", type="collection"
+    )
+    assert len(during) == len(set(during))  # no repeats
+    assert set(before) <= set(during)  # no gaps in what existed
+    assert set(during) - set(before) <= {added}
 
 
 async def test_search_with_wildcards_type_and_metadata_filters(api):
     status, page = await api("search", q="GamGam*", type="dataset")
     assert status == 200
-    assert [i["did"] for i in page["items"]] == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
+    assert sorted(i["did"] for i in page["items"]) == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
     status, page = await api("search", q="opendata:*", type="file", filter="dsid=343981")
     [item] = page["items"]
     assert item["name"] == "mc_343981.ggH125_gamgam.GamGam.root" and item["type"] == "file"
     assert item["metadata"]["physics_short"] == "ggH125_gamgam" and item["metadata"]["xsec_pb"] == pytest.approx(0.1102)
     status, page = await api("search", q="*", type="dataset", filter="channel=GamGam")
-    assert [i["name"] for i in page["items"]] == ["GamGam.Data", "GamGam.MC"]
+    assert sorted(i["name"] for i in page["items"]) == ["GamGam.Data", "GamGam.MC"] and page["total"] == 2
     status, page = await api("search", q="*", type="file", filter="xsec_pb>=1,channel=1lep")
-    assert [i["name"] for i in page["items"]] == ["mc_361100.Wplusenu.1lep.root", "mc_410000.ttbar_lep.1lep.root"]
+    assert sorted(i["name"] for i in page["items"]) == [
+        "mc_361100.Wplusenu.1lep.root",
+        "mc_410000.ttbar_lep.1lep.root",
+    ]
 
 
 async def test_a_word_finds_the_names_holding_it_in_every_scope(api):
     status, page = await api("search", q="GamGam", type="dataset")
-    assert status == 200 and [i["did"] for i in page["items"]] == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
+    assert status == 200 and sorted(i["did"] for i in page["items"]) == ["opendata:GamGam.Data", "opendata:GamGam.MC"]
     status, page = await api("search", q="ggH125", type="file")
-    assert [i["did"] for i in page["items"]] == [
+    assert sorted(i["did"] for i in page["items"]) == [
         "opendata:mc_343981.ggH125_gamgam.GamGam.root",
         "opendata:mc_345060.ggH125_ZZ4lep.4lep.root",
     ]
@@ -158,20 +183,23 @@ def paging_dataset(lake, rucio_client):
 
 
 async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
-    names, cursor, pages = [], None, 0
-    while True:
-        status, page = await api("dids", "opendata", paging_dataset, "files", limit="500", cursor=cursor)
-        assert status == 200, page
-        pages += 1
-        if pages == 1:
-            assert page["total"] == PAGING_FILES
-            assert all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
-        names += [f["name"] for f in page["items"]]
-        cursor = page["next"]
-        if not cursor:
-            break
-    assert pages == 5
-    assert names == sorted(names) and len(set(names)) == PAGING_FILES
+    async def all_pages(limit):
+        names, cursor, totals = [], None, []
+        while True:
+            status, page = await api("dids", "opendata", paging_dataset, "files", limit=str(limit), cursor=cursor)
+            assert status == 200, page
+            if not totals:
+                assert all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
+            totals.append(page["total"])
+            names += [f["name"] for f in page["items"]]
+            cursor = page["next"]
+            if not cursor:
+                return names, totals
+
+    names, totals = await all_pages(500)
+    assert totals == [None, None, None, None, PAGING_FILES]  # "500+" until the stream's end was read
+    assert len(set(names)) == len(names) == PAGING_FILES
+    assert (await all_pages(700))[0] == names  # Rucio's order, stable from one listing to the next
     # a scrolled list jumps: any page by its offset
     status, page = await api(
         "dids", "opendata", paging_dataset, "files", limit="10", offset="2000", availability="false"

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,6 +148,19 @@ class Connection:
             return operation(client)
         except Exception as e:
             if raw or not from_lake(e):
+                raise
+            raise self.translate(e, what) from e
+
+    def stream(self, operation: Callable[[Any], Iterable[T]], what: str = "") -> Iterator[T]:
+        """The rows of ``operation(client)`` as Rucio streams them, errors translated as by ``call``.
+
+        Read as far as needed and then closed: the rest of Rucio's answer is never read.
+        """
+        client = self.client()
+        try:
+            yield from operation(client)
+        except Exception as e:  # GeneratorExit (a close) is not an Exception: it passes
+            if not from_lake(e):
                 raise
             raise self.translate(e, what) from e
 

@@ -8,6 +8,7 @@ share for one instance: its connection, its metadata reader, its listing snapsho
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from .did import DID
 from .errors import InvalidRequest, OdlakeError
 from .locations import alternatives, choose, is_available
 from .metadata import Metadata, described
-from .paging import Snapshots, listing_key
+from .paging import Cursors, listing_key, stream_page
 from .records import MODES, DIDInfo, FileEntry, Location, Mode, Page
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class Instance:
         self.config = config
         self.connection = Connection(config, token_dir)
         self.metadata = Metadata(self.connection)
-        self._snapshots = Snapshots()
+        self._cursors = Cursors()
         self._rse_prefixes: dict[str, list[str]] = {}
 
     @property
@@ -70,7 +71,7 @@ class Instance:
     ) -> Page[DIDInfo]:
         """DIDs matching ``scope:pattern`` (Rucio wildcards) and metadata filters like ``dsid=343981``."""
         return _search.search(
-            self.connection, self.metadata, self._snapshots, self.scopes, query, did_type, filters, limit, cursor
+            self.connection, self.metadata, self._cursors, self.scopes, query, did_type, filters, limit, cursor
         )
 
     def did(self, did: DID) -> DIDInfo:
@@ -97,8 +98,18 @@ class Instance:
     def files(
         self, did: DID, limit: int = 100, cursor: str | None = None, availability: bool = True, offset: int = 0
     ) -> Page[FileEntry]:
-        """A page of the files of ``did``; with ``availability``, which RSEs hold each (one list_replicas call)."""
-        page = self._snapshots.page(listing_key("files", str(did)), lambda: self.file_list(did), limit, cursor, offset)
+        """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end.
+
+        Rucio's ``list_files`` has no order of its own (nor an offset); a listing keeps the order
+        its stream gives. With ``availability``: which RSEs hold each file, for this page only.
+        """
+
+        def rows(wanted: int) -> Iterator[FileEntry]:
+            listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
+            return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
+
+        key = listing_key("files", str(did))
+        page = stream_page(key, [rows], lambda f: f.did, limit, cursor, self._cursors, offset)
         if not (page.items and availability):
             return page
         # availability only for what is shown: list_replicas costs ~1-5 ms per file

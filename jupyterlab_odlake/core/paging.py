@@ -1,25 +1,35 @@
-"""Pages of a listing, from a short-lived server-side snapshot, by cursor or by offset.
+"""Pages of a listing read from the start of Rucio's streams, by cursor or by offset.
 
-A 10,000-file dataset shows its first page without sending the whole list each time,
-and the pages of one listing stay consistent while a user scrolls.
+Rucio streams its listings (``list_dids``, ``list_files``) in its own order, with no offset.
+A page reads the rows before it and the page itself, and stops: its cost is that of the
+rows up to the page's end, never that of the whole listing, and nothing of it is kept on
+the server. The cursor says where the next page starts (which stream, how many rows in,
+and the last row's key, found again should rows have been added or removed before it);
+it is signed, so only cursors this server gave out are read, and it expires.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
-import threading
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from .errors import InvalidRequest
 from .records import Page
 
 MAX_PAGE = 1000
-SNAPSHOT_SECONDS = 120
+CURSOR_SECONDS = 3600
 T = TypeVar("T")
+
+# One stream of a listing (e.g. one scope's matches): called with how many rows are needed
+# at most (Rucio may be told so), it gives them in Rucio's order.
+Stream = Callable[[int], Iterable[T]]
 
 
 def check_limit(limit: int) -> int:
@@ -33,48 +43,99 @@ def listing_key(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def encode_cursor(key: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset}).encode()).decode()
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: in stream ``part``, after ``offset`` of its rows, ``before`` rows into the listing."""
+
+    part: int = 0
+    offset: int = 0
+    before: int = 0
+    anchor: str | None = None  # the key of the row just before the page
 
 
-def decode_cursor(cursor: str, key: str) -> int:
-    """The offset a cursor of listing ``key`` points at, or InvalidRequest."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
-        offset, cursor_key = int(decoded["o"]), decoded["k"]
-    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: {"o": Infinity}
-        raise InvalidRequest("The paging cursor is not one this server gave out; start again without it.") from None
-    if cursor_key != key or offset < 0:
-        raise InvalidRequest("The paging cursor belongs to another listing; start again without it.")
-    return offset
+class Cursors:
+    """Cursors signed by this server: where the next page starts, and nothing else."""
 
-
-class Snapshots:
-    """Full result lists kept a short while, so that pages of one listing are consistent and cheap."""
-
-    def __init__(self, seconds: float = SNAPSHOT_SECONDS):
+    def __init__(self, seconds: float = CURSOR_SECONDS, secret: bytes | None = None):
         self.seconds = seconds
-        self._data: dict[str, tuple[float, list[Any]]] = {}
-        self._lock = threading.Lock()
+        self._secret = secret or os.urandom(32)
 
-    def page(
-        self, key: str, produce: Callable[[], Iterable[T]], limit: int, cursor: str | None = None, offset: int = 0
-    ) -> Page[T]:
-        """A page from a cursor this server gave out, or from an offset (for views that jump, like a scrolled list)."""
-        check_limit(limit)
-        if offset < 0:
-            raise InvalidRequest("offset must not be negative.")
-        if cursor:
-            offset = decode_cursor(cursor, key)
-        now = time.monotonic()
-        with self._lock:
-            self._data = {k: v for k, v in self._data.items() if now - v[0] < self.seconds}
-            entry = self._data.get(key) if offset else None
-        if entry is None:
-            items = list(produce())
-            with self._lock:
-                self._data[key] = (now, items)
-        else:
-            items = entry[1]
-        end = offset + limit
-        return Page(items[offset:end], len(items), encode_cursor(key, end) if end < len(items) else None)
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def encode(self, listing: str, at: Position, now: float | None = None) -> str:
+        body = json.dumps({"k": listing, "t": int(time.time() if now is None else now), **asdict(at)})
+        return base64.urlsafe_b64encode(f"{self._sign(body)}.{body}".encode()).decode()
+
+    def decode(self, cursor: str, listing: str) -> Position:
+        """The position a cursor of ``listing`` points at, or InvalidRequest."""
+        try:
+            signature, body = base64.urlsafe_b64decode(cursor.encode()).decode().split(".", 1)
+            if not hmac.compare_digest(signature, self._sign(body)):
+                raise ValueError("not signed here")
+            data = json.loads(body)
+            at = Position(int(data["part"]), int(data["offset"]), int(data["before"]), data["anchor"])
+            issued, cursor_listing = float(data["t"]), data["k"]
+        except (ValueError, KeyError, TypeError, OverflowError, UnicodeDecodeError):
+            raise InvalidRequest("The paging cursor is not one this server gave out; start again without it.") from None
+        if cursor_listing != listing:
+            raise InvalidRequest("The paging cursor belongs to another listing; start again without it.")
+        if time.time() - issued > self.seconds:
+            raise InvalidRequest("The paging cursor has expired; start the listing again.")
+        return at
+
+
+def stream_page(
+    listing: str,
+    streams: Sequence[Stream[T]],
+    key: Callable[[T], str],
+    limit: int,
+    cursor: str | None,
+    cursors: Cursors,
+    offset: int = 0,
+) -> Page[T]:
+    """The page of ``limit`` rows at ``cursor`` (or ``offset``) of the streams read one after the other.
+
+    ``total`` is given when the listing's end was reached (exact for a listing read from its
+    start), else None: more rows follow, how many is not known without reading them.
+    """
+    check_limit(limit)
+    if offset < 0:
+        raise InvalidRequest("offset must not be negative.")
+    at = cursors.decode(cursor, listing) if cursor else Position(0, offset, offset)
+    items: list[T] = []
+    part, skip, anchor = at.part, at.offset, at.anchor
+    ended_rows = 0  # rows of the streams read to their end
+    while part < len(streams) and len(items) < limit:
+        need = limit - len(items)
+        # rows moved since the cursor was given: look for its anchor up to ``slack`` rows either side
+        slack = limit if anchor else 0
+        first = max(0, skip - slack)
+        wanted = skip + slack + need + 1  # one more than the page: does anything follow?
+        window: list[T] = []
+        read = 0
+        rows = iter(streams[part](wanted))
+        try:
+            for row in rows:
+                if read >= first:
+                    window.append(row)
+                read += 1
+                if read >= wanted:
+                    break
+        finally:
+            getattr(rows, "close", lambda: None)()  # the rest of Rucio's answer is not read
+        start = skip
+        if anchor:
+            keys = [key(r) for r in window]
+            start = first + keys.index(anchor) + 1 if anchor in keys else skip
+        taken = window[start - first : start - first + need]
+        items += taken
+        if read > start + len(taken):  # this stream goes on after the page
+            end = Position(part, start + len(taken), at.before + len(items), key(taken[-1]) if taken else anchor)
+            return Page(items, None, cursors.encode(listing, end))
+        ended_rows += read
+        part, skip, anchor = part + 1, max(0, start - read), None
+    if part < len(streams):  # the page is full at a stream's end; the next streams may hold more
+        return Page(items, None, cursors.encode(listing, Position(part, 0, at.before + len(items))))
+    from_start = at.part == 0 and not at.anchor  # every stream was read from its first row: an exact count
+    return Page(items, ended_rows if from_start else at.before + len(items), None)

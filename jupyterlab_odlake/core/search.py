@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -12,11 +12,12 @@ from .connection import Connection
 from .did import DID, check_name
 from .errors import InvalidRequest, quoted
 from .metadata import Metadata, shown
-from .paging import Snapshots, listing_key
+from .paging import Cursors, Stream, listing_key, stream_page
 from .records import DIDInfo, DIDType, Page
 
 DID_TYPES = ("container", "dataset", "file", "all", "collection")
 _WANTED = {"collection": ("container", "dataset"), "all": ("container", "dataset", "file")}
+FILL_ROUNDS = 10  # pages read to fill one whose rows a metadata filter thinned out
 
 
 _TYPES: dict[str, DIDType] = {
@@ -58,7 +59,7 @@ def with_metadata(items: list[DIDInfo], metadata: Metadata) -> list[DIDInfo]:
 def search(
     connection: Connection,
     metadata: Metadata,
-    snapshots: Snapshots,
+    cursors: Cursors,
     scopes: Callable[[], list[str]],
     query: str,
     type_: str,
@@ -66,7 +67,11 @@ def search(
     limit: int,
     cursor: str | None,
 ) -> Page[DIDInfo]:
-    """DIDs matching ``scope:pattern`` (Rucio wildcards) and metadata filters like ``dsid=343981``."""
+    """DIDs matching ``scope:pattern`` (Rucio wildcards) and metadata filters like ``dsid=343981``.
+
+    Pages come in Rucio's order, scope after scope, each read from the start of Rucio's stream
+    up to its end (see paging.py); only the page's rows get their metadata.
+    """
     from rucio.common.utils import parse_did_filter_from_string_fe
 
     type_ = (type_ or "collection").lower()
@@ -91,23 +96,37 @@ def search(
         ) from None
     check_filters(rucio_filters)
 
-    def produce() -> list[DIDInfo]:
-        found: list[DIDInfo] = []
-        for scope in wanted_scopes or scopes():
-            listed: list[dict[str, Any]] = connection.call(
-                partial(_list_dids, scope=scope, filters=rucio_filters, did_type=rucio_type),
+    in_scopes = wanted_scopes or scopes()
+
+    def stream(scope: str) -> Stream[DIDInfo]:
+        def rows(wanted: int) -> Iterator[DIDInfo]:
+            listed = connection.stream(
+                partial(_list_dids, scope=scope, filters=rucio_filters, did_type=rucio_type, limit=wanted),
                 f"searching {scope}:{pattern}",
             )
-            found.extend(info(d, scope) for d in listed)
+            return (info(d, scope) for d in listed)
+
+        return rows
+
+    key = listing_key("search", query, type_, filters, in_scopes)
+    streams = [stream(scope) for scope in in_scopes]
+    items: list[DIDInfo] = []
+    page = Page[DIDInfo]([], None, cursor)
+    thinned = False
+    for _ in range(FILL_ROUNDS):
+        page = stream_page(key, streams, lambda d: d.did, limit - len(items), page.next, cursors)
+        found = page.items
         if any(not d.type for d in found):
             # Rucio's JSON metadata search returns bare names and ignores the type: complete and filter
-            found = _completed(found, metadata)
-            found = [d for d in found if d.type in _WANTED.get(type_, (type_,))]
-        return sorted(found, key=lambda d: (d.scope, d.name))
-
-    key = listing_key("search", query, type_, filters, wanted_scopes)
-    page = snapshots.page(key, produce, limit, cursor)
-    return Page(with_metadata(page.items, metadata), page.total, page.next)
+            found = [d for d in _completed(found, metadata) if d.type in _WANTED.get(type_, (type_,))]
+            thinned = True
+        items += found
+        if len(items) >= limit or page.next is None:
+            break
+    total = page.total
+    if thinned:  # Rucio's count was of rows before the type filter: exact only for a whole listing read here
+        total = len(items) if cursor is None and page.next is None else None
+    return Page(with_metadata(items, metadata), total, page.next)
 
 
 # How Rucio's server reads filter values (rucio.core.did_meta_plugins.filter_engine): dates in
@@ -181,8 +200,33 @@ def check_filters(groups: list[dict[str, Any]]) -> None:
                 )
 
 
-def _list_dids(client: Any, scope: str, filters: Any, did_type: str) -> list[dict[str, Any]]:
-    return list(client.list_dids(scope, filters, did_type=did_type, long=True))
+def _list_dids(client: Any, scope: str, filters: Any, did_type: str, limit: int) -> Iterator[dict[str, Any]]:
+    """rucio-clients' ``list_dids(long=True)`` with the ``limit`` Rucio's REST search takes and the client does not pass.
+
+    The request is the client's own (rucio.client.didclient.DIDClient.list_dids) plus ``limit``,
+    so that Rucio's server stops its query there instead of listing every match.
+    """
+    from random import choice
+    from urllib.parse import quote_plus
+
+    from rucio.common.constants import HTTPMethod
+    from rucio.common.utils import build_url, date_to_str
+
+    groups = [{k: date_to_str(v) if isinstance(v, _dt.datetime) else v for k, v in g.items()} for g in filters]
+    payload = {"type": did_type, "filters": groups, "long": True, "recursive": False, "limit": limit}
+    url = build_url(
+        choice(client.list_hosts),
+        path="/".join([client.DIDS_BASEURL, quote_plus(scope), "dids", "search"]),
+        params=payload,
+    )
+    response = client._send_request(url, method=HTTPMethod.GET)
+    if response.status_code != 200:
+        error, message = client._get_exception(
+            headers=response.headers, status_code=response.status_code, data=response.content
+        )
+        raise error(message)
+    rows: Iterator[dict[str, Any]] = client._load_json_data(response)
+    return rows
 
 
 def _completed(items: list[DIDInfo], metadata: Metadata, chunk: int = 500) -> list[DIDInfo]:
