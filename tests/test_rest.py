@@ -209,6 +209,46 @@ async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
     assert status == 400
 
 
+async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(api, lake, rucio_client, tmp_path):
+    from jupyterlab_odlake.core.config import InstanceConfig
+    from jupyterlab_odlake.core.did import DID
+    from jupyterlab_odlake.core.instance import Instance
+    from jupyterlab_odlake.lake.manager import count_collection_replicas
+    from jupyterlab_odlake.lake.register import protect
+
+    home, state = lake
+    # a dataset with one file on the local RSE only: no copy of it is whole
+    dataset, only_local = f"mixed.{os.urandom(3).hex()}", f"local.{os.urandom(3).hex()}.root"
+    data = os.urandom(100)
+    (home.local_storage / "opendata").mkdir(exist_ok=True)
+    (home.local_storage / "opendata" / only_local).write_bytes(data)
+    rucio_client.add_replicas(
+        LOCAL_RSE, [{"scope": "opendata", "name": only_local, "bytes": 100, "adler32": adler32_hex(data)}]
+    )
+    rucio_client.add_dataset("opendata", dataset)
+    rucio_client.attach_dids("opendata", dataset, [{"scope": "opendata", "name": "data_B.GamGam.root"}])
+    rucio_client.attach_dids("opendata", dataset, [{"scope": "opendata", "name": only_local}])
+    protect(rucio_client, dataset, HTTP_RSE)  # a rule whose copy stays incomplete
+    count_collection_replicas(home)
+
+    instance = Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
+    # whole copies: every file available there, known without a call per file
+    assert instance.complete_copies(DID("opendata", "GamGam.MC")) == [HTTP_RSE]
+    assert instance.complete_copies(DID("opendata", "GamGam.Data")) == [HTTP_RSE]  # (one file is also local)
+    status, page = await api("dids", "opendata", "GamGam.Data", "files")
+    assert status == 200 and all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
+    # a copy that is not whole: asked file by file, for the page, as list_replicas says
+    assert instance.complete_copies(DID("opendata", dataset)) is None
+    status, page = await api("dids", "opendata", dataset, "files")
+    assert status == 200, page
+    expected = {
+        r["name"]: sorted(r["states"])
+        for r in rucio_client.list_replicas([{"scope": "opendata", "name": dataset}], all_states=True)
+    }
+    assert {f["name"]: f["rses"] for f in page["items"]} == expected
+    assert LOCAL_RSE in expected[only_local] and all(f["available"] for f in page["items"])
+
+
 async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     home, state = lake
     status, auto = await api("dids", "opendata", "GamGam.Data", "replicas", mode="auto")

@@ -112,13 +112,36 @@ class Instance:
         page = stream_page(key, [rows], lambda f: f.did, limit, cursor, self._cursors, offset)
         if not (page.items and availability):
             return page
-        # availability only for what is shown: list_replicas costs ~1-5 ms per file
+        complete = self.complete_copies(did)
+        if complete is not None:  # every copy whole: each file is on each of them, no call per file
+            return Page([replace(f, rses=complete, available=True) for f in page.items], page.total, page.next)
+        # availability only for what is shown: list_replicas costs ~0.4-5 ms per file
         replicas = self._replicas(page.items)
         items = []
         for f in page.items:
             states = replicas.get((f.scope, f.name), {}).get("states", {})
             items.append(replace(f, rses=sorted(states), available=any(is_available(s) for s in states.values())))
         return Page(items, page.total, page.next)
+
+    def complete_copies(self, did: DID) -> list[str] | None:
+        """The RSEs of the dataset ``did``'s copies, when Rucio knows of some and every one is complete.
+
+        From Rucio's count of each dataset copy (``list_dataset_replicas``, kept by its abacus
+        daemon) against the dataset's length now. None, for a question to ask file by file: a
+        partial copy somewhere, no copy counted (not counted yet, a container, a file).
+        """
+        copies: list[dict[str, Any]] = self.connection.call(
+            lambda c: list(c.list_dataset_replicas(did.scope, did.name)), f"listing the copies of {did}"
+        )
+        if not copies:
+            return None
+        length = self.connection.call(
+            lambda c: c.get_did(did.scope, did.name, dynamic_depth="FILE").get("length"), f"reading {did}"
+        )
+        whole = [
+            c["rse"] for c in copies if length and c.get("available_length") == length and is_available(c["state"])
+        ]
+        return sorted(whole) if len(whole) == len(copies) else None
 
     def _replicas(self, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}

@@ -177,6 +177,22 @@ def _run_with_rucio_config(home: LakeHome, module: str, *args: str, what: str) -
     return proc.stdout.decode()
 
 
+def count_collection_replicas(home: LakeHome) -> None:
+    """Run Rucio's abacus-collection-replica daemon once over what changed.
+
+    It counts the files each dataset's replicas hold, the table ``list_dataset_replicas``
+    answers from. A deployment runs it all the time; the lake, after registering, and so
+    can a test or benchmark that registers more.
+    """
+    daemon = Path(sys.executable).with_name("rucio-abacus-collection-replica")
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    log = home.logs / "abacus-collection-replica.log"
+    with open(log, "ab") as out:
+        proc = subprocess.run([str(daemon), "--run-once"], env=env, stdout=out, stderr=out, cwd=home.root)
+    if proc.returncode != 0:
+        raise LakeError(f"counting the datasets' replicas failed; see {log}")
+
+
 def running(home: LakeHome, state: dict) -> dict[str, bool]:
     """Which of the lake's servers are up: the recorded process lives and answers."""
     result = {}
@@ -267,6 +283,7 @@ def up(
             )
             home.save_state(state)
             started.append("registration")
+            count_collection_replicas(home)
         state["started"] = started
         return state
 

@@ -82,6 +82,16 @@ def _names_on(client, rse: str) -> set[str]:
         return set()
 
 
+def protect(client, name: str, rse: str) -> None:
+    """A replication rule keeping ``SCOPE:name`` on ``rse``, where it is already (so the rule is OK at once)."""
+    from rucio.common.exception import DuplicateRule
+
+    did = {"scope": SCOPE, "name": name}
+    if any(r["rse_expression"] == rse for r in client.list_replication_rules(dict(did))):
+        return
+    _ignore(DuplicateRule, client.add_replication_rule, [did], 1, rse)
+
+
 def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -> dict:
     from rucio.client import Client
     from rucio.common.checksum import adler32, md5
@@ -157,6 +167,12 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         if json_metadata:
             client.set_metadata_bulk(SCOPE, sample.name, physics_metadata(sample, events, sum_w))
 
+    # what a deployment does with data it keeps: a rule per copy (each dataset whole on the HTTP
+    # RSE, single files on the local one); Rucio then knows each dataset's replicas as a whole
+    for sample in SAMPLES:
+        if sample.also_local:
+            protect(client, sample.name, LOCAL_RSE)
+
     containers: dict[str, list[str]] = defaultdict(list)
     for dataset, members in datasets.items():
         first = members[0]
@@ -165,6 +181,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         missing = [{"scope": SCOPE, "name": s.name} for s in members if s.name not in content]
         if missing:
             client.attach_dids(SCOPE, dataset, missing)
+        protect(client, dataset, HTTP_RSE)
         column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
         client.set_metadata_bulk(SCOPE, dataset, column)
         if json_metadata:
@@ -201,17 +218,6 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
     }
 
 
-def main(argv: list[str]) -> int:
-    home, size, db, storage_url = argv
-    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url)
-    print(json.dumps(summary))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-
-
 def register_large_dataset(client, name: str, files: int, prefix: str | None = None, chunk: int = 400) -> bool:
     """Register a dataset of ``files`` catalogue-only files on the HTTP RSE (for paging tests and benchmarks).
 
@@ -233,4 +239,16 @@ def register_large_dataset(client, name: str, files: int, prefix: str | None = N
         part = records[start : start + chunk]
         client.add_replicas(HTTP_RSE, part)
         client.attach_dids(SCOPE, name, [{"scope": SCOPE, "name": f["name"]} for f in part])
+    protect(client, name, HTTP_RSE)
     return True
+
+
+def main(argv: list[str]) -> int:
+    home, size, db, storage_url = argv
+    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
