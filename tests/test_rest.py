@@ -249,6 +249,35 @@ async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(a
     assert LOCAL_RSE in expected[only_local] and all(f["available"] for f in page["items"])
 
 
+def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, paging_dataset, tmp_path):
+    """Where every copy of a dataset is whole, attach composes PFNs instead of asking per file: the same choice."""
+    from jupyterlab_odlake.core.config import InstanceConfig
+    from jupyterlab_odlake.core.did import DID
+    from jupyterlab_odlake.core.instance import Instance
+    from jupyterlab_odlake.core.locations import alternatives, choose
+    from jupyterlab_odlake.lake.manager import count_collection_replicas
+
+    home, state = lake
+    count_collection_replicas(home)
+    instance = Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
+    composed_any = []
+    for name in [*(d.split(":")[1] for d in state["datasets"]), paging_dataset]:
+        did = DID("opendata", name)
+        files = instance.file_list(did)
+        composed = instance._composed_replicas(did, files)
+        composed_any.append(composed is not None)
+        if composed is None:
+            continue
+        asked = instance._replicas(files)
+        for mode in ("stream", "auto", "mounted"):
+            for f in files:
+                ours = choose(f, alternatives(composed[(f.scope, f.name)], instance._mounted_path), mode, None, None)
+                theirs = choose(f, alternatives(asked[(f.scope, f.name)], instance._mounted_path), mode, None, None)
+                assert (ours.kind, ours.location, ours.rse) == (theirs.kind, theirs.location, theirs.rse), f
+    assert composed_any[-1]  # the 2,100-file dataset, every file compared
+    assert not all(composed_any)  # GamGam.Data has one file on the local RSE too: asked per file
+
+
 async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     home, state = lake
     status, auto = await api("dids", "opendata", "GamGam.Data", "replicas", mode="auto")

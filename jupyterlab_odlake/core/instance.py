@@ -37,7 +37,7 @@ class Instance:
         self.connection = Connection(config, token_dir)
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
-        self._rse_prefixes: dict[str, list[str]] = {}
+        self._rse_infos: dict[str, dict[str, Any]] = {}
 
     @property
     def name(self) -> str:
@@ -143,6 +143,53 @@ class Instance:
         ]
         return sorted(whole) if len(whole) == len(copies) else None
 
+    def _composed_replicas(self, did: DID, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]] | None:
+        """What ``list_replicas`` would say of ``files``, the files of ``did``, composed without asking per file.
+
+        When every RSE holding any of the dataset's files holds all of them, available
+        (``list_dataset_replicas`` deep: counted from the replicas themselves), and each is
+        deterministic, each file's PFNs follow from its name by the RSE's own rules
+        (Rucio's ``rsemanager.lfns2pfns`` with the RSE's read protocols). None otherwise: ask Rucio.
+        """
+        from rucio.common.exception import RucioException
+        from rucio.rse import rsemanager
+
+        copies: list[dict[str, Any]] = self.connection.call(
+            lambda c: list(c.list_dataset_replicas(did.scope, did.name, deep=True)), f"listing the copies of {did}"
+        )
+        whole = all(c.get("available_length") == c.get("length") == len(files) for c in copies)
+        if not copies or not whole or not all(is_available(c.get("state")) for c in copies):
+            return None
+        lfns = [{"scope": f.scope, "name": f.name} for f in files]
+        found: dict[tuple[str, str], dict[str, Any]] = {
+            (f.scope, f.name): {"scope": f.scope, "name": f.name, "pfns": {}, "states": {}} for f in files
+        }
+        for copy in copies:
+            rse = copy["rse"]
+            info = self._rse_info(rse)
+            if not info.get("deterministic"):
+                return None
+            for protocol in info.get("protocols") or []:
+                priority = ((protocol.get("domains") or {}).get("wan") or {}).get("read")
+                if not priority:
+                    continue
+                try:
+                    pfns = rsemanager.lfns2pfns(info, lfns, operation="read", scheme=protocol["scheme"], domain="wan")
+                except (RucioException, ImportError):  # a protocol this client cannot compose: ask Rucio
+                    return None
+                for lfn, pfn in pfns.items():
+                    scope, name = lfn.split(":", 1)
+                    replica = found[(scope, name)]
+                    replica["pfns"][pfn] = {"rse": rse, "priority": priority, "type": info.get("rse_type")}
+                    replica["states"][rse] = "AVAILABLE"
+        return found
+
+    def _rse_info(self, rse: str) -> dict[str, Any]:
+        """An RSE's settings as rsemanager takes them (its protocols, whether deterministic), read once."""
+        if rse not in self._rse_infos:
+            self._rse_infos[rse] = self.connection.call(lambda c: c.get_rse(rse), f"reading the settings of {rse}")
+        return self._rse_infos[rse]
+
     def _replicas(self, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for batch in in_batches([{"scope": f.scope, "name": f.name} for f in files]):
@@ -168,7 +215,10 @@ class Instance:
             {f.did: reads_cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if reads_cache else {}
         )
         # everything in the cache already: no need to ask where the replicas are
-        replicas = {} if (cached and all(cached.values())) else self._replicas(files)
+        if cached and all(cached.values()):
+            replicas = {}
+        else:
+            replicas = self._composed_replicas(did, files) or self._replicas(files)
         out = []
         for f in files:
             found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path)
@@ -191,10 +241,8 @@ class Instance:
         return None
 
     def _prefixes(self, rse: str) -> list[str]:
-        if rse not in self._rse_prefixes:
-            protocols = self.connection.call(lambda c: c.get_protocols(rse), f"reading the protocols of {rse}")
-            self._rse_prefixes[rse] = sorted({p.get("prefix") or "/" for p in protocols}, key=len, reverse=True)
-        return self._rse_prefixes[rse]
+        protocols = self._rse_info(rse).get("protocols") or []
+        return sorted({p.get("prefix") or "/" for p in protocols}, key=len, reverse=True)
 
     def catalog(self) -> _catalog.Catalog:
         """Analyses (channels) -> containers -> datasets, with a summary of their metadata."""

@@ -218,11 +218,14 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
     }
 
 
-def register_large_dataset(client, name: str, files: int, prefix: str | None = None, chunk: int = 400) -> bool:
+def register_large_dataset(
+    client, name: str, files: int, prefix: str | None = None, chunk: int = 400, keep: bool = True
+) -> bool:
     """Register a dataset of ``files`` catalogue-only files on the HTTP RSE (for paging tests and benchmarks).
 
     The files are not on the storage: listing works, reading does not. Returns False when
-    the dataset exists already. SQLite takes at most ~400 replicas per call.
+    the dataset exists already. SQLite takes at most ~400 replicas per call. With ``keep``, a
+    replication rule keeps it on the HTTP RSE, as the samples are kept.
     """
     from rucio.common.exception import DataIdentifierAlreadyExists
 
@@ -239,7 +242,8 @@ def register_large_dataset(client, name: str, files: int, prefix: str | None = N
         part = records[start : start + chunk]
         client.add_replicas(HTTP_RSE, part)
         client.attach_dids(SCOPE, name, [{"scope": SCOPE, "name": f["name"]} for f in part])
-    protect(client, name, HTTP_RSE)
+    if keep:
+        protect(client, name, HTTP_RSE)
     return True
 
 

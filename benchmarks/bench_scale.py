@@ -1,0 +1,225 @@
+"""Scale: search, listings and attach on a lake of over 200,000 DIDs with a 100,000-file dataset.
+
+Each figure against its floor in the same run, through the REST API of a running Jupyter server:
+
+1. search ``opendata:*`` type all, first page of 100, vs the first 100 DIDs streamed by
+   ``list_dids`` directly; page 10 (followed by cursor) vs page 1;
+2. the first page of the 100,000-file dataset with availability, vs the first 100 names
+   streamed by ``list_files`` directly; page 500 (by offset) likewise;
+3. attach of the 100,000-file dataset in stream mode from a new process through the REST API,
+   vs ``list_files`` of the whole dataset (the floor of any attach); 1,000 files checked
+   against ``list_replicas``' choice;
+4. the server's RSS (psutil) idle and at its highest while paging through all 100,000 files
+   and the first 20,000 search results.
+
+The scale lake is the demo lake plus, registered once by this script (catalogue entries on
+the HTTP RSE, no bytes): the dataset ``scale.100k`` (100,000 files, under a rule, its copy
+counted by Rucio's abacus daemon) and 100 datasets of 1,000 files (``scale.fill_NNN``).
+
+    python benchmarks/bench_scale.py [--home DIR] [--repeat N]
+
+Writes benchmarks/results/scale.json; benchmarks/README.md carries the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from itertools import islice
+from pathlib import Path
+
+import common
+
+BIG = "scale.100k"
+BIG_FILES = 100_000
+FILL = 100  # datasets of 1,000 files beside it
+
+
+def prepare(home, client) -> dict:
+    from jupyterlab_odlake.lake.manager import count_collection_replicas
+    from jupyterlab_odlake.lake.register import register_large_dataset
+
+    t = time.perf_counter()
+    register_large_dataset(client, BIG, BIG_FILES, prefix="scale", chunk=1000)
+    big_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for i in range(FILL):
+        register_large_dataset(client, f"scale.fill_{i:03d}", 1000, chunk=1000, keep=False)
+    fill_s = time.perf_counter() - t
+    t = time.perf_counter()
+    count_collection_replicas(home)
+    count_s = time.perf_counter() - t
+    dids = sum(1 for _ in client.list_dids("opendata", {"name": "*"}, did_type="all"))
+    print(f"  lake: {dids} DIDs; {BIG} {big_s:.0f} s, fill {fill_s:.0f} s, abacus {count_s:.0f} s", flush=True)
+    return {"dids": dids, "register_100k_s": round(big_s), "register_fill_s": round(fill_s), "abacus_s": round(count_s)}
+
+
+def timed(fn, repeat):
+    return common.median_ms(fn, repeat)
+
+
+def search(server, client, repeat) -> dict:
+    def direct():
+        list(islice(client.list_dids("opendata", {"name": "*"}, did_type="all", long=True), 100))
+
+    def page(n):
+        cursor = None
+        for _ in range(n - 1):
+            cursor = server.get("search?q=opendata:*&type=all&limit=100" + (f"&cursor={cursor}" if cursor else ""))[
+                "next"
+            ]
+        return lambda: server.get(
+            f"search?q=opendata:*&type=all&limit=100&cursor={cursor}"
+            if cursor
+            else "search?q=opendata:*&type=all&limit=100"
+        )
+
+    first, tenth = page(1), page(10)
+    out = {
+        "page1_ms": timed(first, repeat),
+        "page10_ms": timed(tenth, repeat),
+        "direct_first100_ms": timed(direct, repeat),
+    }
+    out["page1_vs_direct"] = round(out["page1_ms"] / out["direct_first100_ms"], 2)
+    out["page10_vs_page1"] = round(out["page10_ms"] / out["page1_ms"], 2)
+    print(f"  search: {out}", flush=True)
+    return out
+
+
+def files(server, client, repeat) -> dict:
+    def direct():
+        list(islice(client.list_files("opendata", BIG), 100))
+
+    base = f"dids/opendata/{BIG}/files?limit=100"
+    out = {
+        "page1_ms": timed(lambda: server.get(base), repeat),
+        "page500_ms": timed(lambda: server.get(base + "&offset=49900"), repeat),
+        "direct_first100_ms": timed(direct, repeat),
+    }
+    first = server.get(base)
+    assert len(first["items"]) == 100 and all(f["available"] for f in first["items"])
+    out["page1_vs_direct"] = round(out["page1_ms"] / out["direct_first100_ms"], 2)
+    out["page500_vs_direct"] = round(out["page500_ms"] / out["direct_first100_ms"], 2)
+    print(f"  files: {out}", flush=True)
+    return out
+
+
+ATTACH = """
+import json, sys, time
+from jupyterlab_odlake.kernel import api, backends
+backends._backend = backends.ServerBackend(sys.argv[1], sys.argv[2])
+t = time.perf_counter()
+attached = api.attach(sys.argv[3], mode="stream", progress=False)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "paths": {f.name: f.location for f in attached.files}}))
+"""
+
+
+def attach(server, client) -> dict:
+    run = subprocess.run(
+        [sys.executable, "-c", ATTACH, server.jupyter.url.rstrip("/"), server.jupyter.token, f"opendata:{BIG}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    t = time.perf_counter()
+    names = [f["name"] for f in client.list_files("opendata", BIG)]
+    list_files_s = time.perf_counter() - t
+    assert len(answer["paths"]) == len(names) == BIG_FILES
+    sample = random.Random(1).sample(names, 1000)
+    from jupyterlab_odlake.core.locations import STREAM_SCHEMES
+
+    replicas = client.list_replicas([{"scope": "opendata", "name": n} for n in sample])
+    mismatches = 0
+    for r in replicas:
+        pfns = sorted(
+            r["pfns"], key=lambda p: STREAM_SCHEMES.index(p.split(":")[0]) if p.split(":")[0] in STREAM_SCHEMES else 9
+        )
+        mismatches += answer["paths"][r["name"]] != pfns[0]
+    out = {
+        "attach_stream_s": round(answer["seconds"], 2),
+        "list_files_all_s": round(list_files_s, 2),
+        "checked_against_list_replicas": len(sample),
+        "mismatches": mismatches,
+    }
+    print(f"  attach: {out}", flush=True)
+    return out
+
+
+def memory(server) -> dict:
+    import psutil
+
+    process = psutil.Process(server.pid)
+    idle = process.memory_info().rss
+    peak = idle
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    # every page reads Rucio's stream from its start (it has no offset): all 100,000 files, and
+    # the first 20,000 search results (all 200,000 would read 20 million rows)
+    for path, most in (
+        (f"dids/opendata/{BIG}/files?limit=1000", None),
+        ("search?q=opendata:*&type=all&limit=1000", 20),
+    ):
+        cursor, n, pages = None, 0, 0
+        while most is None or pages < most:
+            page = server.get(path + (f"&cursor={cursor}" if cursor else ""))
+            n, pages = n + len(page["items"]), pages + 1
+            cursor = page["next"]
+            if not cursor:
+                break
+        print(f"  paged through {n} rows of {path.split('?')[0]}", flush=True)
+    done.set()
+    sampler.join()
+    out = {"idle_mb": round(idle / 1e6, 1), "peak_mb": round(peak / 1e6, 1), "growth_mb": round((peak - idle) / 1e6, 1)}
+    print(f"  memory: {out}", flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = common.parser(__doc__.splitlines()[0], "scale.json", repeat=10)
+    args = parser.parse_args(argv)
+
+    from jupyterlab_odlake.lake import manager
+    from jupyterlab_odlake.lake.home import LakeHome
+
+    home = LakeHome.resolve(args.home)
+    print(f"lake in {home.root}", flush=True)
+    manager.up(home)
+    os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    from rucio.client import Client
+
+    client = Client()
+    results = {"machine": common.machine(), "lake": prepare(home, client)}
+    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
+    server = common.Server(home, cache)
+    try:
+        server.get("instances")
+        results["memory"] = memory(server)  # first, from a server that has done nothing else
+        results["search"] = search(server, client, args.repeat)
+        results["files"] = files(server, client, args.repeat)
+        results["attach"] = attach(server, client)
+    finally:
+        server.close()
+        shutil.rmtree(cache, ignore_errors=True)
+    common.write(args.out, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
