@@ -58,7 +58,9 @@ def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
     line("rucio", state["rucio"]["url"])
     line("storage", f"{state['storage']['url']}  -> {state['storage']['directory']}")
     if "postgres" in state:
-        line("postgres", f"127.0.0.1:{state['postgres']['port']}  -> {state['postgres']['directory']}")
+        line("postgres", f"its socket only (no TCP), in {state['postgres']['directory']}")
+    if "memcached" in state:
+        line("memcached", f"its socket only (no TCP), {state['memcached']['socket']}")
     if state.get("registered"):
         print(f"  samples   {state['files']} files, {state['bytes'] / 1e6:.1f} MB in {', '.join(state['containers'])}")
     print(f"  rucio.cfg {state['rucio_cfg']}")

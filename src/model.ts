@@ -32,6 +32,17 @@ export class FileListing {
   /** One entry a file (undefined until its page came); null before the first page. */
   items: (IFile | undefined)[] | null = null;
   error = '';
+  /** How many files there are, once the server has read the listing to its end; else null. */
+  total: number | null = null;
+
+  /** "2,100 files" once the end was read, "300+ files" while more may follow. */
+  countText(): string {
+    if (this.total !== null) {
+      return `${this.total.toLocaleString('en')} ${this.total === 1 ? 'file' : 'files'}`;
+    }
+    const loaded = (this.items ?? []).filter(f => f !== undefined).length;
+    return `${loaded.toLocaleString('en')}+ files`;
+  }
 
   /** Fetch the pages that hold rows `start` to `stop`, unless asked for already. */
   async show(start: number, stop: number): Promise<void> {
@@ -58,6 +69,7 @@ export class FileListing {
         Math.max(items.length, page * this.pageSize + reply.items.length + (reply.next ? 1 : 0));
       reply.items.forEach((f, i) => (items[page * this.pageSize + i] = f));
       this.items = items;
+      this.total = reply.total ?? this.total;
       this.error = '';
     } catch (error) {
       this._requested.delete(page);

@@ -1,4 +1,4 @@
-"""Bring up the demo lake for the browser tests and add a 10,000-file dataset to scroll through.
+"""Bring up the demo lake for the browser tests and add a 2,100-file dataset to scroll through.
 
 python prepare_lake.py HOME
 """
@@ -10,7 +10,7 @@ from jupyterlab_odlake.lake import manager
 from jupyterlab_odlake.lake.home import LakeHome
 from jupyterlab_odlake.lake.register import register_large_dataset
 
-LARGE_DATASET = "ui.10k"
+LARGE_DATASET = "ui.2100"
 HOSTILE_DATASET = "ui.hostile"
 KEYWORD_DATASET = "class"
 HOSTILE_TEXT = "<img src=x onerror=alert(1)>"
@@ -23,7 +23,7 @@ if __name__ == "__main__":
     from rucio.client import Client
 
     client = Client()
-    register_large_dataset(client, LARGE_DATASET, 10_000, prefix="ui")
+    register_large_dataset(client, LARGE_DATASET, 2_100, prefix="ui")
     # a DID named like a Python keyword: dropped on a notebook, the kernel names its variable class_
     register_large_dataset(client, KEYWORD_DATASET, 1)
     # metadata that would run script if a view rendered it as HTML

@@ -155,6 +155,32 @@ describe('file listing', () => {
     expect(request.mock.calls[0][0]).toMatch(/^dids\/opendata\/ui\.10k\/files\?/);
   });
 
+  it('grows a page at a time while the total is unknown, and counts "N+" until the end', async () => {
+    const model = new LakeModel();
+    model.pageSize = 100;
+    request.mockImplementation(async (url?: string) => {
+      const offset = Number(query(url ?? '').get('offset'));
+      const last = offset + 100 >= 250;
+      return {
+        items: Array.from({ length: Math.min(100, 250 - offset) }, (_, i) => ({
+          name: `f${offset + i}`
+        })),
+        total: last ? 250 : null,
+        next: last ? null : 'c'
+      };
+    });
+    const listing = model.fileListing('opendata:ui.2100');
+    await listing.show(0, 0);
+    expect(listing.items).toHaveLength(101); // the page and one row that asks for the next
+    expect(listing.countText()).toBe('100+ files');
+    await listing.show(100, 100);
+    expect(listing.items).toHaveLength(201);
+    expect(listing.countText()).toBe('200+ files');
+    await listing.show(200, 200);
+    expect(listing.items).toHaveLength(250);
+    expect(listing.countText()).toBe('250 files');
+  });
+
   it('escapes a DID name in the route', async () => {
     const model = new LakeModel();
     request.mockResolvedValue({ items: [], total: 0, next: null });

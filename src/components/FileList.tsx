@@ -9,7 +9,8 @@ const MAX_VISIBLE = 12;
 
 /**
  * The files of a dataset or container, paged from the server and virtualized: only the
- * rows in view are in the DOM, and the pages under the rows in view are fetched.
+ * rows in view are in the DOM, and the pages under the rows in view are fetched. Until the
+ * server has read the listing to its end, the list ends in a row that fetches the next page.
  */
 export function FileList(props: { model: LakeModel; did: string; depth: number }): JSX.Element {
   const { model, did } = props;
@@ -37,45 +38,50 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
   }
   const height = Math.min(items.length, MAX_VISIBLE) * ROW;
   return (
-    <FixedSizeList
-      className="jp-OdlakeFileList"
-      height={height}
-      width="100%"
-      itemCount={items.length}
-      itemSize={ROW}
-      onItemsRendered={({ visibleStartIndex, visibleStopIndex }) => {
-        void listing.show(visibleStartIndex, visibleStopIndex);
-      }}
-    >
-      {({ index, style }) => {
-        const file = items[index];
-        return (
-          <div
-            className="jp-OdlakeFile"
-            style={{ ...style, paddingLeft: 18 + 14 * props.depth }}
-            title={
-              file
-                ? `${file.did}\nadler32 ${file.adler32 ?? '?'}\n${(file.rses ?? []).join(', ')}`
-                : ''
-            }
-          >
-            {file ? (
-              <>
-                <span
-                  className={
-                    'jp-OdlakeFile-dot ' + (file.available ? 'jp-mod-ok' : 'jp-mod-missing')
-                  }
-                  title={file.available ? 'available' : 'no available replica'}
-                />
-                <span className="jp-OdlakeFile-name">{file.name}</span>
-                <span className="jp-OdlakeFile-size">{formatBytes(file.bytes)}</span>
-              </>
-            ) : (
-              <span className="jp-OdlakeHint">…</span>
-            )}
-          </div>
-        );
-      }}
-    </FixedSizeList>
+    <>
+      <FixedSizeList
+        className="jp-OdlakeFileList"
+        height={height}
+        width="100%"
+        itemCount={items.length}
+        itemSize={ROW}
+        onItemsRendered={({ visibleStartIndex, visibleStopIndex }) => {
+          void listing.show(visibleStartIndex, visibleStopIndex);
+        }}
+      >
+        {({ index, style }) => {
+          const file = items[index];
+          return (
+            <div
+              className="jp-OdlakeFile"
+              style={{ ...style, paddingLeft: 18 + 14 * props.depth }}
+              title={
+                file
+                  ? `${file.did}\nadler32 ${file.adler32 ?? '?'}\n${(file.rses ?? []).join(', ')}`
+                  : ''
+              }
+            >
+              {file ? (
+                <>
+                  <span
+                    className={
+                      'jp-OdlakeFile-dot ' + (file.available ? 'jp-mod-ok' : 'jp-mod-missing')
+                    }
+                    title={file.available ? 'available' : 'no available replica'}
+                  />
+                  <span className="jp-OdlakeFile-name">{file.name}</span>
+                  <span className="jp-OdlakeFile-size">{formatBytes(file.bytes)}</span>
+                </>
+              ) : (
+                <span className="jp-OdlakeHint">…</span>
+              )}
+            </div>
+          );
+        }}
+      </FixedSizeList>
+      <div className="jp-OdlakeFileList-count" style={{ paddingLeft: 18 + 14 * props.depth }}>
+        {listing.countText()}
+      </div>
+    </>
   );
 }

@@ -89,7 +89,8 @@ test.describe('Open Data Lake panel', () => {
     await page.locator('.jp-OdlakeSearch-filter').fill('sample_type=mc');
     await page.locator('.jp-OdlakeSearch-filter').press('Enter');
     await expect(page.locator('.jp-OdlakeSearch-count')).toHaveText('6 found');
-    await expect(results.first()).toContainText('GamGam.MC');
+    await expect(results).toHaveCount(6);
+    await expect(row(page, 'opendata:GamGam.MC')).toBeVisible(); // in Rucio's order, not sorted
   });
 
   test('a word finds the names holding it in every scope', async ({ page }) => {
@@ -124,20 +125,30 @@ test.describe('Open Data Lake panel', () => {
     await expect(page.locator('#odlake-panel .jp-OdlakeError')).toContainText('key=value');
   });
 
-  test('a dataset of 10,000 files shows its first page at once and scrolls', async ({ page }) => {
+  test('a dataset of 2,100 files shows its first page at once and scrolls to its end', async ({
+    page
+  }) => {
     await openPanel(page);
     await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
-    await page.locator('.jp-OdlakeSearch-query').fill('opendata:ui.10k');
+    await page.locator('.jp-OdlakeSearch-query').fill('opendata:ui.2100');
     await page.locator('.jp-OdlakeSearch-query').press('Enter');
-    await row(page, 'opendata:ui.10k').click();
+    await row(page, 'opendata:ui.2100').locator('.jp-OdlakeDid-name').click();
     const list = page.locator('.jp-OdlakeSelected .jp-OdlakeFileList');
-    await expect(list.locator('.jp-OdlakeFile').first()).toContainText('ui.file_00000.root');
-    // virtualized: a screenful of rows in the DOM, not ten thousand
+    const count = page.locator('.jp-OdlakeSelected .jp-OdlakeFileList-count');
+    await expect(list.locator('.jp-OdlakeFile').first()).toContainText('ui.file_');
+    await expect(count).toHaveText('100+ files');
+    // virtualized: a screenful of rows in the DOM, not thousands
     expect(await list.locator('.jp-OdlakeFile').count()).toBeLessThan(60);
-    await list.evaluate(node => (node.scrollTop = 22 * 5000));
-    await expect(list.locator('.jp-OdlakeFile', { hasText: 'ui.file_05000.root' })).toBeVisible();
+    // each scroll to the end fetches the next page, until the server has read the whole listing
+    for (let pages = 1; pages < 30 && (await count.textContent())!.includes('+'); pages++) {
+      const before = (await count.textContent())!;
+      await list.evaluate(node => (node.scrollTop = node.scrollHeight));
+      await expect(count).not.toHaveText(before);
+    }
+    await expect(count).toHaveText('2,100 files');
     await list.evaluate(node => (node.scrollTop = node.scrollHeight));
-    await expect(list.locator('.jp-OdlakeFile', { hasText: 'ui.file_09999.root' })).toBeVisible();
+    await expect(list.locator('.jp-OdlakeFile').last()).toContainText('ui.file_');
+    await page.screenshot({ path: `${SHOTS}/files-scrolled.png` });
   });
 
   test('attach puts a working %odlake cell into the notebook', async ({ page }) => {
