@@ -18,10 +18,8 @@ Loopback only. Writes benchmarks/results/load.json; benchmarks/README.md carries
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -235,9 +233,7 @@ def main(argv=None) -> int:
     home = LakeHome.resolve(args.home)
     print(f"lake in {home.root}", flush=True)
     manager.up(home)
-    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
-    server = common.Server(home, cache)
-    try:
+    with common.served(home) as server:
         for _kind, path in MIX:  # warm: tokens, metadata support, Rucio's own caches
             server.get(path)
         print(f"{args.clients} clients for {args.seconds:.0f} s", flush=True)
@@ -249,9 +245,6 @@ def main(argv=None) -> int:
         }
         print(f"the same, Rucio's server killed for {args.outage:.0f} s", flush=True)
         results["outage"] = outage(server, home, args.clients, args.seconds, args.outage)
-    finally:
-        server.close()
-        shutil.rmtree(cache, ignore_errors=True)
     common.write(args.out, results)
     return 0
 

@@ -193,9 +193,7 @@ def main(argv=None) -> int:
     from rucio.client import Client
 
     client = Client()
-    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
-    server = common.Server(home, cache)
-    try:
+    with common.served(home) as server:
         results = {
             "machine": common.machine(),
             "lake": {"size": size, "up_s": round(lake_up_s, 1)},
@@ -203,10 +201,7 @@ def main(argv=None) -> int:
             "big_listing": big_listing(server, client),
         }
         if not args.skip_download:
-            results["download"] = downloads(server, home.root, cache, client)
-    finally:
-        server.close()
-        shutil.rmtree(cache, ignore_errors=True)
+            results["download"] = downloads(server, home.root, server.cache, client)
     common.write(args.out, results)
     return 0
 

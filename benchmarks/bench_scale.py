@@ -26,14 +26,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from itertools import islice
-from pathlib import Path
 
 import common
 
@@ -206,17 +203,12 @@ def main(argv=None) -> int:
 
     client = Client()
     results = {"machine": common.machine(), "lake": prepare(home, client)}
-    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
-    server = common.Server(home, cache)
-    try:
+    with common.served(home) as server:
         server.get("instances")
         results["memory"] = memory(server)  # first, from a server that has done nothing else
         results["search"] = search(server, client, args.repeat)
         results["files"] = files(server, client, args.repeat)
         results["attach"] = attach(server, client)
-    finally:
-        server.close()
-        shutil.rmtree(cache, ignore_errors=True)
     common.write(args.out, results)
     return 0
 

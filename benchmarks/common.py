@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -59,6 +61,8 @@ class Server:
 
         from jupyterlab_odlake.lake.jupyter import start_jupyter
 
+        self.cache = cache
+
         root = Path(tempfile.mkdtemp(prefix="odlake-bench-root-"))
         env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
         self.jupyter = start_jupyter(
@@ -92,3 +96,15 @@ class Server:
 
     def close(self):
         self.jupyter.stop()
+
+
+@contextlib.contextmanager
+def served(home):
+    """A Jupyter server with odlake on the lake, its download cache a fresh folder; both gone after."""
+    cache = Path(tempfile.mkdtemp(prefix="odlake-bench-cache-"))
+    server = Server(home, cache)
+    try:
+        yield server
+    finally:
+        server.close()
+        shutil.rmtree(cache, ignore_errors=True)
