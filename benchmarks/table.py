@@ -97,8 +97,12 @@ def reliability_rows():
     out = ["| group | tests | passed | failed | skipped |", "|---|---|---|---|---|"]
     for name, g in r["groups"].items():
         out.append(f"| {name} | {g['tests']} | {g['passed']} | {g['failed']} | {g['skipped']} |")
+    faults = r["groups"]["faults"]
+    lost = "0" if faults["failed"] == 0 else "unknown: a fault test failed"
     out.append(
-        f"\nGenerated cases run: {r['generated_cases_total']:,} "
+        f"\nFaults survived: {faults['passed']} of {faults['tests']}; bytes lost: {lost} (each fault test also "
+        "holds that no half-written or corrupted file is taken for a good one). "
+        f"Generated cases run: {r['generated_cases_total']:,} "
         f"({', '.join(f'{n:,} in {k.split(chr(58))[-1]}' for k, n in r['generated_cases'].items())}). "
         f"Run of {r['machine']['when']}, {r['seconds']} s, `{r['command']}`."
     )
