@@ -70,6 +70,8 @@ class Server:
             app="jupyter_server",
             root_dir=str(root),
             env=env,
+            # as a user's server: Rucio's client library with no rucio.cfg of the lake (that one is the server's)
+            base_env={k: v for k, v in os.environ.items() if k != "RUCIO_CONFIG"},
             log_file=root / "server.log",
             args=[f"--Odlake.cache_dir={cache}", "--ServerApp.log_level=WARN"],
         )

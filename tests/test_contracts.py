@@ -3,6 +3,7 @@ records through JSON, one naming rule, errors that keep their cause, bounded mem
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -157,6 +158,43 @@ def test_an_answer_cut_off_by_a_dying_server_is_unreachable_not_a_bug(cause, tmp
     assert "broke off its answer (reading metadata)" in str(caught.value) and "Retry" in str(caught.value)
 
 
+COMPOSE = """
+import os, sys
+from pathlib import Path
+from jupyterlab_odlake.core.connection import ensure_rucio_config
+from rucio.rse import rsemanager
+
+state = Path(sys.argv[1])
+ensure_rucio_config(state)
+print(os.environ.get("RUCIO_CONFIG"))
+protocol = {
+    "scheme": "https", "hostname": "h", "port": 443, "prefix": "/data/",
+    "impl": "rucio.rse.protocols.webdav.Default", "extended_attributes": None,
+    "domains": {"wan": {"read": 1, "write": 0, "delete": 0}, "lan": {"read": 0, "write": 0, "delete": 0}},
+}
+rse = {"rse": "R", "id": "x", "deterministic": True, "domain": ["wan"], "volatile": False, "rse_type": "DISK",
+       "verify_checksum": True, "lfn2pfn_algorithm": "identity", "sign_url": None, "protocols": [protocol]}
+print(rsemanager.lfns2pfns(rse, [{"scope": "opendata", "name": "a.root"}], operation="read", domain="wan"))
+"""
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["none found", "the user's own"])
+def test_rucio_composes_pfns_in_a_fresh_server_with_or_without_a_rucio_cfg(own, tmp_path):
+    """A Jupyter server started with no rucio.cfg anywhere still composes PFNs (Rucio's rsemanager needs one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCIO")}
+    mine = tmp_path / "mine.cfg"
+    if own:
+        mine.write_text("[common]\nmulti_vo = False\n\n[client]\nrucio_host = http://127.0.0.1:9\n")
+        env["RUCIO_CONFIG"] = str(mine)
+    out = subprocess.run(
+        [sys.executable, "-c", COMPOSE, str(tmp_path / "state")], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    written = tmp_path / "state" / "rucio.cfg"
+    assert out[0] == str(mine if own else written)
+    assert written.exists() != own and (own or "password" not in written.read_text())
+    assert out[1] == str({"opendata:a.root": "https://h:443/data/opendata/a.root"})
+
+
 class FakeMetadataConnection:
     """A connection whose JSON-metadata call fails as told, once."""
 
@@ -225,6 +263,48 @@ def test_finished_downloads_are_remembered_up_to_a_bound(tmp_path):
     assert queue._downloads["running"].state == "cancelled"
 
 
+def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
+    """The first batch transfers while Rucio still lists the rest; progress counts the files known so far."""
+    from jupyterlab_odlake.core.cache import Cache, adler32_hex
+
+    source = tmp_path / "storage"
+    source.mkdir()
+    data = b"photons"
+
+    def location(i):
+        (source / f"f{i}").write_bytes(data)
+        alternative = Alternative("mounted", str(source / f"f{i}"), "LOCAL", "file", True)
+        return Location(
+            "opendata", f"f{i}", len(data), adler32_hex(data), "download", "download", None, None, False, (alternative,)
+        )
+
+    more = threading.Event()
+
+    class ListingSlowly:
+        name = "demo"
+
+        def location_batches(self, did, mode, cache):
+            yield [location(0), location(1)]
+            assert more.wait(10)
+            yield [location(2)]
+
+    queue = Downloads(Cache(tmp_path / "cache"))
+    d = queue.start(ListingSlowly(), DID("opendata", "ds"))
+    for _ in range(200):
+        if d.bytes_done == 2 * len(data):
+            break
+        threading.Event().wait(0.02)
+    # the first two moved while Rucio was still listing; the count is of the files known so far
+    assert (d.state, d.files_total, d.bytes_done) == ("running", 2, 2 * len(data))
+    more.set()
+    for _ in range(200):
+        if d.state == "done":
+            break
+        threading.Event().wait(0.02)
+    assert (d.state, d.files_total, d.files_done, d.transfers) == ("done", 3, 3, 3)
+    queue.shutdown()
+
+
 def test_an_unknown_download_is_not_found(tmp_path):
     lakes = Lakes([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
     with pytest.raises(NotFound):
@@ -254,9 +334,9 @@ def test_the_download_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_
     class SlowInstance:
         name = "demo"
 
-        def locations(self, did, mode, cache):
+        def location_batches(self, did, mode, cache):
             release.wait(30)
-            return []
+            yield from ()
 
     queue = Downloads(Cache(tmp_path))
     queue.max_active = 2

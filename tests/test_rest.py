@@ -249,12 +249,13 @@ async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(a
     assert LOCAL_RSE in expected[only_local] and all(f["available"] for f in page["items"])
 
 
-def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, paging_dataset, tmp_path):
+def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client, paging_dataset, tmp_path):
     """Where every copy of a dataset is whole, attach composes PFNs instead of asking per file: the same choice."""
     from jupyterlab_odlake.core.config import InstanceConfig
     from jupyterlab_odlake.core.did import DID
     from jupyterlab_odlake.core.instance import Instance
     from jupyterlab_odlake.core.locations import alternatives, choose
+    from jupyterlab_odlake.core.records import FileEntry
     from jupyterlab_odlake.lake.manager import count_collection_replicas
 
     home, state = lake
@@ -263,8 +264,12 @@ def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, paging_datas
     composed_any = []
     for name in [*(d.split(":")[1] for d in state["datasets"]), paging_dataset]:
         did = DID("opendata", name)
-        files = instance.file_list(did)
-        composed = instance._composed_replicas(did, files)
+        files = [
+            FileEntry(f["scope"], f["name"], f["bytes"], f["adler32"])
+            for f in rucio_client.list_files(did.scope, did.name)
+        ]
+        copies = instance._whole_copies(did)
+        composed = instance._compose(copies, files) if copies else None
         composed_any.append(composed is not None)
         if composed is None:
             continue

@@ -176,6 +176,36 @@ class Connection:
             self._client = None
 
 
+def ensure_rucio_config(state_dir: Path) -> None:
+    """Give Rucio's client library a configuration to read when it finds none.
+
+    odlake passes each instance's host and credential to its Client, so it needs no rucio.cfg;
+    but Rucio's ``rsemanager`` (composing PFNs) reads ``[common] multi_vo`` from one and fails
+    without. A found rucio.cfg is Rucio's own and stays untouched; else a file that names no
+    server and holds no credential is written under odlake's state directory and pointed to.
+    """
+    from rucio.common import config
+    from rucio.common.exception import ConfigLoadingError, ConfigNotFound
+
+    try:
+        config.get_config()
+        return
+    except ConfigLoadingError:  # RUCIO_CONFIG names a file that cannot be read: the user's to fix
+        return
+    except ConfigNotFound:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = state_dir / "rucio.cfg"
+    path.write_text(
+        "# Written by odlake for Rucio's client library (rsemanager); no server, no credential here.\n"
+        "# odlake's instances are configured in Jupyter (c.Odlake.instances); for the rucio CLI,\n"
+        "# point RUCIO_CONFIG at a rucio.cfg of your own.\n"
+        "[common]\nmulti_vo = False\n\n[client]\n"
+    )
+    os.environ["RUCIO_CONFIG"] = str(path)
+    config.clean_cached_config()
+
+
 RUCIO_MAX_DIDS = 1000  # DIDs in one request: Rucio's schema (rucio.common.schema, "DIDS") refuses more
 
 

@@ -141,14 +141,17 @@ class Downloads:
 
     def _run(self, instance: Instance, did: DID, d: Download) -> None:
         try:
-            files = instance.locations(did, "download", self.cache)
-            d.paths = [None] * len(files)
-            d.files_total = len(files)
-            d.bytes_total = sum(f.bytes or 0 for f in files)
-            if d.cancelled.is_set():
-                return
-            d.state = "running"
-            waits = [(i, f, self._share(f, d)) for i, f in enumerate(files)]
+            # the files are queued as Rucio lists them: a big dataset's first transfers start at once,
+            # and its progress counts the files known so far
+            waits = []
+            for batch in instance.location_batches(did, "download", self.cache):
+                if d.cancelled.is_set():
+                    return
+                d.state = "running"
+                d.paths += [None] * len(batch)
+                waits += [(d.files_total + i, f, self._share(f, d)) for i, f in enumerate(batch)]
+                d.files_total += len(batch)
+                d.bytes_total += sum(f.bytes or 0 for f in batch)
             for i, f, (transfer, started_here) in waits:
                 try:
                     path, transferred = transfer.future.result()

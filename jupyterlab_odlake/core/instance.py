@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 from . import catalog as _catalog
 from . import search as _search
 from .config import InstanceConfig
-from .connection import Connection, in_batches
+from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .did import DID
 from .errors import InvalidRequest, OdlakeError
 from .locations import alternatives, choose, is_available
@@ -89,12 +89,6 @@ class Instance:
         )
 
     # -- files ------------------------------------------------------------------------------
-    def file_list(self, did: DID) -> list[FileEntry]:
-        """Every file of a DID (itself, for a file), in name order."""
-        files = self.connection.call(lambda c: list(c.list_files(did.scope, did.name)), f"listing the files of {did}")
-        entries = (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in files)
-        return sorted(entries, key=lambda f: (f.scope, f.name))
-
     def files(
         self, did: DID, limit: int = 100, cursor: str | None = None, availability: bool = True, offset: int = 0
     ) -> Page[FileEntry]:
@@ -135,40 +129,52 @@ class Instance:
         )
         if not copies:
             return None
-        length = self.connection.call(
-            lambda c: c.get_did(did.scope, did.name, dynamic_depth="FILE").get("length"), f"reading {did}"
-        )
+        length = self._length(did)
         whole = [
             c["rse"] for c in copies if length and c.get("available_length") == length and is_available(c["state"])
         ]
         return sorted(whole) if len(whole) == len(copies) else None
 
-    def _composed_replicas(self, did: DID, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]] | None:
-        """What ``list_replicas`` would say of ``files``, the files of ``did``, composed without asking per file.
+    def _whole_copies(self, did: DID) -> list[dict[str, Any]] | None:
+        """The settings of the RSEs holding ``did``, when PFNs can be composed for its files rather than asked.
 
-        When every RSE holding any of the dataset's files holds all of them, available
-        (``list_dataset_replicas`` deep: counted from the replicas themselves), and each is
-        deterministic, each file's PFNs follow from its name by the RSE's own rules
-        (Rucio's ``rsemanager.lfns2pfns`` with the RSE's read protocols). None otherwise: ask Rucio.
+        That is when every RSE holding any of the dataset's files holds all of them, available
+        (``list_dataset_replicas`` deep: counted from the replicas themselves, against the
+        dataset's length now) and is deterministic. None otherwise (and for a container or a file).
         """
-        from rucio.common.exception import RucioException
-        from rucio.rse import rsemanager
-
         copies: list[dict[str, Any]] = self.connection.call(
             lambda c: list(c.list_dataset_replicas(did.scope, did.name, deep=True)), f"listing the copies of {did}"
         )
-        whole = all(c.get("available_length") == c.get("length") == len(files) for c in copies)
-        if not copies or not whole or not all(is_available(c.get("state")) for c in copies):
+        if not copies:
             return None
+        length = self._length(did)
+        whole = all(c.get("available_length") == c.get("length") == length and is_available(c["state"]) for c in copies)
+        infos = [self._rse_info(c["rse"]) for c in copies] if whole and length else []
+        return infos if infos and all(i.get("deterministic") for i in infos) else None
+
+    def _length(self, did: DID) -> int | None:
+        """How many files ``did`` holds now: Rucio's record of a closed dataset, else counted (~0.3 ms per 1,000)."""
+        record = self.connection.call(lambda c: c.get_did(did.scope, did.name), f"reading {did}")
+        if not record.get("open") and record.get("length") is not None:
+            return int(record["length"])
+        counted = self.connection.call(
+            lambda c: c.get_did(did.scope, did.name, dynamic_depth="FILE"), f"counting the files of {did}"
+        )
+        return None if counted.get("length") is None else int(counted["length"])
+
+    @staticmethod
+    def _compose(copies: list[dict[str, Any]], files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]] | None:
+        """What ``list_replicas`` would say of ``files``, whole on every RSE of ``copies``: each file's PFNs
+        follow from its name by the RSE's own rules (Rucio's ``rsemanager.lfns2pfns``, each read protocol).
+        None when a protocol cannot be composed here."""
+        from rucio.common.exception import RucioException
+        from rucio.rse import rsemanager
+
         lfns = [{"scope": f.scope, "name": f.name} for f in files]
         found: dict[tuple[str, str], dict[str, Any]] = {
             (f.scope, f.name): {"scope": f.scope, "name": f.name, "pfns": {}, "states": {}} for f in files
         }
-        for copy in copies:
-            rse = copy["rse"]
-            info = self._rse_info(rse)
-            if not info.get("deterministic"):
-                return None
+        for info in copies:
             for protocol in info.get("protocols") or []:
                 priority = ((protocol.get("domains") or {}).get("wan") or {}).get("read")
                 if not priority:
@@ -180,8 +186,8 @@ class Instance:
                 for lfn, pfn in pfns.items():
                     scope, name = lfn.split(":", 1)
                     replica = found[(scope, name)]
-                    replica["pfns"][pfn] = {"rse": rse, "priority": priority, "type": info.get("rse_type")}
-                    replica["states"][rse] = "AVAILABLE"
+                    replica["pfns"][pfn] = {"rse": info["rse"], "priority": priority, "type": info.get("rse_type")}
+                    replica["states"][info["rse"]] = "AVAILABLE"
         return found
 
     def _rse_info(self, rse: str) -> dict[str, Any]:
@@ -202,28 +208,48 @@ class Instance:
 
     # -- where to read ----------------------------------------------------------------------
     def locations(self, did: DID, mode: Mode | None, cache: Cache | None) -> list[Location]:
-        """Per file of ``did``: where to read it in ``mode`` and every alternative."""
+        """Per file of ``did``, in name order: where to read it in ``mode`` and every alternative."""
+        found = [f for batch in self.location_batches(did, mode, cache) for f in batch]
+        return sorted(found, key=lambda f: (f.scope, f.name))
+
+    def location_batches(
+        self, did: DID, mode: Mode | None, cache: Cache | None, size: int = RUCIO_MAX_DIDS
+    ) -> Iterator[list[Location]]:
+        """``locations`` as Rucio streams the files, ``size`` at a time, so that work can start on the first."""
         mode = mode or self.config.default_mode  # type: ignore[assignment]
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
-        files = self.file_list(did)
-        if not files:
-            return []
-        # only download mode reads the cache: the other modes cost no look at it per file
-        reads_cache = cache if mode == "download" else None
-        cached = (
-            {f.did: reads_cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if reads_cache else {}
-        )
-        # everything in the cache already: no need to ask where the replicas are
-        if cached and all(cached.values()):
-            replicas = {}
+        copies: list[dict[str, Any]] | None = None
+        copies_known = False
+        listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
+        batch: list[FileEntry] = []
+        for row in listed:
+            batch.append(FileEntry(row["scope"], row["name"], row.get("bytes"), row.get("adler32")))
+            if len(batch) < size:
+                continue
+            if not copies_known:  # asked once, when the dataset has files at all
+                copies, copies_known = self._whole_copies(did), True
+            yield self._locate(batch, mode, cache if mode == "download" else None, copies)
+            batch = []
+        if batch:
+            if not copies_known:
+                copies = self._whole_copies(did)
+            yield self._locate(batch, mode, cache if mode == "download" else None, copies)
+
+    def _locate(
+        self, files: list[FileEntry], mode: Mode, cache: Cache | None, copies: list[dict[str, Any]] | None
+    ) -> list[Location]:
+        """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise)."""
+        cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
+        if cached and all(cached.values()):  # everything in the cache already: no need to ask where replicas are
+            replicas: dict[tuple[str, str], dict[str, Any]] = {}
         else:
-            replicas = self._composed_replicas(did, files) or self._replicas(files)
+            replicas = (self._compose(copies, files) if copies else None) or self._replicas(files)
         out = []
         for f in files:
             found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path)
-            path = str(reads_cache.path_for(DID(f.scope, f.name))) if reads_cache else None
-            out.append(choose(f, found, mode, path, cached.get(f.did) if reads_cache else None))
+            path = str(cache.path_for(DID(f.scope, f.name))) if cache else None
+            out.append(choose(f, found, mode, path, cached.get(f.did) if cache else None))
         return out
 
     def _mounted_path(self, rse: str, pfn: str) -> str | None:

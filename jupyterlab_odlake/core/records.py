@@ -23,6 +23,11 @@ JSON = dict[str, Any]
 T = TypeVar("T")
 
 
+def _shallow(record: Any) -> JSON:
+    """A record's fields as a dict, without ``asdict``'s deep copy (a 100,000-file answer is built of these)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def _from_json(cls: Any, data: JSON) -> Any:
     """A record from its JSON form, ignoring keys the record does not have (derived ones like ``did``)."""
     names = {f.name for f in fields(cls)}
@@ -110,8 +115,8 @@ class Location:
         return f"{self.scope}:{self.name}"
 
     def to_json(self) -> JSON:
-        data = asdict(self)
-        data["alternatives"] = [asdict(a) for a in self.alternatives]
+        data = _shallow(self)
+        data["alternatives"] = [_shallow(a) for a in self.alternatives]
         return {"did": self.did, **data}
 
     @classmethod

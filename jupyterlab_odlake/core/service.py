@@ -8,6 +8,7 @@ from typing import Any
 
 from .cache import Cache
 from .config import InstanceConfig, discover
+from .connection import ensure_rucio_config
 from .did import DID
 from .downloads import Downloads
 from .errors import InvalidRequest, NotFound, quoted
@@ -40,6 +41,7 @@ class Lakes:
         if len(set(names)) != len(names):
             raise InvalidRequest(f"Two Rucio instances have the same name: {', '.join(names)}.")
         state_dir = Path(state_dir or platformdirs.user_state_dir("odlake"))
+        ensure_rucio_config(state_dir)
         self.instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
         if default and default not in self.instances:
             raise InvalidRequest(

@@ -182,6 +182,8 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         if missing:
             client.attach_dids(SCOPE, dataset, missing)
         protect(client, dataset, HTTP_RSE)
+        if client.get_did(SCOPE, dataset)["open"]:
+            client.close(SCOPE, dataset)  # complete, as a released sample is: Rucio then keeps its length
         column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
         client.set_metadata_bulk(SCOPE, dataset, column)
         if json_metadata:
@@ -242,6 +244,7 @@ def register_large_dataset(
         part = records[start : start + chunk]
         client.add_replicas(HTTP_RSE, part)
         client.attach_dids(SCOPE, name, [{"scope": SCOPE, "name": f["name"]} for f in part])
+    client.close(SCOPE, name)  # complete, as a released sample is: Rucio then keeps its length
     if keep:
         protect(client, name, HTTP_RSE)
     return True
