@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 import common
@@ -31,12 +32,11 @@ def latency(server, client, repeat):
     from jupyterlab_odlake.core.metadata import SHOWN_METADATA  # noqa: F401 - same page size and content
 
     def direct_search():
-        found = list(client.list_dids("opendata", [{"name": "*"}], did_type="all", long=True))
-        page = sorted(found, key=lambda d: d["name"])[:100]
+        page = list(islice(client.list_dids("opendata", [{"name": "*"}], did_type="all", long=True), 100))
         list(client.get_metadata_bulk([{"scope": "opendata", "name": d["name"]} for d in page], plugin="ALL"))
 
     def direct_files():
-        files = sorted(client.list_files("opendata", "GamGam.Data"), key=lambda f: f["name"])[:100]
+        files = list(islice(client.list_files("opendata", "GamGam.Data"), 100))
         list(client.list_replicas([{"scope": f["scope"], "name": f["name"]} for f in files], all_states=True))
 
     def direct_did():
@@ -91,7 +91,7 @@ def big_listing(server, client):
     t = time.perf_counter()
     replicas = list(client.list_replicas([{"scope": "opendata", "name": BIG_DATASET}]))
     replicas_ms = (time.perf_counter() - t) * 1000
-    assert first["total"] == BIG_FILES == n == len(replicas)
+    assert first["total"] is None and BIG_FILES == n == len(replicas)  # "100+" until the end is read
     out = {
         "files": BIG_FILES,
         "first_page_ms": round(first_ms, 1),
