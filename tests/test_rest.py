@@ -133,6 +133,21 @@ async def test_a_search_cursor_survives_a_did_added_meanwhile(api, rucio_client)
     assert set(during) - set(before) <= {added}
 
 
+async def test_a_cursor_changed_by_hand_or_from_another_listing_is_refused(api):
+    import base64
+
+    status, page = await api("search", q="opendata:*", type="all", limit="3")
+    assert status == 200 and page["next"]
+    signature, body = base64.urlsafe_b64decode(page["next"]).decode().split(".", 1)
+    data = json.loads(body)
+    data["offset"] = 0  # moved back by hand: the signature no longer matches
+    moved = base64.urlsafe_b64encode(f"{signature}.{json.dumps(data)}".encode())
+    status, answer = await api("search", q="opendata:*", type="all", limit="3", cursor=moved.decode())
+    assert status == 400 and "not one this server gave out" in answer["message"]
+    status, answer = await api("search", q="opendata:GamGam*", type="all", limit="3", cursor=page["next"])
+    assert status == 400 and "another listing" in answer["message"]
+
+
 async def test_search_with_wildcards_type_and_metadata_filters(api):
     status, page = await api("search", q="GamGam*", type="dataset")
     assert status == 200
