@@ -59,6 +59,8 @@ def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
     line("storage", f"{state['storage']['url']}  -> {state['storage']['directory']}")
     if "postgres" in state:
         line("postgres", f"its socket only (no TCP), in {state['postgres']['directory']}")
+    if "xrootd" in state:
+        line("xrootd", f"{state['xrootd']['url']}  -> {state['xrootd']['directory']}")
     if "memcached" in state:
         line("memcached", f"its socket only (no TCP), {state['memcached']['socket']}")
     if state.get("registered"):

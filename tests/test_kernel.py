@@ -73,7 +73,7 @@ def test_attach_stream_and_download_read_the_same_photons(fresh_env, tmp_path):
         "a = streamed.arrays('mini', ['photon_pt'])\n"
         "b = local.arrays('mini', ['photon_pt'])\n"
         "print('same', len(a), ak.all(ak.flatten(a.photon_pt) == ak.flatten(b.photon_pt)))\n"
-        "print('urls', all(p.startswith('http://') for p in streamed.paths))\n"
+        "print('urls', all(p.startswith('root://') for p in streamed.paths))\n"
         "print('cached', all(os.path.isfile(p) and p.startswith(os.environ['ODLAKE_CACHE_DIR']) for p in local.paths))",
         "lazy = streamed.dask('mini')['photon_pt'].compute()\n"
         "print('dask', ak.all(ak.flatten(lazy) == ak.flatten(a.photon_pt)))",
@@ -83,7 +83,7 @@ def test_attach_stream_and_download_read_the_same_photons(fresh_env, tmp_path):
         "print('downloads', n, len(odlake.downloads()), again == local, again.via)",
         "print(repr(streamed)); print(len(streamed), [f.name for f in streamed.files][:2])",
     )
-    assert "streamed = opendata:GamGam.Data: 4 files" in out[1] and "streamed from ODLAKE_HTTP" in out[1]
+    assert "streamed = opendata:GamGam.Data: 4 files" in out[1] and "streamed from ODLAKE_XROOTD" in out[1]
     assert "local = opendata:GamGam.Data: 4 files" in out[2] and "cached at" in out[2]
     assert "same 100000 True" in out[3]
     assert "urls True" in out[3] and "cached True" in out[3]

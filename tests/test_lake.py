@@ -10,7 +10,7 @@ import pytest
 import uproot
 from support import lake_processes, odlake
 
-from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, LakeHome
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, XROOTD_RSE, LakeHome
 from jupyterlab_odlake.lake.samples import SAMPLES
 
 pytestmark = pytest.mark.lake  # every test here starts or uses a demo lake
@@ -119,6 +119,31 @@ def test_uproot_streams_the_http_replica_like_the_local_one(rucio_client):
     assert len(streamed) == len(local) > 0
     for b in branches:
         assert streamed[b].tolist() == local[b].tolist()
+
+
+def test_the_xrootd_storage_serves_copies_the_stock_cli_lists_and_uproot_reads(lake, rucio_client):
+    home, state = lake
+    assert "xrootd" in state, "xrootd-server is installed by the README's commands"
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    rucio = os.path.join(os.path.dirname(sys.executable), "rucio")
+    listed = subprocess.run(
+        [rucio, "replica", "list", "file", "opendata:GamGam.MC"], capture_output=True, text=True, env=env
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert f"{XROOTD_RSE}: {state['xrootd']['url']}//opendata/mc_343981.ggH125_gamgam.GamGam.root" in listed.stdout
+    [replica] = rucio_client.list_replicas(
+        [{"scope": "opendata", "name": "data_A.4lep.root"}], schemes=["root", "http"]
+    )
+    branches = ["lep_pt", "lep_n"]
+    over_xrootd = uproot.open(replica["rses"][XROOTD_RSE][0])["mini"].arrays(branches)
+    over_http = uproot.open(replica["rses"][HTTP_RSE][0])["mini"].arrays(branches)
+    assert len(over_xrootd) == len(over_http) > 0
+    for b in branches:
+        assert over_xrootd[b].tolist() == over_http[b].tolist()
+    odlake = os.path.join(os.path.dirname(sys.executable), "odlake")
+    status = subprocess.run([odlake, "lake", "status", "--home", str(home.root)], capture_output=True, text=True)
+    assert f"xrootd    running  {state['xrootd']['url']}" in status.stdout
+    assert not any(s["rse"] == XROOTD_RSE for s in rucio_client.list_dataset_replicas("opendata", "1lep.Data"))
 
 
 def test_up_twice_is_safe_and_says_it_runs(lake):

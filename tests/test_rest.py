@@ -13,7 +13,7 @@ from support import SlowStorage, follow, odlake_server, transfer_ended, until, w
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyterlab_odlake.core.cache import adler32_hex
-from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, XROOTD_RSE
 from jupyterlab_odlake.lake.register import register_large_dataset
 from jupyterlab_odlake.lake.services import free_port
 
@@ -248,10 +248,11 @@ async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(a
 
     instance = Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
     # whole copies: every file available there, known without a call per file
-    assert instance.complete_copies(DID("opendata", "GamGam.MC")) == [HTTP_RSE]
-    assert instance.complete_copies(DID("opendata", "GamGam.Data")) == [HTTP_RSE]  # (one file is also local)
+    both = [HTTP_RSE, XROOTD_RSE]  # the HTTP and the XRootD storage hold the GamGam datasets whole
+    assert instance.complete_copies(DID("opendata", "GamGam.MC")) == both
+    assert instance.complete_copies(DID("opendata", "GamGam.Data")) == both  # (one file is also local)
     status, page = await api("dids", "opendata", "GamGam.Data", "files")
-    assert status == 200 and all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
+    assert status == 200 and all(f["available"] and f["rses"] == both for f in page["items"])
     # a copy that is not whole: asked file by file, for the page, as list_replicas says
     assert instance.complete_copies(DID("opendata", dataset)) is None
     status, page = await api("dids", "opendata", dataset, "files")
@@ -306,9 +307,10 @@ async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     assert str(tmp_path / "cache") not in json.dumps(auto) and all(f["cached"] is None for f in auto["files"])
     kinds = {f["name"]: (f["kind"], f["location"]) for f in auto["files"]}
     assert kinds["data_A.GamGam.root"] == ("mounted", str(home.local_storage / "opendata" / "data_A.GamGam.root"))
-    assert kinds["data_B.GamGam.root"] == ("stream", f"{state['storage']['url']}/opendata/data_B.GamGam.root")
+    # XRootD first, as a grid site reads
+    assert kinds["data_B.GamGam.root"] == ("stream", f"{state['xrootd']['url']}//opendata/data_B.GamGam.root")
     status, stream = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream")
-    assert all(f["kind"] == "stream" and f["location"].startswith("http://") for f in stream["files"])
+    assert all(f["kind"] == "stream" and f["location"].startswith("root://") for f in stream["files"])
     status, mounted = await api("dids", "opendata", "GamGam.Data", "replicas", mode="mounted")
     by_name = {f["name"]: f for f in mounted["files"]}
     assert by_name["data_A.GamGam.root"]["kind"] == "mounted"

@@ -15,6 +15,7 @@ ACCOUNT = "root"
 IDENTITY = "odlake"
 HTTP_RSE = "ODLAKE_HTTP"
 LOCAL_RSE = "ODLAKE_LOCAL"
+XROOTD_RSE = "ODLAKE_XROOTD"
 HOME_ENV = LAKE_HOME_ENV
 
 
@@ -65,6 +66,10 @@ class LakeHome:
         return self.root / "storage" / "http"
 
     @property
+    def xrootd_storage(self) -> Path:
+        return self.root / "storage" / "xrootd"
+
+    @property
     def local_storage(self) -> Path:
         return self.root / "storage" / "local"
 
@@ -75,7 +80,14 @@ class LakeHome:
     def prepare(self) -> None:
         """Create the directory tree, or say in one line why it cannot be."""
         try:
-            for d in (self.root, self.logs, self.alembic_ini.parent, self.http_storage, self.local_storage):
+            for d in (
+                self.root,
+                self.logs,
+                self.alembic_ini.parent,
+                self.http_storage,
+                self.local_storage,
+                self.xrootd_storage,
+            ):
                 d.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"
             probe.write_text("")

@@ -14,9 +14,19 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..core.filelock import locked
-from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, LakeError, LakeHome, write_private
+from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, XROOTD_RSE, LakeError, LakeHome, write_private
 from .samples import SIZES
-from .services import Memcached, Postgres, RucioServer, Service, Storage, free_port, process_alive, stop_process
+from .services import (
+    Memcached,
+    Postgres,
+    RucioServer,
+    Service,
+    Storage,
+    XRootD,
+    free_port,
+    process_alive,
+    stop_process,
+)
 
 DATABASES = ("postgresql", "sqlite")
 STATE_VERSION = 1
@@ -34,6 +44,8 @@ def _services(home: LakeHome, state: dict) -> list[Service]:
     if state["db"] == "postgresql":
         out.append(Postgres(home, state["postgres"]["port"]))
     out.append(Storage(home, state["storage"]["port"]))
+    if "xrootd" in state:
+        out.append(XRootD(home, state["xrootd"]["port"]))
     out.append(RucioServer(home, state["rucio"]["port"]))
     return out
 
@@ -158,6 +170,11 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
     state["rucio"]["url"] = f"http://127.0.0.1:{state['rucio']['port']}"
     state["storage"]["url"] = f"http://127.0.0.1:{state['storage']['port']}"
     state["rses"]["http"]["url"] = state["storage"]["url"]
+    if XRootD.binary():
+        xrootd = XRootD(home, port("xrootd"))
+        state["xrootd"] = {"port": xrootd.port, "url": xrootd.url, "directory": str(home.xrootd_storage)}
+        state["rses"]["xrootd"] = {"name": XROOTD_RSE, "scheme": "root", "url": xrootd.url}
+        state["rses"]["xrootd"]["directory"] = str(home.xrootd_storage)
     if db == "postgresql":
         state["postgres"] = {"port": port("postgres"), "directory": str(home.pgdata)}
     else:
@@ -228,6 +245,8 @@ def up(
             state["memcached"] = {"port": 0, "socket": str(Memcached(home).socket)}
         if "memcached" not in state:
             log("memcached is not installed: Rucio's server runs without its cache (apt-get install memcached)")
+        if "xrootd" not in state:
+            log("xrootd is not installed: the lake has no XRootD storage (apt-get install xrootd-server)")
         started = []
         password = home.password()
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
@@ -271,6 +290,7 @@ def up(
                 size,
                 db,
                 state["storage"]["url"],
+                *([state["xrootd"]["url"]] if "xrootd" in state else []),
                 what="registering the samples",
             )
             summary = json.loads(out.strip().splitlines()[-1])
@@ -313,6 +333,7 @@ def _purge(home: LakeHome) -> None:
     import shutil
 
     shutil.rmtree(home.root, ignore_errors=True)
+    shutil.rmtree(XRootD(home, 0).run_folder, ignore_errors=True)
 
 
 def status(home: LakeHome) -> tuple[dict | None, dict[str, bool]]:

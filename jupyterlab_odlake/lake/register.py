@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, LakeHome
+from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, XROOTD_RSE, LakeHome
 from .samples import ENERGY_TEV, SAMPLES, TREE, Sample, generate
 
 PROJECT = "opendata13TeV"
@@ -92,7 +92,10 @@ def protect(client, name: str, rse: str) -> None:
     _ignore(DuplicateRule, client.add_replication_rule, [did], 1, rse)
 
 
-def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -> dict:
+XROOTD_ANALYSES = ("GamGam", "4lep")  # the datasets the XRootD storage holds copies of
+
+
+def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, xrootd_url: str = "") -> dict:
     from rucio.client import Client
     from rucio.common.checksum import adler32, md5
     from rucio.common.exception import DataIdentifierAlreadyExists, Duplicate, RSEProtocolPriorityError
@@ -123,7 +126,21 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
             "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1},
         },
     }
-    for rse, proto, kind in ((HTTP_RSE, http_protocol, "http"), (LOCAL_RSE, local_protocol, "local")):
+    rses_made = [(HTTP_RSE, http_protocol, "http"), (LOCAL_RSE, local_protocol, "local")]
+    if xrootd_url:
+        xrootd_protocol = {
+            "scheme": "root",
+            "hostname": "127.0.0.1",
+            "port": int(urlparse(xrootd_url).port),
+            "prefix": "//",  # root://host:port//opendata/...: XRootD refuses relative paths
+            "impl": "rucio.rse.protocols.xrootd.Default",
+            "domains": {
+                "lan": {"read": 1, "write": 0, "delete": 0},
+                "wan": {"read": 1, "write": 0, "delete": 0, "third_party_copy_read": 1, "third_party_copy_write": 0},
+            },
+        }
+        rses_made.append((XROOTD_RSE, xrootd_protocol, "xrootd"))
+    for rse, proto, kind in rses_made:
         _ignore(Duplicate, client.add_rse, rse, deterministic=True)
         _ignore((Duplicate, RSEProtocolPriorityError), client.add_protocol, rse, proto)
         client.add_rse_attribute(rse, "odlake_kind", kind)
@@ -131,6 +148,9 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
 
     storage_dirs = {HTTP_RSE: home.http_storage, LOCAL_RSE: home.local_storage}
     schemes = {HTTP_RSE: "http", LOCAL_RSE: "file"}
+    urls = {HTTP_RSE: storage_url, LOCAL_RSE: ""}
+    if xrootd_url:
+        storage_dirs[XROOTD_RSE], schemes[XROOTD_RSE], urls[XROOTD_RSE] = home.xrootd_storage, "root", xrootd_url
     present = {rse: _names_on(client, rse) for rse in storage_dirs}
 
     datasets: dict[str, list[Sample]] = defaultdict(list)
@@ -138,10 +158,11 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
     for sample in SAMPLES:
         datasets[sample.dataset].append(sample)
         rses = [HTTP_RSE] + ([LOCAL_RSE] if sample.also_local else [])
+        rses += [XROOTD_RSE] if xrootd_url and sample.analysis in XROOTD_ANALYSES else []
         paths = {}
         for rse in rses:
             pfn = client.lfns2pfns(rse, [f"{SCOPE}:{sample.name}"], operation="read", scheme=schemes[rse])
-            paths[rse] = _local_path(next(iter(pfn.values())), storage_url, storage_dirs[rse])
+            paths[rse] = _local_path(next(iter(pfn.values())), urls[rse], storage_dirs[rse])
         first = paths[HTTP_RSE]
         if not first.exists():
             generate(sample, first, size)
@@ -182,6 +203,8 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str) -
         if missing:
             client.attach_dids(SCOPE, dataset, missing)
         protect(client, dataset, HTTP_RSE)
+        if xrootd_url and first.analysis in XROOTD_ANALYSES:
+            protect(client, dataset, XROOTD_RSE)
         if client.get_did(SCOPE, dataset)["open"]:
             client.close(SCOPE, dataset)  # complete, as a released sample is: Rucio then keeps its length
         column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
@@ -251,8 +274,8 @@ def register_large_dataset(
 
 
 def main(argv: list[str]) -> int:
-    home, size, db, storage_url = argv
-    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url)
+    home, size, db, storage_url, *xrootd_url = argv
+    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url, *xrootd_url)
     print(json.dumps(summary))
     return 0
 

@@ -7,6 +7,7 @@ crash) can stop a server together with every worker it forked.
 from __future__ import annotations
 
 import errno
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -264,6 +266,65 @@ class Memcached(Service):
                 return True
             except OSError:
                 return False
+
+
+class XRootD(Service):
+    """The XRootD server from Debian's ``xrootd-server``, serving ``<home>/storage/xrootd`` read-only over root://.
+
+    Run as a normal user when the lake runs as root, its admin, pid and log files in ``<home>/xrootd``;
+    only hosts on this machine may connect (``xrd.allow``).
+    """
+
+    def __init__(self, home: LakeHome, port: int):
+        super().__init__(home, port, "xrootd")
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("xrootd")
+
+    @property
+    def url(self) -> str:
+        return f"root://127.0.0.1:{self.port}"
+
+    @property
+    def folder(self) -> Path:
+        return self.home.root / "xrootd"
+
+    @property
+    def run_folder(self) -> Path:
+        """Its admin and pid files: XRootD checks these paths with access(2), which ignores the capability
+        that lets the service user pass through a private lake home, so they live in /tmp, owner-only."""
+        digest = hashlib.sha1(str(self.home.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"odlake-xrootd-{digest}"
+
+    def workdir(self) -> Path | None:
+        return self.run_folder
+
+    def prepare(self) -> None:
+        _owner_only_folder(self.folder)
+        _owner_only_folder(self.run_folder)
+        (self.folder / "xrootd.cfg").write_text(
+            f"""\
+# Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.
+all.export / nolock r/o
+oss.localroot {self.home.xrootd_storage}
+xrd.port {self.port}
+xrd.allow host localhost
+xrd.allow host 127.0.0.1
+all.adminpath {self.run_folder}
+all.pidpath {self.run_folder}
+"""
+        )
+
+    def command(self) -> list[str]:
+        binary = self.binary()
+        if binary is None:
+            raise LakeError("xrootd is not installed (apt-get install xrootd-server)")
+        argv = [binary, "-c", str(self.folder / "xrootd.cfg"), "-l", str(self.folder / "xrootd.log")]
+        return as_service_user(argv, "xrootd")
+
+    def ready(self) -> bool:
+        return port_in_use(self.port)
 
 
 class Postgres(Service):
