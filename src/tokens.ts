@@ -27,6 +27,8 @@ export interface IInstance {
   account: string | null;
   vo: string | null;
   default_mode: Mode;
+  /** Stream schemes, preferred first (root://, as a grid site reads, unless configured otherwise). */
+  schemes?: string[];
   reachable: boolean;
   authenticated: boolean;
   status: string;

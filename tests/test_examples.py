@@ -51,7 +51,7 @@ def test_stream_mode_finds_the_higgs_at_125_gev(streamed):
     plot = base / "work" / "HyyAnalysis.png"
     assert plot.stat().st_size > 10_000
     attach = outputs(next(c for c in nb.cells if c.cell_type == "code" and "%odlake attach" in c.source))
-    assert "streamed from ODLAKE_XROOTD" in attach  # root://, as a grid site reads
+    assert "streamed over root:// from ODLAKE_XROOTD" in attach  # root://, as a grid site reads
     assert sum(result["signal"]) > 0
     assert not any(o["output_type"] == "error" for c in nb.cells for o in c.get("outputs", []))
 

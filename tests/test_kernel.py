@@ -83,7 +83,7 @@ def test_attach_stream_and_download_read_the_same_photons(fresh_env, tmp_path):
         "print('downloads', n, len(odlake.downloads()), again == local, again.via)",
         "print(repr(streamed)); print(len(streamed), [f.name for f in streamed.files][:2])",
     )
-    assert "streamed = opendata:GamGam.Data: 4 files" in out[1] and "streamed from ODLAKE_XROOTD" in out[1]
+    assert "streamed = opendata:GamGam.Data: 4 files" in out[1] and "streamed over root:// from ODLAKE_XROOTD" in out[1]
     assert "local = opendata:GamGam.Data: 4 files" in out[2] and "cached at" in out[2]
     assert "same 100000 True" in out[3]
     assert "urls True" in out[3] and "cached True" in out[3]
@@ -101,6 +101,22 @@ def test_attach_without_as_names_the_variable_and_auto_reads_in_place(fresh_env)
     )
     assert out[0].startswith("gamgam_mc = opendata:GamGam.MC: 5 files")
     assert "AttachedDID auto ['mounted', 'stream']" in out[1]
+
+
+def test_the_magic_streams_with_the_scheme_asked_for(fresh_env):
+    out = run_cells(
+        fresh_env,
+        "%load_ext jupyterlab_odlake\n%odlake attach opendata:4lep.MC as over_http --mode stream --scheme http",
+        "import jupyterlab_odlake as odlake\n"
+        "print(over_http.arrays('mini', ['lep_n'])['lep_n'].tolist()[:50])\n"
+        "over_root = odlake.attach('opendata:4lep.MC', mode='stream', scheme='root')\n"
+        "print(over_root.arrays('mini', ['lep_n'])['lep_n'].tolist()[:50])",
+        "%odlake attach opendata:4lep.MC --mode stream --scheme gsiftp",
+    )
+    assert "streamed over http:// from ODLAKE_HTTP" in out[0]
+    first, second = out[1].splitlines()
+    assert first == second and first.startswith("[")
+    assert "gsiftp" in out[2] and "root, https, davs, http" in out[2] and "Traceback" not in out[2]
 
 
 def test_errors_are_one_sentence_without_traceback(fresh_env):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from jupyterlab_odlake.core.locations import alternatives, choose
+from jupyterlab_odlake.core.errors import InvalidRequest
+from jupyterlab_odlake.core.locations import alternatives, check_schemes, choose
 from jupyterlab_odlake.core.records import FileEntry
 
 FILE = FileEntry("opendata", "data_A.GamGam.root", 1000, "0000beef")
@@ -64,3 +65,29 @@ def test_download_needs_a_replica_or_the_cached_copy():
     assert choose(FILE, [], "download", "/cache/x", cached=False).kind is None
     cached = choose(FILE, [], "download", "/cache/x", cached=True)
     assert (cached.kind, cached.location, cached.cached) == ("download", "/cache/x", True)
+
+
+def test_the_stream_scheme_follows_the_preference_and_others_are_not_streamed():
+    replica = {
+        "pfns": {
+            "http://h/f.root": {"rse": "HTTP", "priority": 1},
+            "root://x//f.root": {"rse": "XROOTD", "priority": 1},
+        },
+        "states": {"HTTP": "AVAILABLE", "XROOTD": "AVAILABLE"},
+    }
+    grid = choose(FILE, alternatives(replica, nothing_mounted), "stream", None, None)
+    assert grid.location == "root://x//f.root"  # the default order: root first, as a grid site reads
+    http_first = choose(FILE, alternatives(replica, nothing_mounted, ("http", "root")), "stream", None, None)
+    assert http_first.location == "http://h/f.root" and len(http_first.alternatives) == 2
+    only_root = alternatives(replica, nothing_mounted, ("root",))
+    assert [a.location for a in only_root] == ["root://x//f.root"]
+
+
+@pytest.mark.parametrize("value, expected", [("root", ("root",)), (" HTTP, root ,http", ("http", "root")), ("", ())])
+def test_a_scheme_preference_is_read_from_words(value, expected):
+    assert check_schemes(value) == expected
+
+
+def test_a_scheme_odlake_cannot_read_is_refused():
+    with pytest.raises(InvalidRequest, match=r"gsiftp.*root, https, davs, http"):
+        check_schemes("gsiftp,root")

@@ -311,6 +311,10 @@ async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     assert kinds["data_B.GamGam.root"] == ("stream", f"{state['xrootd']['url']}//opendata/data_B.GamGam.root")
     status, stream = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream")
     assert all(f["kind"] == "stream" and f["location"].startswith("root://") for f in stream["files"])
+    status, over_http = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", scheme="http,root")
+    assert status == 200 and all(f["location"].startswith("http://") for f in over_http["files"])
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", scheme="gsiftp")
+    assert status == 400 and "root, https, davs, http" in body["message"]
     status, mounted = await api("dids", "opendata", "GamGam.Data", "replicas", mode="mounted")
     by_name = {f["name"]: f for f in mounted["files"]}
     assert by_name["data_A.GamGam.root"]["kind"] == "mounted"

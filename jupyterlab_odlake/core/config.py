@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidRequest
+from .locations import check_schemes
 from .records import MODES
 
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
@@ -56,6 +57,7 @@ class InstanceConfig:
     scopes: list[str] = field(default_factory=list)
     mounts: dict[str, str] = field(default_factory=dict)  # RSE name -> locally mounted prefix
     default_mode: str = "auto"
+    schemes: list[str] = field(default_factory=list)  # stream schemes, preferred first (empty: the server's order)
     timeout: float = 30.0
     source: str = "configuration"
 
@@ -70,6 +72,7 @@ class InstanceConfig:
             raise InvalidRequest(
                 f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
             )
+        self.schemes = list(check_schemes(self.schemes))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InstanceConfig:

@@ -8,7 +8,7 @@ share for one instance: its connection, its metadata reader, its listing snapsho
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from .config import InstanceConfig
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .did import DID
 from .errors import InvalidRequest, OdlakeError
-from .locations import alternatives, choose, is_available
+from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
 from .records import MODES, DIDInfo, FileEntry, Location, Mode, Page
@@ -38,6 +38,7 @@ class Instance:
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
         self._rse_infos: dict[str, dict[str, Any]] = {}
+        self.schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
     @property
     def name(self) -> str:
@@ -46,6 +47,7 @@ class Instance:
     def status(self) -> dict[str, Any]:
         """Public description plus whether Rucio answers and accepts the credentials."""
         out = self.config.public()
+        out["schemes"] = list(self.config.schemes or self.schemes)  # the stream schemes, preferred first
         try:
             who = self.connection.call(lambda c: c.whoami())
             out.update(reachable=True, authenticated=True, status="ok", account=who.get("account", out["account"]))
@@ -207,18 +209,25 @@ class Instance:
         return found
 
     # -- where to read ----------------------------------------------------------------------
-    def locations(self, did: DID, mode: Mode | None, cache: Cache | None) -> list[Location]:
-        """Per file of ``did``, in name order: where to read it in ``mode`` and every alternative."""
-        found = [f for batch in self.location_batches(did, mode, cache) for f in batch]
+    def locations(
+        self, did: DID, mode: Mode | None, cache: Cache | None, schemes: Sequence[str] = ()
+    ) -> list[Location]:
+        """Per file of ``did``, in name order: where to read it in ``mode`` and every alternative.
+
+        ``schemes``: the stream schemes to read with, preferred first (default: the instance's, else
+        the server's order).
+        """
+        found = [f for batch in self.location_batches(did, mode, cache, schemes=schemes) for f in batch]
         return sorted(found, key=lambda f: (f.scope, f.name))
 
     def location_batches(
-        self, did: DID, mode: Mode | None, cache: Cache | None, size: int = RUCIO_MAX_DIDS
+        self, did: DID, mode: Mode | None, cache: Cache | None, size: int = RUCIO_MAX_DIDS, schemes: Sequence[str] = ()
     ) -> Iterator[list[Location]]:
         """``locations`` as Rucio streams the files, ``size`` at a time, so that work can start on the first."""
         mode = mode or self.config.default_mode  # type: ignore[assignment]
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
+        preferred = tuple(schemes) or tuple(self.config.schemes) or self.schemes
         copies: list[dict[str, Any]] | None = None
         copies_known = False
         listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
@@ -229,15 +238,20 @@ class Instance:
                 continue
             if not copies_known:  # asked once, when the dataset has files at all
                 copies, copies_known = self._whole_copies(did), True
-            yield self._locate(batch, mode, cache if mode == "download" else None, copies)
+            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred)
             batch = []
         if batch:
             if not copies_known:
                 copies = self._whole_copies(did)
-            yield self._locate(batch, mode, cache if mode == "download" else None, copies)
+            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred)
 
     def _locate(
-        self, files: list[FileEntry], mode: Mode, cache: Cache | None, copies: list[dict[str, Any]] | None
+        self,
+        files: list[FileEntry],
+        mode: Mode,
+        cache: Cache | None,
+        copies: list[dict[str, Any]] | None,
+        schemes: Sequence[str],
     ) -> list[Location]:
         """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise)."""
         cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
@@ -247,7 +261,7 @@ class Instance:
             replicas = (self._compose(copies, files) if copies else None) or self._replicas(files)
         out = []
         for f in files:
-            found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path)
+            found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
             path = str(cache.path_for(DID(f.scope, f.name))) if cache else None
             out.append(choose(f, found, mode, path, cached.get(f.did) if cache else None))
         return out

@@ -7,6 +7,7 @@ the same records, so an attach gives equal objects either way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from .did import DID
@@ -26,8 +27,8 @@ class Lake(Protocol):
     def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
         """The first ``limit`` files of ``did``, with availability."""
 
-    def locations(self, did: DID, mode: Mode, instance: str | None) -> list[Location]:
-        """Per file of ``did``: where to read it in ``mode``."""
+    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
+        """Per file of ``did``: where to read it in ``mode`` (streaming with ``schemes``, preferred first)."""
 
     def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
         """Queue the verified download of ``did`` into the cache; returns at once."""

@@ -7,13 +7,26 @@ which replicas are mounted here), so both are tested without a lake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
+from .errors import InvalidRequest, quoted
 from .records import Alternative, FileEntry, Location, LocationKind, Mode
 
-STREAM_SCHEMES = ("root", "https", "davs", "http")  # in order of preference
+STREAM_SCHEMES = ("root", "https", "davs", "http")  # the default order of preference: a grid site's
+
+
+def check_schemes(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A preference order of stream schemes ("http,root" or a list); empty for none given; InvalidRequest else."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    schemes = tuple(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
+    unknown = [s for s in schemes if s not in STREAM_SCHEMES]
+    if unknown:
+        raise InvalidRequest(
+            f"Stream scheme '{quoted(unknown[0], 20)}' is not one odlake reads; choose among {', '.join(STREAM_SCHEMES)}."
+        )
+    return schemes
 
 
 def is_available(state: object) -> bool:
@@ -21,10 +34,15 @@ def is_available(state: object) -> bool:
     return str(state).upper() in ("AVAILABLE", "A")
 
 
-def alternatives(replica: dict[str, Any], mounted_path: Callable[[str, str], str | None]) -> list[Alternative]:
+def alternatives(
+    replica: dict[str, Any],
+    mounted_path: Callable[[str, str], str | None],
+    schemes: Sequence[str] = STREAM_SCHEMES,
+) -> list[Alternative]:
     """The ways to read one file, best first, from Rucio's ``list_replicas`` entry for it.
 
-    ``mounted_path(rse, pfn)`` gives the local path of a replica on an RSE mounted here, else None.
+    ``mounted_path(rse, pfn)`` gives the local path of a replica on an RSE mounted here, else None;
+    ``schemes`` the stream schemes to read with, in order of preference (others are not streamed).
     """
     states = replica.get("states") or {}
     found = []
@@ -35,11 +53,11 @@ def alternatives(replica: dict[str, Any], mounted_path: Callable[[str, str], str
         local = mounted_path(rse, pfn)
         if local:
             found.append(Alternative("mounted", local, rse, scheme, available))
-        if scheme in STREAM_SCHEMES:
+        if scheme in schemes:
             found.append(Alternative("stream", pfn, rse, scheme, available, int(info.get("priority") or 0)))
 
     def rank(a: Alternative) -> tuple[bool, bool, int, int]:
-        scheme = STREAM_SCHEMES.index(a.scheme) if a.scheme in STREAM_SCHEMES else len(STREAM_SCHEMES)
+        scheme = schemes.index(a.scheme) if a.scheme in schemes else len(schemes)
         return (not a.available, a.kind != "mounted", scheme, a.priority)
 
     return sorted(found, key=rank)

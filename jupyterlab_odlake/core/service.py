@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from .did import DID
 from .downloads import Downloads
 from .errors import InvalidRequest, NotFound, quoted
 from .instance import Instance
+from .locations import check_schemes
 from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
 
 CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
@@ -33,6 +35,7 @@ class Lakes:
         cache_dir: str | Path | None = None,
         parallel_transfers: int = 4,
         state_dir: str | Path | None = None,
+        stream_schemes: Sequence[str] = (),
     ):
         import platformdirs
 
@@ -43,6 +46,8 @@ class Lakes:
         state_dir = Path(state_dir or platformdirs.user_state_dir("odlake"))
         ensure_rucio_config(state_dir)
         self.instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
+        for instance in self.instances.values():
+            instance.schemes = check_schemes(stream_schemes) or instance.schemes
         if default and default not in self.instances:
             raise InvalidRequest(
                 f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'})."
@@ -77,8 +82,8 @@ class Lakes:
     def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
         return self.instance(instance).files(did, limit)
 
-    def locations(self, did: DID, mode: Mode, instance: str | None) -> list[Location]:
-        return self.instance(instance).locations(did, mode, self.cache)
+    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
+        return self.instance(instance).locations(did, mode, self.cache, schemes)
 
     def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
         return self.queue.start(self.instance(instance), did).record()

@@ -7,12 +7,13 @@ subclasses), each with a one-sentence message that says what to do.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.did import DID
 from ..core.errors import InvalidRequest, NotFound, StorageError, quoted
 from ..core.lake import Lake
+from ..core.locations import check_schemes
 from ..core.records import MODES, DIDInfo, DownloadRecord, FileEntry, Mode
 from . import backends
 from .attached import AttachedDID, AttachedFile
@@ -21,21 +22,29 @@ Progress = Callable[[DownloadRecord], None]
 
 
 def attach(
-    did: str | DID, mode: Mode | None = None, instance: str | None = None, progress: bool = True, **options: Any
+    did: str | DID,
+    mode: Mode | None = None,
+    instance: str | None = None,
+    progress: bool = True,
+    scheme: str | Sequence[str] | None = None,
+    **options: Any,
 ) -> AttachedDID:
     """Attach the Rucio DID ``scope:name``: every file's local path or streamable URL, ready for uproot.
 
     ``mode``: ``stream`` (read over the network, nothing copied), ``download`` (verified copies
     in the shared cache), ``mounted`` (read in place from storage mounted here) or ``auto``
-    (mounted, else stream, else download; the default). ``options`` go to every uproot call.
+    (mounted, else stream, else download; the default). ``scheme``: the stream schemes to read
+    with, preferred first ("root", "http,root"; default: the server's, root first). ``options``
+    go to every uproot call.
     """
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
     mode = mode or "auto"
     if mode not in MODES:
         raise InvalidRequest(f"mode '{quoted(mode)}' is not one of {', '.join(MODES)}.")
+    schemes = check_schemes(scheme)  # a scheme odlake cannot read stops here too
     lake = backends.current()
     name = lake.instance_name(instance)
-    files = lake.locations(did, mode, name)
+    files = lake.locations(did, mode, name, schemes)
     if not files:
         raise NotFound(f"{did} holds no files.")
     missing = [f for f in files if f.kind is None]

@@ -137,7 +137,10 @@ class AttachedDID:
         if streamed:
             rses = sorted({f.rse or urlparse(f.location).netloc for f in streamed})
             hosts = sorted({urlparse(f.location).netloc for f in streamed})
-            parts.append(f"{len(streamed)} streamed from {', '.join(rses)} ({', '.join(hosts)})")
+            schemes = sorted({f"{urlparse(f.location).scheme}://" for f in streamed})
+            parts.append(
+                f"{len(streamed)} streamed over {', '.join(schemes)} from {', '.join(rses)} ({', '.join(hosts)})"
+            )
         mounted = [f for f in self.files if f.kind == "mounted"]
         if mounted:
             parts.append(

@@ -11,6 +11,7 @@ configuration. Both implement ``core.lake.Lake``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -95,8 +96,9 @@ class ServerBackend:
         body = self._call("GET", self._did_route(did, "files"), params={"limit": limit, "instance": instance})
         return Page.from_json(body, FileEntry.from_json)
 
-    def locations(self, did: DID, mode: Mode, instance: str | None) -> list[Location]:
-        body = self._call("GET", self._did_route(did, "replicas"), params={"mode": mode, "instance": instance})
+    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
+        params = {"mode": mode, "instance": instance, "scheme": ",".join(schemes) or None}
+        body = self._call("GET", self._did_route(did, "replicas"), params=params)
         return [Location.from_json(f) for f in body["files"]]
 
     def start_download(self, did: DID, instance: str | None) -> DownloadRecord:

@@ -23,7 +23,7 @@ from . import api
 from .attached import size_text
 
 USAGE = """\
-%odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--instance NAME]
+%odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--scheme root,http] [--instance NAME]
         attach a DID as a kernel variable whose .paths are local files or streamable URLs
 %odlake search PATTERN [--filter KEY=VALUE ...] [--type container|dataset|file|all] [--instance NAME]
         find DIDs by Rucio wildcard and metadata, e.g. %odlake search opendata:* --filter channel=GamGam
@@ -49,6 +49,7 @@ def _parser(command: str) -> _Parser:
         p.add_argument("did")
         p.add_argument("rest", nargs="*")
         p.add_argument("--mode", choices=MODES)
+        p.add_argument("--scheme", default=None, help="stream schemes, preferred first: root, https, davs, http")
     elif command == "search":
         p.add_argument("pattern", nargs="?", default="*")
         p.add_argument("--filter", action="append", default=[])
@@ -142,7 +143,7 @@ class OdlakeMagics(Magics):
             target = check_variable(opts.rest[1])
         did = DID.parse(opts.did)
         name = target or variable_name(did)
-        attached = api.attach(did, mode=opts.mode, instance=opts.instance)
+        attached = api.attach(did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme)
         self.shell.user_ns[name] = attached
         print(f"{name} = {attached.summary()}")
         return None

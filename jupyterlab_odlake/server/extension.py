@@ -21,6 +21,7 @@ from traitlets import Dict, Int, List, Unicode
 from traitlets.config import Configurable
 
 from ..core import InstanceConfig, Lakes
+from ..core.locations import STREAM_SCHEMES
 from .routes import setup_route_handlers
 
 LAKES = "odlake_lakes"
@@ -33,7 +34,8 @@ class Odlake(Configurable):
         help="Rucio instances: name, display_name, rucio_host, auth_host, auth_type (userpass, x509, x509_proxy, "
         "oidc), account, vo, username with password_file or password_env (or password, which then appears in "
         "the server's debug log of its configuration), certificate/key, proxy, token_file/token_env, scopes, "
-        "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto).",
+        "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto), schemes (stream schemes, "
+        "preferred first).",
     ).tag(config=True)
     default_instance = Unicode("", help="Name of the instance used when a request names none.").tag(config=True)
     cache_dir = Unicode("", help="Directory of the download cache (default: the user cache directory).").tag(
@@ -42,6 +44,12 @@ class Odlake(Configurable):
     parallel_transfers = Int(4, help="Files downloaded at the same time.").tag(config=True)
     state_dir = Unicode("", help="Directory for Rucio tokens (default: the user state directory).").tag(config=True)
     request_threads = Int(8, help="Threads that run Rucio calls off the event loop.").tag(config=True)
+    stream_schemes = List(
+        Unicode(),
+        default_value=list(STREAM_SCHEMES),
+        help="Stream schemes, preferred first, for instances that set no 'schemes' of their own "
+        "(root, https, davs, http; default: root first, as a grid site reads).",
+    ).tag(config=True)
 
     def make_lakes(self) -> Lakes:
         configs = [InstanceConfig.from_dict(dict(i)) for i in self.instances] if self.instances else None
@@ -51,6 +59,7 @@ class Odlake(Configurable):
             cache_dir=self.cache_dir or None,
             parallel_transfers=self.parallel_transfers,
             state_dir=self.state_dir or None,
+            stream_schemes=self.stream_schemes,
         )
 
     def make_executor(self) -> ThreadPoolExecutor:

@@ -13,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from .. import __version__
 from ..core import DID, MODES, InvalidRequest, Lakes, NotFound, OdlakeError
 from ..core.errors import quoted
+from ..core.locations import check_schemes
 
 
 class OdlakeHandler(APIHandler):
@@ -140,7 +141,8 @@ class ReplicasHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def get(self, scope, name):
         instance, did = self.instance(), DID.of(scope, name)
-        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache)
+        schemes = check_schemes(self.get_argument("scheme", None))
+        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache, schemes)
         self.reply({"did": str(did), "instance": instance.name, "files": [f.to_json() for f in files]})
 
 
