@@ -33,6 +33,9 @@ def lake(tmp_path_factory):
     home = LakeHome(tmp_path_factory.mktemp("lake"))
     state = manager.up(home, size="small", db="postgresql", log=lambda *_: None)
     os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    from rucio.common import config
+
+    config.clean_cached_config()  # a server started earlier in this process may have given Rucio another one
     yield home, state
     manager.down(home, log=lambda *_: None)
 

@@ -62,6 +62,28 @@ def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
     assert dids_of(rucio_client(home)) == before
 
 
+async def test_a_dead_xrootd_storage_is_passed_over_or_named_then_read_again_after_up(api, fault_lake):
+    home, _ = fault_lake
+    state = home.load_state()
+    status, before = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")
+    assert status == 200 and all(f["rse"] == "ODLAKE_XROOTD" for f in before["files"])
+    os.killpg(os.getpgid(state["xrootd"]["pid"]), signal.SIGKILL)
+    try:
+        # auto and stream read another replica ...
+        for mode in ("auto", "stream"):
+            status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode=mode)
+            assert status == 200 and all(f["rse"] != "ODLAKE_XROOTD" for f in answer["files"]), answer
+        # ... and where there is none, the answer names the storage that does not answer and what was tried
+        status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream", scheme="root")
+        assert status == 200 and all(f["kind"] is None for f in answer["files"])
+        reason = answer["files"][0]["reason"]
+        assert f"ODLAKE_XROOTD (127.0.0.1:{state['xrootd']['port']}) does not answer" in reason, reason
+    finally:
+        lake_up(home, log=lambda *_: None)
+    status, after = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")
+    assert status == 200 and all(f["rse"] == "ODLAKE_XROOTD" for f in after["files"])
+
+
 async def test_rucio_stopped_gives_503_then_recovers_without_restarting_jupyter(api, fault_lake):
     home, _ = fault_lake
     status, _ = await api("search", q="opendata:GamGam")

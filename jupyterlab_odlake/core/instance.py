@@ -23,7 +23,8 @@ from .errors import InvalidRequest, OdlakeError
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
-from .records import MODES, DIDInfo, FileEntry, Location, Mode, Page
+from .probe import endpoint, silent
+from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -259,11 +260,30 @@ class Instance:
             replicas: dict[tuple[str, str], dict[str, Any]] = {}
         else:
             replicas = (self._compose(copies, files) if copies else None) or self._replicas(files)
+        found = {
+            (f.scope, f.name): alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
+            for f in files
+        }
+        dead: set[str] = set()
+        if mode in ("stream", "auto"):  # a storage that is down: read another replica, or say which is down
+            dead = silent(a.location for alts in found.values() for a in alts if a.kind == "stream" and a.available)
         out = []
         for f in files:
-            found = alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
+            alts = [
+                replace(a, available=False) if a.kind == "stream" and endpoint(a.location) in dead else a
+                for a in found[(f.scope, f.name)]
+            ]
             path = str(cache.path_for(DID(f.scope, f.name))) if cache else None
-            out.append(choose(f, found, mode, path, cached.get(f.did) if cache else None))
+            location = choose(f, alts, mode, path, cached.get(f.did) if cache else None)
+            silent_here = sorted({f"{a.rse} ({endpoint(a.location)})" for a in alts if endpoint_of(a) in dead})
+            if location.kind is None and silent_here:
+                tried = sorted({a.rse for a in alts if a.kind == "stream"})
+                location = replace(
+                    location,
+                    reason=f"the storage of {', '.join(silent_here)} does not answer, and no other replica "
+                    f"can be read in {mode} mode (tried {', '.join(tried)})",
+                )
+            out.append(location)
         return out
 
     def _mounted_path(self, rse: str, pfn: str) -> str | None:
@@ -296,3 +316,8 @@ def _inside(root: str, path: str) -> bool:
         return False
     real_root = os.path.realpath(root)
     return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
+def endpoint_of(alternative: Alternative) -> str | None:
+    """The ``host:port`` a stream alternative is read from; None for one read in place."""
+    return endpoint(alternative.location) if alternative.kind == "stream" else None

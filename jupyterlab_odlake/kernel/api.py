@@ -59,7 +59,7 @@ def attach(
         hint = {"stream": "download", "mounted": "stream"}.get(mode, "download")
         raise StorageError(
             f"{len(missing)} of {len(files)} files of {did} have no replica to read in {mode} mode "
-            f"(first: {missing[0].name}); try mode='{hint}'."
+            f"(first: {missing[0].name}: {missing[0].reason}); try mode='{hint}'."
         )
     attached = [
         AttachedFile(f.scope, f.name, f.bytes, f.adler32, f.location or "", f.kind or "download", f.rse) for f in files

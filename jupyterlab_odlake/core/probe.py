@@ -1,0 +1,41 @@
+"""Which storages answer now: one TCP connection per endpoint, all at once, bounded in time.
+
+A replica Rucio lists as available may sit on a storage that is down; streaming from it
+would fail only when the notebook reads. Probing each distinct endpoint once per attach
+(a few, however many files) lets ``auto`` and ``stream`` choose another replica instead.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
+
+DEFAULT_PORTS = {"root": 1094, "http": 80, "https": 443, "davs": 443}
+PROBE_SECONDS = 2.0
+
+
+def endpoint(url: str) -> str:
+    """``host:port`` of a URL, with the scheme's default port."""
+    parsed = urlparse(url)
+    return f"{parsed.hostname}:{parsed.port or DEFAULT_PORTS.get(parsed.scheme, 0)}"
+
+
+def _answers(where: str, timeout: float) -> bool:
+    host, _, port = where.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def silent(urls: Iterable[str], timeout: float = PROBE_SECONDS) -> set[str]:
+    """The endpoints (``host:port``) among ``urls``' that do not accept a connection now."""
+    endpoints = sorted({endpoint(u) for u in urls})
+    if not endpoints:
+        return set()
+    with ThreadPoolExecutor(max_workers=min(16, len(endpoints))) as pool:
+        answered = list(pool.map(lambda e: _answers(e, timeout), endpoints))
+    return {e for e, ok in zip(endpoints, answered, strict=True) if not ok}
