@@ -45,7 +45,7 @@ class AttachForm extends Widget {
 }
 
 /** Ask for a variable name and a mode; the attach line, or null when cancelled or the name is refused. */
-export async function askAttachLine(did: string, mode: Mode): Promise<string | null> {
+export async function askAttachLine(did: string, mode: Mode, schemes = ''): Promise<string | null> {
   const result = await showDialog({
     title: `Attach ${did}`,
     body: new AttachForm(did, mode),
@@ -59,7 +59,7 @@ export async function askAttachLine(did: string, mode: Mode): Promise<string | n
     Notification.error(`"${name}" is not a valid Python variable name.`, { autoClose: 5000 });
     return null;
   }
-  return attachLine(did, name, chosen);
+  return attachLine(did, name, chosen, schemes);
 }
 
 /** Put a cell into a notebook at `index` (or into its empty active cell there), and maybe run it. */

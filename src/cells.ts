@@ -47,20 +47,27 @@ export function isVariableName(name: string): boolean {
  * The magic line that attaches a DID; without a variable, the kernel names it.
  * Only DIDs the server listed get here (no quotes or control characters in them).
  */
-export function attachLine(did: string, variable: string | null, mode: Mode): string {
+export function attachLine(did: string, variable: string | null, mode: Mode, schemes = ''): string {
   // shell-style quoting for the magic's parser, should a name hold spaces or other odd characters
   const shown = /^[\w.:/+-]+$/.test(did) ? did : `'${did.replace(/'/g, '')}'`;
   return (
     `%odlake attach ${shown}` +
     (variable ? ` as ${variable}` : '') +
-    (mode === 'auto' ? '' : ` --mode ${mode}`)
+    (mode === 'auto' ? '' : ` --mode ${mode}`) +
+    (streams(mode) && schemes ? ` --scheme ${schemes}` : '')
   );
 }
 
-export function pythonSnippet(did: string, variable: string, mode: Mode): string {
+/** Does this mode stream (so that a scheme order matters)? */
+function streams(mode: Mode): boolean {
+  return mode === 'stream' || mode === 'auto';
+}
+
+export function pythonSnippet(did: string, variable: string, mode: Mode, schemes = ''): string {
+  const scheme = streams(mode) && schemes ? `, scheme=${JSON.stringify(schemes)}` : '';
   return (
     'import jupyterlab_odlake as odlake\n' +
-    `${variable} = odlake.attach(${JSON.stringify(did)}, mode=${JSON.stringify(mode)})\n` +
+    `${variable} = odlake.attach(${JSON.stringify(did)}, mode=${JSON.stringify(mode)}${scheme})\n` +
     `events = ${variable}.arrays("mini")`
   );
 }
@@ -74,6 +81,6 @@ export function dragPayload(did: string): MimeData {
 }
 
 /** The cell a dropped DID becomes: the kernel names the variable, by the same rule as everywhere. */
-export function droppedCell(did: string, mode: Mode): string {
-  return attachLine(did, null, mode);
+export function droppedCell(did: string, mode: Mode, schemes = ''): string {
+  return attachLine(did, null, mode, schemes);
 }

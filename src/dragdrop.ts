@@ -80,7 +80,12 @@ export function acceptDrops(panel: NotebookPanel, settings: () => ISettings): vo
       let index = cells.findIndex(c => c.node.contains(target));
       index = index === -1 ? cells.length : index + 1;
       const s = settings();
-      void insertCell(panel, index, droppedCell(did, s.defaultMode), s.runDroppedCell);
+      void insertCell(
+        panel,
+        index,
+        droppedCell(did, s.defaultMode, s.streamSchemes),
+        s.runDroppedCell
+      );
     },
     true
   );

@@ -46,7 +46,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const attach = async (did: IDid) => {
-      const line = await askAttachLine(did.did, settings.defaultMode);
+      const line = await askAttachLine(did.did, settings.defaultMode, settings.streamSchemes);
       if (!line) {
         return;
       }
@@ -90,7 +90,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         },
         attach,
         download,
-        snippet: did => pythonSnippet(did.did, variableName(did.did), settings.defaultMode),
+        snippet: did =>
+          pythonSnippet(
+            did.did,
+            variableName(did.did),
+            settings.defaultMode,
+            settings.streamSchemes
+          ),
         contextDid: () => contextDid
       },
       palette

@@ -6,6 +6,8 @@ export const PLUGIN_ID = 'jupyterlab-odlake:plugin';
 export interface ISettings {
   defaultInstance: string;
   defaultMode: Mode;
+  /** Stream schemes, preferred first ("root,http"); empty for the server's order. */
+  streamSchemes: string;
   runDroppedCell: boolean;
   loadExtensionInKernels: boolean;
   pageSize: number;
@@ -14,6 +16,7 @@ export interface ISettings {
 export const DEFAULTS: ISettings = {
   defaultInstance: '',
   defaultMode: 'auto',
+  streamSchemes: '',
   runDroppedCell: false,
   loadExtensionInKernels: true,
   pageSize: 100

@@ -112,6 +112,19 @@ def test_the_modes_are_the_settings_schema_enum():
     assert sorted(MODES) == sorted(schema["properties"]["defaultMode"]["enum"])
 
 
+def test_the_panels_stream_schemes_are_the_ones_the_server_reads():
+    import re
+
+    from jupyterlab_odlake.core.locations import STREAM_SCHEMES, check_schemes
+
+    schema = json.loads((Path(__file__).parent.parent / "schema" / "plugin.json").read_text())
+    pattern = schema["properties"]["streamSchemes"]["pattern"]
+    assert set(re.findall(r"\(([a-z|]+)\)", pattern)) == {"|".join(STREAM_SCHEMES)}
+    for value in ("", "root", "http,root", "https,davs,http,root"):
+        assert re.fullmatch(pattern, value) and check_schemes(value) == tuple(filter(None, value.split(",")))
+    assert not re.fullmatch(pattern, "gsiftp") and not re.fullmatch(pattern, "root,")
+
+
 # -- errors keep their cause ------------------------------------------------------------------------
 class FakeClient:
     def __init__(self, error):

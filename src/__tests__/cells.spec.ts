@@ -60,6 +60,24 @@ describe('the attach line', () => {
     expect(attachLine("opendata:it's", null, 'auto')).toBe("%odlake attach 'opendata:its'");
   });
 
+  it('asks for the stream schemes set in the settings, where the mode streams', () => {
+    expect(attachLine('opendata:GamGam.MC', 'mc', 'stream', 'http,root')).toBe(
+      '%odlake attach opendata:GamGam.MC as mc --mode stream --scheme http,root'
+    );
+    expect(droppedCell('opendata:GamGam.MC', 'auto', 'root')).toBe(
+      '%odlake attach opendata:GamGam.MC --scheme root'
+    );
+    expect(droppedCell('opendata:GamGam.MC', 'download', 'root')).toBe(
+      '%odlake attach opendata:GamGam.MC --mode download'
+    );
+    expect(pythonSnippet('opendata:GamGam.MC', 'mc', 'stream', 'http')).toContain(
+      'odlake.attach("opendata:GamGam.MC", mode="stream", scheme="http")'
+    );
+    expect(attachLine('opendata:GamGam.MC', 'mc', 'stream', '')).toBe(
+      '%odlake attach opendata:GamGam.MC as mc --mode stream'
+    );
+  });
+
   it('the Python snippet quotes the DID as a string', () => {
     expect(pythonSnippet('opendata:a"b', 'x', 'stream')).toContain(
       'odlake.attach("opendata:a\\"b", mode="stream")'
