@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -209,10 +210,11 @@ def ensure_rucio_config(state_dir: Path) -> None:
 RUCIO_MAX_DIDS = 1000  # DIDs in one request: Rucio's schema (rucio.common.schema, "DIDS") refuses more
 
 
-def in_batches(items: Sequence[T], size: int = RUCIO_MAX_DIDS) -> Iterator[Sequence[T]]:
-    """``items`` in slices Rucio's server accepts in one request."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def in_batches(items: Iterable[T], size: int = RUCIO_MAX_DIDS) -> Iterator[list[T]]:
+    """``items`` in lists of the size Rucio's server accepts in one request, read as they come (a stream too)."""
+    rows = iter(items)
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def from_lake(error: Exception) -> bool:

@@ -39,7 +39,12 @@ class Instance:
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
         self._rse_infos: dict[str, dict[str, Any]] = {}
-        self.schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
+        self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The stream schemes, preferred first: the instance's own, else the server's."""
+        return tuple(self.config.schemes) or self.server_schemes
 
     @property
     def name(self) -> str:
@@ -48,7 +53,7 @@ class Instance:
     def status(self) -> dict[str, Any]:
         """Public description plus whether Rucio answers and accepts the credentials."""
         out = self.config.public()
-        out["schemes"] = list(self.config.schemes or self.schemes)  # the stream schemes, preferred first
+        out["schemes"] = list(self.schemes)
         try:
             who = self.connection.call(lambda c: c.whoami())
             out.update(reachable=True, authenticated=True, status="ok", account=who.get("account", out["account"]))
@@ -101,12 +106,10 @@ class Instance:
         its stream gives. With ``availability``: which RSEs hold each file, for this page only.
         """
 
-        def rows(wanted: int) -> Iterator[FileEntry]:
-            listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
-            return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
-
         key = listing_key("files", str(did))
-        page = stream_page(key, [rows], lambda f: f.did, limit, cursor, self._cursors, offset)
+        page = stream_page(
+            key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+        )
         if not (page.items and availability):
             return page
         complete = self.complete_copies(did)
@@ -119,6 +122,11 @@ class Instance:
             states = replicas.get((f.scope, f.name), {}).get("states", {})
             items.append(replace(f, rses=sorted(states), available=any(is_available(s) for s in states.values())))
         return Page(items, page.total, page.next)
+
+    def _listed_files(self, did: DID) -> Iterator[FileEntry]:
+        """The files of ``did`` as Rucio streams them (in its order), read as far as the caller goes."""
+        listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
+        return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
 
     def complete_copies(self, did: DID) -> list[str] | None:
         """The RSEs of the dataset ``did``'s copies, when Rucio knows of some and every one is complete.
@@ -228,21 +236,10 @@ class Instance:
         mode = mode or self.config.default_mode  # type: ignore[assignment]
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
-        preferred = tuple(schemes) or tuple(self.config.schemes) or self.schemes
+        preferred = tuple(schemes) or self.schemes
         copies: list[dict[str, Any]] | None = None
-        copies_known = False
-        listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
-        batch: list[FileEntry] = []
-        for row in listed:
-            batch.append(FileEntry(row["scope"], row["name"], row.get("bytes"), row.get("adler32")))
-            if len(batch) < size:
-                continue
-            if not copies_known:  # asked once, when the dataset has files at all
-                copies, copies_known = self._whole_copies(did), True
-            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred)
-            batch = []
-        if batch:
-            if not copies_known:
+        for i, batch in enumerate(in_batches(self._listed_files(did), size)):
+            if i == 0:  # asked once, when the dataset has files at all
                 copies = self._whole_copies(did)
             yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred)
 
@@ -269,18 +266,18 @@ class Instance:
             dead = silent(a.location for alts in found.values() for a in alts if a.kind == "stream" and a.available)
         out = []
         for f in files:
-            alts = [
-                replace(a, available=False) if a.kind == "stream" and endpoint(a.location) in dead else a
-                for a in found[(f.scope, f.name)]
-            ]
+            alts = found[(f.scope, f.name)]
+            silent_here = [a for a in alts if endpoint_of(a) in dead] if dead else []
+            if silent_here:
+                alts = [replace(a, available=False) if a in silent_here else a for a in alts]
             path = str(cache.path_for(DID(f.scope, f.name))) if cache else None
             location = choose(f, alts, mode, path, cached.get(f.did) if cache else None)
-            silent_here = sorted({f"{a.rse} ({endpoint(a.location)})" for a in alts if endpoint_of(a) in dead})
             if location.kind is None and silent_here:
+                named = sorted({f"{a.rse} ({endpoint(a.location)})" for a in silent_here})
                 tried = sorted({a.rse for a in alts if a.kind == "stream"})
                 location = replace(
                     location,
-                    reason=f"the storage of {', '.join(silent_here)} does not answer, and no other replica "
+                    reason=f"the storage of {', '.join(named)} does not answer, and no other replica "
                     f"can be read in {mode} mode (tried {', '.join(tried)})",
                 )
             out.append(location)

@@ -46,8 +46,9 @@ class Lakes:
         state_dir = Path(state_dir or platformdirs.user_state_dir("odlake"))
         ensure_rucio_config(state_dir)
         self.instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
+        server_schemes = check_schemes(stream_schemes)
         for instance in self.instances.values():
-            instance.schemes = check_schemes(stream_schemes) or instance.schemes
+            instance.server_schemes = server_schemes or instance.server_schemes
         if default and default not in self.instances:
             raise InvalidRequest(
                 f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'})."
