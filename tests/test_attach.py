@@ -26,7 +26,7 @@ class StandInLake:
     def instance_name(self, instance):
         return "demo"
 
-    def locations(self, did: DID, mode, instance, schemes=()):
+    def locations(self, did: DID, mode, instance, schemes=(), rse=None):
         self.asked.append(mode)
         if mode == "download":
             return [location("a.root", mode, "download", "/cache/a"), location("b.root", mode, "download", "/cache/b")]

@@ -112,11 +112,13 @@ def test_the_magic_streams_with_the_scheme_asked_for(fresh_env):
         "over_root = odlake.attach('opendata:4lep.MC', mode='stream', scheme='root')\n"
         "print(over_root.arrays('mini', ['lep_n'])['lep_n'].tolist()[:50])",
         "%odlake attach opendata:4lep.MC --mode stream --scheme gsiftp",
+        "%odlake attach opendata:4lep.MC as from_http --rse ODLAKE_HTTP",
     )
     assert "streamed over http:// from ODLAKE_HTTP" in out[0]
     first, second = out[1].splitlines()
     assert first == second and first.startswith("[")
     assert "gsiftp" in out[2] and "root, https, davs, http" in out[2] and "Traceback" not in out[2]
+    assert "streamed over http:// from ODLAKE_HTTP" in out[3]
 
 
 def test_errors_are_one_sentence_without_traceback(fresh_env):
@@ -130,6 +132,7 @@ def test_errors_are_one_sentence_without_traceback(fresh_env):
         ("%odlake attach opendata:GamGam.MC as x --mode teleport", "invalid choice"),
         ("%odlake frobnicate", "unknown command"),
         ("%odlake attach opendata:GamGam.Data as y --mode mounted", "try mode='stream'"),
+        ("%odlake attach opendata:GamGam.Data as y --mode mounted --rse ODLAKE_LOCAL", "no replica on ODLAKE_LOCAL"),
     ]
     cells = ["%load_ext jupyterlab_odlake"] + [line for line, _ in bad]
     cells.append("print(sorted(k for k in ('x', 'y', 'evil', 'passwd') if k in globals()))")

@@ -299,6 +299,31 @@ def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client
     assert not all(composed_any)  # GamGam.Data has one file on the local RSE too: asked per file
 
 
+async def test_replicas_are_read_only_from_the_rses_asked_for(api, lake):
+    # GamGam.Data: every file on ODLAKE_HTTP and ODLAKE_XROOTD, one also on ODLAKE_LOCAL
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", rse="ODLAKE_HTTP")
+    assert status == 200 and body["files"]
+    for f in body["files"]:
+        assert f["rse"] == "ODLAKE_HTTP" and f["location"].startswith("http://")
+        assert {a["rse"] for a in f["alternatives"]} == {"ODLAKE_HTTP"}
+    # an expression in Rucio's syntax: the default scheme order then picks root:// among the two
+    status, body = await api(
+        "dids", "opendata", "GamGam.Data", "replicas", mode="stream", rse="ODLAKE_HTTP|ODLAKE_XROOTD"
+    )
+    assert status == 200 and {f["rse"] for f in body["files"]} == {"ODLAKE_XROOTD"}
+    # in place from an RSE that holds one file: the others say where they are instead
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="mounted", rse="ODLAKE_LOCAL")
+    by_name = {f["name"]: f for f in body["files"]}
+    assert by_name["data_A.GamGam.root"]["kind"] == "mounted"
+    reason = by_name["data_B.GamGam.root"]["reason"]
+    assert "no replica on ODLAKE_LOCAL" in reason and "ODLAKE_HTTP" in reason and "ODLAKE_XROOTD" in reason
+    # an RSE Rucio does not know, and a download (which copies from any replica) are refused
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", rse="NO_SUCH_RSE")
+    assert status == 400 and "NO_SUCH_RSE" in body["message"], body
+    status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="download", rse="ODLAKE_HTTP")
+    assert status == 400 and "download mode" in body["message"]
+
+
 async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     home, state = lake
     status, auto = await api("dids", "opendata", "GamGam.Data", "replicas", mode="auto")

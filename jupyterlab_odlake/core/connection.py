@@ -275,6 +275,7 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
             rx.DuplicateCriteriaInDIDFilter,
             rx.KeyNotFound,
             rx.InvalidValueForKey,
+            rx.InvalidRSEExpression,
         ),
     ):
         return InvalidRequest(f"{name} refused the request{subject}: {_first_line(error)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -19,7 +19,7 @@ from . import search as _search
 from .config import InstanceConfig
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .did import DID
-from .errors import InvalidRequest, OdlakeError
+from .errors import InvalidRequest, OdlakeError, quoted
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
@@ -219,29 +219,41 @@ class Instance:
 
     # -- where to read ----------------------------------------------------------------------
     def locations(
-        self, did: DID, mode: Mode | None, cache: Cache | None, schemes: Sequence[str] = ()
+        self, did: DID, mode: Mode | None, cache: Cache | None, schemes: Sequence[str] = (), rse: str | None = None
     ) -> list[Location]:
         """Per file of ``did``, in name order: where to read it in ``mode`` and every alternative.
 
         ``schemes``: the stream schemes to read with, preferred first (default: the instance's, else
-        the server's order).
+        the server's order). ``rse``: an RSE expression; only replicas on the RSEs it names are read.
         """
-        found = [f for batch in self.location_batches(did, mode, cache, schemes=schemes) for f in batch]
+        found = [f for batch in self.location_batches(did, mode, cache, schemes=schemes, rse=rse) for f in batch]
         return sorted(found, key=lambda f: (f.scope, f.name))
 
     def location_batches(
-        self, did: DID, mode: Mode | None, cache: Cache | None, size: int = RUCIO_MAX_DIDS, schemes: Sequence[str] = ()
+        self,
+        did: DID,
+        mode: Mode | None,
+        cache: Cache | None,
+        size: int = RUCIO_MAX_DIDS,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
     ) -> Iterator[list[Location]]:
         """``locations`` as Rucio streams the files, ``size`` at a time, so that work can start on the first."""
         mode = mode or self.config.default_mode  # type: ignore[assignment]
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
+        if rse and mode == "download":
+            raise InvalidRequest(
+                "An RSE is chosen for reading in place or streaming; a download copies from any replica and "
+                "checks it. Leave the RSE out in download mode."
+            )
         preferred = tuple(schemes) or self.schemes
+        only = Only(rse, self.rses_of(rse)) if rse else None
         copies: list[dict[str, Any]] | None = None
         for i, batch in enumerate(in_batches(self._listed_files(did), size)):
             if i == 0:  # asked once, when the dataset has files at all
                 copies = self._whole_copies(did)
-            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred)
+            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred, only)
 
     def _locate(
         self,
@@ -250,8 +262,12 @@ class Instance:
         cache: Cache | None,
         copies: list[dict[str, Any]] | None,
         schemes: Sequence[str],
+        only: Only | None = None,
     ) -> list[Location]:
-        """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise)."""
+        """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise).
+
+        ``only``: the RSEs to read from; replicas elsewhere are not alternatives.
+        """
         cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
         if cached and all(cached.values()):  # everything in the cache already: no need to ask where replicas are
             replicas: dict[tuple[str, str], dict[str, Any]] = {}
@@ -261,6 +277,11 @@ class Instance:
             (f.scope, f.name): alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
             for f in files
         }
+        elsewhere: dict[tuple[str, str], list[str]] = {}
+        if only is not None:
+            for key, alts in found.items():
+                elsewhere[key] = sorted({a.rse for a in alts if a.rse not in only.rses})
+                found[key] = [a for a in alts if a.rse in only.rses]
         dead: set[str] = set()
         if mode in ("stream", "auto"):  # a storage that is down: read another replica, or say which is down
             dead = silent(a.location for alts in found.values() for a in alts if a.kind == "stream" and a.available)
@@ -280,8 +301,29 @@ class Instance:
                     reason=f"the storage of {', '.join(named)} does not answer, and no other replica "
                     f"can be read in {mode} mode (tried {', '.join(tried)})",
                 )
+            elif location.kind is None and only is not None:
+                held = replicas.get((f.scope, f.name), {}).get("states", {})
+                on = sorted(set(held) & only.rses)
+                location = replace(
+                    location,
+                    reason=f"its replica on {', '.join(on)} cannot be read in {mode} mode"
+                    if on
+                    else f"it has no replica on {only.expression}"
+                    + (
+                        f" (it is on {', '.join(elsewhere[(f.scope, f.name)])})"
+                        if elsewhere.get((f.scope, f.name))
+                        else ""
+                    ),
+                )
             out.append(location)
         return out
+
+    def rses_of(self, expression: str) -> frozenset[str]:
+        """The RSEs an RSE expression names, in Rucio's own syntax (``ODLAKE_HTTP``, ``type=DISK``, ``A|B``)."""
+        listed = self.connection.call(
+            lambda c: [r["rse"] for r in c.list_rses(expression)], f"finding the RSEs '{quoted(expression, 80)}'"
+        )
+        return frozenset(listed)
 
     def _mounted_path(self, rse: str, pfn: str) -> str | None:
         """The local path of ``pfn`` when its RSE is mounted here and the file is there."""
@@ -304,6 +346,14 @@ class Instance:
     def catalog(self) -> _catalog.Catalog:
         """Analyses (channels) -> containers -> datasets, with a summary of their metadata."""
         return _catalog.Catalog(self.name, _catalog.catalog(self.connection, self.metadata, self.scopes()))
+
+
+@dataclass(frozen=True)
+class Only:
+    """The RSEs a read is restricted to: the expression as the user wrote it and the names it stands for."""
+
+    expression: str
+    rses: frozenset[str]
 
 
 def _inside(root: str, path: str) -> bool:

@@ -27,8 +27,11 @@ class Lake(Protocol):
     def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
         """The first ``limit`` files of ``did``, with availability."""
 
-    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
-        """Per file of ``did``: where to read it in ``mode`` (streaming with ``schemes``, preferred first)."""
+    def locations(
+        self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = (), rse: str | None = None
+    ) -> list[Location]:
+        """Per file of ``did``: where to read it in ``mode`` (streaming with ``schemes``, preferred first;
+        only from the RSEs the expression ``rse`` names, when given)."""
 
     def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
         """Queue the verified download of ``did`` into the cache; returns at once."""

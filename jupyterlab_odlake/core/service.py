@@ -83,8 +83,10 @@ class Lakes:
     def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
         return self.instance(instance).files(did, limit)
 
-    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
-        return self.instance(instance).locations(did, mode, self.cache, schemes)
+    def locations(
+        self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = (), rse: str | None = None
+    ) -> list[Location]:
+        return self.instance(instance).locations(did, mode, self.cache, schemes, rse)
 
     def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
         return self.queue.start(self.instance(instance), did).record()

@@ -27,6 +27,7 @@ def attach(
     instance: str | None = None,
     progress: bool = True,
     scheme: str | Sequence[str] | None = None,
+    rse: str | None = None,
     **options: Any,
 ) -> AttachedDID:
     """Attach the Rucio DID ``scope:name``: every file's local path or streamable URL, ready for uproot.
@@ -34,8 +35,9 @@ def attach(
     ``mode``: ``stream`` (read over the network, nothing copied), ``download`` (verified copies
     in the shared cache), ``mounted`` (read in place from storage mounted here) or ``auto``
     (mounted, else stream, else download; the default). ``scheme``: the stream schemes to read
-    with, preferred first ("root", "http,root"; default: the server's, root first). ``options``
-    go to every uproot call.
+    with, preferred first ("root", "http,root"; default: the server's, root first). ``rse``: an RSE
+    expression (``ODLAKE_XROOTD``, ``type=DISK``): read only replicas on the RSEs it names, in
+    place or streamed (not in download mode). ``options`` go to every uproot call.
     """
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
     mode = mode or "auto"
@@ -44,11 +46,11 @@ def attach(
     schemes = check_schemes(scheme)  # a scheme odlake cannot read stops here too
     lake = backends.current()
     name = lake.instance_name(instance)
-    files = lake.locations(did, mode, name, schemes)
+    files = lake.locations(did, mode, name, schemes, rse)
     if not files:
         raise NotFound(f"{did} holds no files.")
     missing = [f for f in files if f.kind is None]
-    if (mode == "download" and not all(f.cached for f in files)) or (mode == "auto" and missing):
+    if (mode == "download" and not all(f.cached for f in files)) or (mode == "auto" and missing and not rse):
         record = wait_for_download(lake, lake.start_download(did, name), _progress_bar(str(did)) if progress else None)
         if record.state != "done":
             raise StorageError(f"The download of {did} {record.state}: " + "; ".join(record.errors[:3]))
@@ -56,10 +58,14 @@ def attach(
             copies = {f.did: f for f in lake.locations(did, "download", name)}
             files = [copies.get(f.did, f) if f.kind is None else f for f in files]
     elif missing:
-        hint = {"stream": "download", "mounted": "stream"}.get(mode, "download")
+        hint = (
+            "leave rse out"
+            if rse
+            else "try mode='{}'".format({"stream": "download", "mounted": "stream"}.get(mode, "download"))
+        )
         raise StorageError(
             f"{len(missing)} of {len(files)} files of {did} have no replica to read in {mode} mode "
-            f"(first: {missing[0].name}: {missing[0].reason}); try mode='{hint}'."
+            f"(first: {missing[0].name}: {missing[0].reason}); {hint}."
         )
     attached = [
         AttachedFile(f.scope, f.name, f.bytes, f.adler32, f.location or "", f.kind or "download", f.rse) for f in files

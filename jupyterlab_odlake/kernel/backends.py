@@ -96,8 +96,10 @@ class ServerBackend:
         body = self._call("GET", self._did_route(did, "files"), params={"limit": limit, "instance": instance})
         return Page.from_json(body, FileEntry.from_json)
 
-    def locations(self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = ()) -> list[Location]:
-        params = {"mode": mode, "instance": instance, "scheme": ",".join(schemes) or None}
+    def locations(
+        self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = (), rse: str | None = None
+    ) -> list[Location]:
+        params = {"mode": mode, "instance": instance, "scheme": ",".join(schemes) or None, "rse": rse or None}
         body = self._call("GET", self._did_route(did, "replicas"), params=params)
         return [Location.from_json(f) for f in body["files"]]
 

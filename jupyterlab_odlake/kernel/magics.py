@@ -23,8 +23,10 @@ from . import api
 from .attached import size_text
 
 USAGE = """\
-%odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--scheme root,http] [--instance NAME]
-        attach a DID as a kernel variable whose .paths are local files or streamable URLs
+%odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--scheme root,http] [--rse RSE]
+              [--instance NAME]
+        attach a DID as a kernel variable whose .paths are local files or streamable URLs;
+        --rse reads only replicas on the RSEs an expression names (ODLAKE_XROOTD, type=DISK)
 %odlake search PATTERN [--filter KEY=VALUE ...] [--type container|dataset|file|all] [--instance NAME]
         find DIDs by Rucio wildcard and metadata, e.g. %odlake search opendata:* --filter channel=GamGam
         a word without scope or wildcard (GamGam) finds the names holding it in every scope;
@@ -50,6 +52,7 @@ def _parser(command: str) -> _Parser:
         p.add_argument("rest", nargs="*")
         p.add_argument("--mode", choices=MODES)
         p.add_argument("--scheme", default=None, help="stream schemes, preferred first: root, https, davs, http")
+        p.add_argument("--rse", default=None, help="an RSE expression: read only replicas on the RSEs it names")
     elif command == "search":
         p.add_argument("pattern", nargs="?", default="*")
         p.add_argument("--filter", action="append", default=[])
@@ -143,7 +146,7 @@ class OdlakeMagics(Magics):
             target = check_variable(opts.rest[1])
         did = DID.parse(opts.did)
         name = target or variable_name(did)
-        attached = api.attach(did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme)
+        attached = api.attach(did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme, rse=opts.rse)
         self.shell.user_ns[name] = attached
         print(f"{name} = {attached.summary()}")
         return None

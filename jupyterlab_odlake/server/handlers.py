@@ -142,7 +142,8 @@ class ReplicasHandler(OdlakeHandler):
     async def get(self, scope, name):
         instance, did = self.instance(), DID.of(scope, name)
         schemes = check_schemes(self.get_argument("scheme", None))
-        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache, schemes)
+        rse = self.get_argument("rse", None) or None
+        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache, schemes, rse)
         self.reply({"did": str(did), "instance": instance.name, "files": [f.to_json() for f in files]})
 
 
