@@ -133,7 +133,7 @@ async def test_a_server_failure_while_signing_in_is_not_called_a_wrong_password(
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 2 MB tmpfs: room for one GamGam data file (1.6 MB), not two."""
+    """A tmpfs with room for one GamGam data file (3.7 MB at --size small), not two (mounted with size=5m)."""
     import shutil
     import subprocess
 
@@ -177,7 +177,7 @@ def test_a_full_cache_disk_is_said_and_leaves_only_whole_files(fault_lake, small
     from jupyterlab_odlake.core import DID
 
     disk, mount = small_disk
-    mount("size=2m")
+    mount("size=5m")
     lakes = lakes_on(fault_lake, disk / "cache", tmp_path)
     try:
         record = finish(lakes, "opendata:GamGam.Data")

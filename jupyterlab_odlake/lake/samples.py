@@ -1,10 +1,12 @@
 """ATLAS Open Data 13 TeV-style samples for the demo lake.
 
 The real 2020 release cannot be fetched here, so the lake generates files with the
-same layout (TTree ``mini``, MeV, jagged ``photon_*`` / ``lep_*`` branches) and the
-same physics shape: a falling diphoton spectrum with a small resonance at 125 GeV,
-so the public HyyAnalysis code runs on them unchanged. Generation is seeded by the
-file name, so every lake holds the same events.
+same layout (TTree ``mini``, MeV, jagged ``photon_*`` / ``lep_*`` / ``jet_*`` branches)
+and the same physics shape: a falling diphoton spectrum with a small resonance at 125 GeV,
+so the public HyyAnalysis code runs on them unchanged. Like the release's files, every
+file carries every object (jets, leptons, photons, missing ET, triggers), not only those its
+analysis reads: an analysis reads a fraction of a file's bytes, which is what streaming
+saves. Generation is seeded by the file name, so every lake holds the same events.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def generate(sample: Sample, path: Path, size: str = "small", chunk: int = 400_0
 
     n_total = sample.events_for(size)
     rng = np.random.default_rng(sample.seed)
+    others = np.random.default_rng(sample.seed + 1)  # its own stream: the analysis' branches stay as they were
     # Weights first: SumWeights is a per-file constant stored on every event.
     weights = _mc_weights(rng, n_total) if sample.kind == "mc" else np.zeros(n_total, np.float32)
     sum_w = float(weights.sum(dtype=np.float64))
@@ -116,6 +119,7 @@ def generate(sample: Sample, path: Path, size: str = "small", chunk: int = 400_0
             n = min(chunk, n_total - start)
             branches = _event_header(sample, rng, start, n, weights[start : start + n], sum_w)
             branches.update(make(sample, rng, n))
+            branches.update(_other_objects(sample, others, n))
             if start == 0:
                 tree = out.mktree(
                     TREE,
@@ -213,13 +217,22 @@ def _photon_events(sample, rng, n):
     present = np.ones((n, 3), bool)
     present[:, 1] = rng.random(n) > 0.06  # one photon lost
     present[:, 2] = rng.random(n) < 0.10  # an extra photon
-    photons = {"pt": pt, "eta": eta, "phi": phi, "E": energy}
-    photons["isTightID"] = rng.random((n, 3)) < 0.92
-    photons["ptcone30"] = pt * _isolation(rng, (n, 3), 0.06)
-    photons["etcone20"] = pt * _isolation(rng, (n, 3), 0.05)
-    out = _jagged("photon", photons, present, sort_by="pt")
+    out = _jagged("photon", _photon_fields(rng, pt, eta, phi, energy), present, sort_by="pt")
     out["trigP"] = rng.random(n) < 0.96
     return out
+
+
+def _photon_fields(rng, pt, eta, phi, energy):
+    shape = pt.shape
+    return {
+        "pt": pt,
+        "eta": eta,
+        "phi": phi,
+        "E": energy,
+        "isTightID": rng.random(shape) < 0.92,
+        "ptcone30": pt * _isolation(rng, shape, 0.06),
+        "etcone20": pt * _isolation(rng, shape, 0.05),
+    }
 
 
 def _isolation(rng, shape, fail_fraction):
@@ -233,9 +246,52 @@ def _lepton_events(sample, rng, n):
     k = wanted + 1
     counts = np.clip(wanted + rng.choice([-1, 0, 0, 0, 0, 0, 1], n), 1, k)
     present = np.arange(k)[None, :] < counts[:, None]
+    out = _jagged("lep", _lepton_fields(rng, n, k), present, sort_by="pt")
+    out["trigE"] = rng.random(n) < 0.5
+    out["trigM"] = ~out["trigE"] | (rng.random(n) < 0.3)
+    out["met_et"] = (1000 * rng.exponential(25.0, n)).astype(np.float32)
+    out["met_phi"] = rng.uniform(-np.pi, np.pi, n).astype(np.float32)
+    return out
+
+
+def _other_objects(sample, rng, n):
+    """What an event of the release holds beyond its analysis' objects: jets, a few soft leptons or
+    photons, missing ET and the other triggers (values with plausible shapes; no analysis cuts on them)."""
+    k = 8
+    counts = np.minimum(rng.poisson(2.3, n), k)
+    pt = 25.0 + rng.exponential(35.0, (n, k))
+    eta = np.clip(rng.normal(0.0, 1.8, (n, k)), -4.4, 4.4)
+    jets = {
+        "pt": pt,
+        "eta": eta,
+        "phi": rng.uniform(-np.pi, np.pi, (n, k)),
+        "E": pt * np.cosh(eta),
+        "jvt": rng.uniform(0.0, 1.0, (n, k)).astype(np.float32),
+        "trueflav": rng.choice(np.array([0, 4, 5], np.int32), (n, k), p=[0.85, 0.1, 0.05]),
+        "truthMatched": rng.random((n, k)) < 0.9,
+        "MV2c10": rng.uniform(-1.0, 1.0, (n, k)).astype(np.float32),
+    }
+    out = _jagged("jet", jets, np.arange(k)[None, :] < counts[:, None], sort_by="pt")
+    soft = rng.random((n, 1)) < 0.12  # an extra soft object in some events
+    if sample.analysis == "GamGam":
+        out.update(_jagged("lep", _lepton_fields(rng, n, 1), soft, sort_by="pt"))
+        out["trigE"] = rng.random(n) < 0.2
+        out["trigM"] = rng.random(n) < 0.1
+        out["met_et"] = (1000 * rng.exponential(25.0, n)).astype(np.float32)
+        out["met_phi"] = rng.uniform(-np.pi, np.pi, n).astype(np.float32)
+    else:
+        pt = 10.0 + rng.exponential(15.0, (n, 1))
+        eta = rng.uniform(-2.37, 2.37, (n, 1))
+        phi = rng.uniform(-np.pi, np.pi, (n, 1))
+        out.update(_jagged("photon", _photon_fields(rng, pt, eta, phi, pt * np.cosh(eta)), soft, sort_by="pt"))
+        out["trigP"] = rng.random(n) < 0.05
+    return out
+
+
+def _lepton_fields(rng, n, k):
     pt = 20.0 + rng.exponential(30.0, (n, k))
     eta = rng.uniform(-2.5, 2.5, (n, k))
-    leptons = {
+    return {
         "pt": pt,
         "eta": eta,
         "phi": rng.uniform(-np.pi, np.pi, (n, k)),
@@ -246,12 +302,6 @@ def _lepton_events(sample, rng, n):
         "ptcone30": pt * _isolation(rng, (n, k), 0.05),
         "etcone20": pt * _isolation(rng, (n, k), 0.05),
     }
-    out = _jagged("lep", leptons, present, sort_by="pt")
-    out["trigE"] = rng.random(n) < 0.5
-    out["trigM"] = ~out["trigE"] | (rng.random(n) < 0.3)
-    out["met_et"] = (1000 * rng.exponential(25.0, n)).astype(np.float32)
-    out["met_phi"] = rng.uniform(-np.pi, np.pi, n).astype(np.float32)
-    return out
 
 
 _MEV_FIELDS = {"pt", "E", "ptcone30", "etcone20"}
