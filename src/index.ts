@@ -115,6 +115,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             settings = { ...DEFAULTS, ...(loaded.composite as Partial<ISettings>) };
             model.pageSize = settings.pageSize;
             model.defaultInstance = settings.defaultInstance;
+            model.readMode = settings.defaultMode;
+            model.streamSchemes = settings.streamSchemes;
           };
           update();
           loaded.changed.connect(update);

@@ -3,7 +3,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './request';
-import { ICatalog, IDid, IDownload, IFile, IInstance, IPage, isActive } from './tokens';
+import { ICatalog, IDid, IDownload, IFile, IInstance, IPage, isActive, Mode } from './tokens';
 
 /** The parameters a search started with; its later pages use them, whatever the search box holds then. */
 export interface ISearch {
@@ -133,6 +133,9 @@ export class LakeModel implements IDisposable {
 
   pageSize = 100;
   defaultInstance = '';
+  /** How attached DIDs are read (the settings' mode and stream schemes): file lists say it per file. */
+  readMode: Mode = 'auto';
+  streamSchemes = '';
 
   get current(): IInstance | undefined {
     return this.instances.find(i => i.name === this.instance);
@@ -278,7 +281,13 @@ export class LakeModel implements IDisposable {
     return new FileListing(
       offset =>
         requestAPI<IPage<IFile>>(
-          route + this._params({ limit: String(pageSize), offset: String(offset) })
+          route +
+            this._params({
+              limit: String(pageSize),
+              offset: String(offset),
+              mode: this.readMode,
+              scheme: this.streamSchemes || undefined
+            })
         ),
       pageSize
     );

@@ -57,6 +57,15 @@ export interface IFile {
   adler32: string | null;
   rses?: string[];
   available?: boolean;
+  /** How the file would be read in the mode the list was asked for. */
+  read?: IFileRead;
+}
+
+export interface IFileRead {
+  kind: 'mounted' | 'stream' | 'download' | null;
+  scheme: string | null;
+  rse: string | null;
+  reason: string | null;
 }
 
 export interface IPage<T> {
@@ -96,6 +105,31 @@ export interface IDownload {
 
 export function isActive(download: IDownload): boolean {
   return download.state === 'resolving' || download.state === 'running';
+}
+
+/** A file row's short word for how the file is read ("root", "in place", "copy") and its tooltip. */
+export function readLabel(read: IFileRead | undefined, mode: Mode): { tag: string; title: string } {
+  if (!read) {
+    return { tag: '', title: '' };
+  }
+  switch (read.kind) {
+    case 'stream':
+      return {
+        tag: read.scheme ?? 'stream',
+        title: `streamed over ${read.scheme}:// from ${read.rse}`
+      };
+    case 'mounted':
+      return { tag: 'in place', title: `read in place from ${read.rse}, where it is mounted` };
+    case 'download':
+      return { tag: 'copy', title: 'copied into the cache first, then read locally' };
+    default:
+      return mode === 'auto'
+        ? {
+            tag: 'copy',
+            title: 'no replica to read in place or stream: copied into the cache first'
+          }
+        : { tag: 'none', title: read.reason ?? `cannot be read in ${mode} mode` };
+  }
 }
 
 /** Human size: 1.6 MB. */

@@ -197,6 +197,27 @@ def paging_dataset(lake, rucio_client):
     return PAGING_DATASET
 
 
+@pytest.mark.parametrize("dataset", ["GamGam.Data", "4lep.MC"])  # a copy on one RSE only; whole copies only
+@pytest.mark.parametrize(("mode", "scheme"), [("stream", None), ("stream", "http"), ("auto", None), ("download", None)])
+async def test_a_file_page_says_how_each_file_would_be_read_as_attach_would(api, dataset, mode, scheme):
+    status, page = await api("dids", "opendata", dataset, "files", mode=mode, scheme=scheme)
+    assert status == 200 and page["items"]
+    status, where = await api("dids", "opendata", dataset, "replicas", mode=mode, scheme=scheme)
+    chosen = {f["name"]: f for f in where["files"]}
+    for f in page["items"]:
+        located = chosen[f["name"]]
+        assert (f["read"]["kind"], f["read"]["rse"]) == (located["kind"], located["rse"]), f
+        if located["kind"] in ("stream", "mounted"):
+            assert located["location"].startswith(f["read"]["scheme"] + ":") or f["read"]["scheme"] == "file"
+    kinds = {(f["read"]["kind"], f["read"]["scheme"]) for f in page["items"]}
+    if mode == "stream":
+        assert kinds == {("stream", scheme or "root")}
+    if mode == "download":
+        assert kinds == {("download", None)}
+    status, plain = await api("dids", "opendata", dataset, "files")
+    assert all("read" not in f for f in plain["items"])
+
+
 async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
     async def all_pages(limit):
         names, cursor, totals = [], None, []
@@ -297,6 +318,23 @@ def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client
                 assert (ours.kind, ours.location, ours.rse) == (theirs.kind, theirs.location, theirs.rse), f
     assert composed_any[-1]  # the 2,100-file dataset, every file compared
     assert not all(composed_any)  # GamGam.Data has one file on the local RSE too: asked per file
+
+
+async def test_an_rse_rucio_marks_unavailable_for_reading_is_passed_over(api, rucio_client, monkeypatch):
+    from jupyterlab_odlake.core import instance
+
+    monkeypatch.setattr(instance, "RSE_SETTINGS_SECONDS", 0.0)  # the settings read earlier are not kept
+    rucio_client.update_rse("ODLAKE_XROOTD", {"availability_read": False})  # a storage down for maintenance
+    try:
+        status, body = await api("dids", "opendata", "4lep.MC", "replicas", mode="stream")
+        assert status == 200 and {f["rse"] for f in body["files"]} == {"ODLAKE_HTTP"}  # root:// preferred, not there
+        status, body = await api("dids", "opendata", "4lep.MC", "replicas", mode="stream", scheme="root")
+        assert all(f["kind"] is None for f in body["files"])
+        assert "Rucio marks ODLAKE_XROOTD unavailable for reading" in body["files"][0]["reason"]
+    finally:
+        rucio_client.update_rse("ODLAKE_XROOTD", {"availability_read": True})
+    status, body = await api("dids", "opendata", "4lep.MC", "replicas", mode="stream")
+    assert {f["rse"] for f in body["files"]} == {"ODLAKE_XROOTD"}
 
 
 async def test_replicas_are_read_only_from_the_rses_asked_for(api, lake):

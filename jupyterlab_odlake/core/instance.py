@@ -8,6 +8,7 @@ share for one instance: its connection, its metadata reader, its listing snapsho
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from .cache import Cache
 
 
+RSE_SETTINGS_SECONDS = 60.0  # how long an RSE's settings (and its availability) are taken as read
+
+
 class Instance:
     """One Rucio instance as odlake uses it."""
 
@@ -38,7 +42,7 @@ class Instance:
         self.connection = Connection(config, token_dir)
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
-        self._rse_infos: dict[str, dict[str, Any]] = {}
+        self._rse_infos: dict[str, tuple[float, dict[str, Any]]] = {}
         self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
     @property
@@ -98,29 +102,44 @@ class Instance:
 
     # -- files ------------------------------------------------------------------------------
     def files(
-        self, did: DID, limit: int = 100, cursor: str | None = None, availability: bool = True, offset: int = 0
+        self,
+        did: DID,
+        limit: int = 100,
+        cursor: str | None = None,
+        availability: bool = True,
+        offset: int = 0,
+        reading: Mode | None = None,
+        schemes: Sequence[str] = (),
     ) -> Page[FileEntry]:
         """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end.
 
         Rucio's ``list_files`` has no order of its own (nor an offset); a listing keeps the order
         its stream gives. With ``availability``: which RSEs hold each file, for this page only.
+        With ``reading`` (a mode): how each file of the page would be read in it, with ``schemes``.
         """
 
         key = listing_key("files", str(did))
         page = stream_page(
             key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
         )
-        if not (page.items and availability):
+        if not (page.items and (availability or reading)):
             return page
         complete = self.complete_copies(did)
+        replicas: dict[tuple[str, str], dict[str, Any]] | None = None
         if complete is not None:  # every copy whole: each file is on each of them, no call per file
-            return Page([replace(f, rses=complete, available=True) for f in page.items], page.total, page.next)
-        # availability only for what is shown: list_replicas costs ~0.4-5 ms per file
-        replicas = self._replicas(page.items)
-        items = []
-        for f in page.items:
-            states = replicas.get((f.scope, f.name), {}).get("states", {})
-            items.append(replace(f, rses=sorted(states), available=any(is_available(s) for s in states.values())))
+            items = [replace(f, rses=complete, available=True) for f in page.items]
+        else:  # availability only for what is shown: list_replicas costs ~0.4-5 ms per file
+            replicas = self._replicas(page.items)
+            items = []
+            for f in page.items:
+                states = replicas.get((f.scope, f.name), {}).get("states", {})
+                items.append(replace(f, rses=sorted(states), available=any(is_available(s) for s in states.values())))
+        if reading:  # what Rucio says of this page's files: a replica outside the counted copies counts too
+            replicas = replicas if replicas is not None else self._replicas(page.items)
+            located = self._locate(page.items, reading, None, tuple(schemes) or self.schemes, known=replicas)
+            items = [replace(f, read=how_read(where)) for f, where in zip(items, located, strict=True)]
+        if not availability:
+            items = [replace(f, rses=None, available=None) for f in items]
         return Page(items, page.total, page.next)
 
     def _listed_files(self, did: DID) -> Iterator[FileEntry]:
@@ -202,10 +221,18 @@ class Instance:
         return found
 
     def _rse_info(self, rse: str) -> dict[str, Any]:
-        """An RSE's settings as rsemanager takes them (its protocols, whether deterministic), read once."""
-        if rse not in self._rse_infos:
-            self._rse_infos[rse] = self.connection.call(lambda c: c.get_rse(rse), f"reading the settings of {rse}")
-        return self._rse_infos[rse]
+        """An RSE's settings as rsemanager takes them (protocols, whether deterministic, whether readable),
+        read again after ``RSE_SETTINGS_SECONDS``: an administrator may mark it unavailable at any time."""
+        read_at, info = self._rse_infos.get(rse, (0.0, {}))
+        if not info or time.monotonic() - read_at > RSE_SETTINGS_SECONDS:
+            info = self.connection.call(lambda c: c.get_rse(rse), f"reading the settings of {rse}")
+            self._rse_infos[rse] = (time.monotonic(), info)
+        return info
+
+    def _closed_for_reading(self, rses: set[str]) -> set[str]:
+        """Those of ``rses`` Rucio marks unavailable for reading (a storage down for maintenance):
+        Rucio still lists their replicas, and would hand out URLs that fail."""
+        return {rse for rse in rses if self._rse_info(rse).get("availability_read") is False}
 
     def _replicas(self, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
@@ -253,30 +280,37 @@ class Instance:
         for i, batch in enumerate(in_batches(self._listed_files(did), size)):
             if i == 0:  # asked once, when the dataset has files at all
                 copies = self._whole_copies(did)
-            yield self._locate(batch, mode, cache if mode == "download" else None, copies, preferred, only)
+            yield self._locate(batch, mode, cache if mode == "download" else None, preferred, only, copies)
 
     def _locate(
         self,
         files: list[FileEntry],
         mode: Mode,
         cache: Cache | None,
-        copies: list[dict[str, Any]] | None,
         schemes: Sequence[str],
         only: Only | None = None,
+        copies: list[dict[str, Any]] | None = None,
+        known: dict[tuple[str, str], dict[str, Any]] | None = None,
     ) -> list[Location]:
         """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise).
 
-        ``only``: the RSEs to read from; replicas elsewhere are not alternatives.
+        ``only``: the RSEs to read from; replicas elsewhere are not alternatives. The replicas are
+        ``known`` already, or composed for the whole ``copies``, or asked of Rucio.
         """
         cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
-        if cached and all(cached.values()):  # everything in the cache already: no need to ask where replicas are
-            replicas: dict[tuple[str, str], dict[str, Any]] = {}
+        if known is not None:
+            replicas = known
+        elif cached and all(cached.values()):  # everything in the cache already: no need to ask where replicas are
+            replicas = {}
         else:
             replicas = (self._compose(copies, files) if copies else None) or self._replicas(files)
         found = {
             (f.scope, f.name): alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
             for f in files
         }
+        closed = self._closed_for_reading({a.rse for alts in found.values() for a in alts})
+        if closed:
+            found = {k: [replace(a, available=False) if a.rse in closed else a for a in v] for k, v in found.items()}
         elsewhere: dict[tuple[str, str], list[str]] = {}
         if only is not None:
             for key, alts in found.items():
@@ -300,6 +334,12 @@ class Instance:
                     location,
                     reason=f"the storage of {', '.join(named)} does not answer, and no other replica "
                     f"can be read in {mode} mode (tried {', '.join(tried)})",
+                )
+            elif location.kind is None and closed & {a.rse for a in alts}:
+                location = replace(
+                    location,
+                    reason=f"Rucio marks {', '.join(sorted(closed & {a.rse for a in alts}))} unavailable for reading, "
+                    f"and no other replica can be read in {mode} mode",
                 )
             elif location.kind is None and only is not None:
                 held = replicas.get((f.scope, f.name), {}).get("states", {})
@@ -346,6 +386,17 @@ class Instance:
     def catalog(self) -> _catalog.Catalog:
         """Analyses (channels) -> containers -> datasets, with a summary of their metadata."""
         return _catalog.Catalog(self.name, _catalog.catalog(self.connection, self.metadata, self.scopes()))
+
+
+def how_read(location: Location) -> dict[str, str | None]:
+    """What a file list shows of a location: its kind, and the scheme and RSE it is read with."""
+    chosen = next((a for a in location.alternatives if a.location == location.location), None)
+    return {
+        "kind": location.kind,
+        "scheme": chosen.scheme if chosen else None,
+        "rse": location.rse,
+        "reason": location.reason,
+    }
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ class DIDInfo:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One file of a DID; ``rses`` and ``available`` only when availability was asked for."""
+    """One file of a DID; ``rses`` and ``available`` only when availability was asked for, ``read``
+    (how it would be read: kind, scheme, rse) only when a mode was."""
 
     scope: str
     name: str
@@ -68,6 +69,7 @@ class FileEntry:
     adler32: str | None
     rses: list[str] | None = None
     available: bool | None = None
+    read: dict[str, str | None] | None = None
 
     @property
     def did(self) -> str:

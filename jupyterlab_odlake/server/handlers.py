@@ -133,7 +133,8 @@ class FilesHandler(OdlakeHandler):
     async def get(self, scope, name):
         instance, did = self.instance(), DID.of(scope, name)
         limit, cursor, offset = self.integer("limit", 100), self.get_argument("cursor", None), self.integer("offset", 0)
-        page = await self.call(instance.files, did, limit, cursor, self.flag("availability", True), offset)
+        availability, schemes = self.flag("availability", True), check_schemes(self.get_argument("scheme", None))
+        page = await self.call(instance.files, did, limit, cursor, availability, offset, self.mode(), schemes)
         self.reply(dict(page.to_json(), did=str(did), instance=instance.name))
 
 

@@ -4,6 +4,7 @@
  */
 import { LakeModel } from '../model';
 import { requestAPI } from '../request';
+import { readLabel } from '../tokens';
 
 jest.mock('../request', () => ({ requestAPI: jest.fn() }));
 const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
@@ -181,6 +182,21 @@ describe('file listing', () => {
     expect(listing.countText()).toBe('250 files');
   });
 
+  it('asks how each file is read in the mode and schemes of the settings', async () => {
+    const model = new LakeModel();
+    request.mockResolvedValue({ items: [], total: 0, next: null });
+    await model.fileListing('opendata:a').show(0, 0);
+    expect(asObject(query(request.mock.calls[0][0] as string))).toMatchObject({ mode: 'auto' });
+    expect(query(request.mock.calls[0][0] as string).has('scheme')).toBe(false);
+    model.readMode = 'stream';
+    model.streamSchemes = 'http,root';
+    await model.fileListing('opendata:b').show(0, 0);
+    expect(asObject(query(request.mock.calls[1][0] as string))).toMatchObject({
+      mode: 'stream',
+      scheme: 'http,root'
+    });
+  });
+
   it('escapes a DID name in the route', async () => {
     const model = new LakeModel();
     request.mockResolvedValue({ items: [], total: 0, next: null });
@@ -204,5 +220,30 @@ describe('lifecycle', () => {
     expect(emitted).toBe(before);
     expect(model.catalog).toBeNull();
     model.dispose();
+  });
+});
+
+describe('how a file is read', () => {
+  const read = (kind: any, scheme: string | null = null, rse: string | null = null) => ({
+    kind,
+    scheme,
+    rse,
+    reason: kind ? null : 'it has no replica on ODLAKE_LOCAL'
+  });
+  it('names the protocol of a stream and the RSE in its title', () => {
+    expect(readLabel(read('stream', 'root', 'ODLAKE_XROOTD'), 'stream')).toEqual({
+      tag: 'root',
+      title: 'streamed over root:// from ODLAKE_XROOTD'
+    });
+    expect(readLabel(read('mounted', 'file', 'ODLAKE_LOCAL'), 'auto').tag).toBe('in place');
+    expect(readLabel(read('download'), 'download').tag).toBe('copy');
+  });
+  it('says a file auto mode must copy, and why another mode cannot read it', () => {
+    expect(readLabel(read(null), 'auto').tag).toBe('copy');
+    expect(readLabel(read(null), 'mounted')).toEqual({
+      tag: 'none',
+      title: 'it has no replica on ODLAKE_LOCAL'
+    });
+    expect(readLabel(undefined, 'auto')).toEqual({ tag: '', title: '' });
   });
 });

@@ -2,7 +2,7 @@ import * as React from 'react';
 import { FixedSizeList } from 'react-window';
 
 import { LakeModel } from '../model';
-import { formatBytes } from '../tokens';
+import { formatBytes, readLabel } from '../tokens';
 
 const ROW = 22;
 const MAX_VISIBLE = 12;
@@ -51,6 +51,7 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
       >
         {({ index, style }) => {
           const file = items[index];
+          const read = readLabel(file?.read, model.readMode);
           return (
             <div
               className="jp-OdlakeFile"
@@ -70,6 +71,11 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
                     title={file.available ? 'available' : 'no available replica'}
                   />
                   <span className="jp-OdlakeFile-name">{file.name}</span>
+                  {read.tag ? (
+                    <span className="jp-OdlakeFile-read" title={read.title}>
+                      {read.tag}
+                    </span>
+                  ) : null}
                   <span className="jp-OdlakeFile-size">{formatBytes(file.bytes)}</span>
                 </>
               ) : (

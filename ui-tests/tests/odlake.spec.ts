@@ -161,6 +161,47 @@ test.describe('Open Data Lake panel', () => {
     await page.screenshot({ path: `${SHOTS}/files-scrolled.png` });
   });
 
+  test('each file says how it is read, in the mode and schemes the settings ask for', async ({
+    page
+  }) => {
+    const save = (raw: string) =>
+      page.evaluate(
+        async r =>
+          (window as any).jupyterapp.serviceManager.settings.save('jupyterlab-odlake:plugin', r),
+        raw
+      );
+    const filesOf = async () => {
+      await openPanel(page);
+      await row(page, 'opendata:GamGam').locator('.jp-OdlakeDid-toggle').click();
+      await row(page, 'opendata:GamGam.Data').locator('.jp-OdlakeDid-toggle').click();
+      const files = page.locator('#odlake-panel .jp-OdlakeFile');
+      await expect(files).toHaveCount(4);
+      return files;
+    };
+    // the defaults: auto mode reads the copy mounted here in place, streams the others over root://
+    let files = await filesOf();
+    const read = (name: string) => files.filter({ hasText: name }).locator('.jp-OdlakeFile-read');
+    await expect(read('data_A.GamGam.root')).toHaveText('in place');
+    await expect(read('data_B.GamGam.root')).toHaveText('root');
+    await expect(read('data_B.GamGam.root')).toHaveAttribute(
+      'title',
+      'streamed over root:// from ODLAKE_XROOTD'
+    );
+    try {
+      await save('{ "defaultMode": "stream", "streamSchemes": "http,root" }');
+      await page.reload();
+      files = await filesOf();
+      await expect(files.locator('.jp-OdlakeFile-read', { hasText: /^http$/ })).toHaveCount(4);
+      await expect(read('data_A.GamGam.root')).toHaveAttribute(
+        'title',
+        'streamed over http:// from ODLAKE_HTTP'
+      );
+      await page.screenshot({ path: `${SHOTS}/files-read-over-http.png` });
+    } finally {
+      await save('{}');
+    }
+  });
+
   test('attach puts a working %odlake cell into the notebook', async ({ page }) => {
     await page.notebook.createNew();
     await openPanel(page);
