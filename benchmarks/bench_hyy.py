@@ -1,6 +1,6 @@
 """H→γγ benchmarks on --size bench samples (hundreds of MB per file), each with its baseline:
 
-1. the selection over streamed HTTP replicas vs over local files (goal: ≤ 1.3×);
+1. the selection over streamed replicas (root:// first, as attach chooses) vs over local files (goal: ≤ 1.3×);
 2. time to the first plot: stream vs download-then-read (goal: stream ≥ 2× faster);
 3. the dask path on a LocalCluster with 2 workers vs 1.
 
@@ -102,6 +102,7 @@ def main(argv=None) -> int:
         "lake_size": state["size"],
         "dataset": DATA,
         "files": len(streamed),
+        "stream_scheme": sorted({f.location.split(":", 1)[0] for f in streamed.files}),
         "megabytes": round(total_mb, 1),
         "selection_stream_s": stream_sel,
         "selection_local_s": local_sel,

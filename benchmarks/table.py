@@ -51,7 +51,7 @@ def rows():
     hyy = result("hyy.json")
     if hyy:
         out.append(
-            f"| H→γγ selection over {hyy['megabytes']:.0f} MB, streamed over HTTP | {hyy['selection_stream_s']} s | local files {hyy['selection_local_s']} s | "
+            f"| H→γγ selection over {hyy['megabytes']:.0f} MB, streamed over {'/'.join(hyy.get('stream_scheme', ['http']))}:// | {hyy['selection_stream_s']} s | local files {hyy['selection_local_s']} s | "
             f"{hyy['selection_ratio_stream_vs_local']}× | ≤ 1.3× |"
         )
         out.append(
@@ -139,6 +139,29 @@ def reliability_rows():
     return "\n".join(out)
 
 
+def shaped_rows():
+    """Time to the first plot over the shaped link, one row per rate, each against its baseline."""
+    shaped = result("shaped.json")
+    if not shaped:
+        return ""
+    out = [
+        "| link | first plot, streamed over http:// | over root:// | download, then read (`rucio download` + local read) "
+        "| speed-up of streaming (http / root) | bytes over the link, streamed (http / root) | local files, no network |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    total = shaped["megabytes"] * 1e6
+    for r in shaped["rows"]:
+        link = f"{r['mbit']:,} Mbit/s" if r["mbit"] else "veth, unshaped"
+        out.append(
+            f"| {link} | {r['first_plot_stream_http_s']} s | {r['first_plot_stream_root_s']} s | "
+            f"{r['download_then_read_s']} s ({r['download_s']} + {r['read_local_s']}) | "
+            f"{r['first_plot_speedup_stream_http']}× / {r['first_plot_speedup_stream_root']}× | "
+            f"{r['stream_http_link_bytes'] / total:.0%} / {r['stream_root_link_bytes'] / total:.0%} of "
+            f"{shaped['megabytes']:,.0f} MB ({r['stream_http_requests']} HTTP requests) | {r['read_local_s']} s |"
+        )
+    return "\n".join(out)
+
+
 def fill(path, start, end, table):
     text = path.read_text()
     path.write_text(
@@ -148,6 +171,7 @@ def fill(path, start, end, table):
 
 def main():
     fill(HERE / "README.md", START, END, rows())
+    fill(HERE / "README.md", "<!-- shaped:start -->", "<!-- shaped:end -->", shaped_rows())
     reliability = reliability_rows()
     if reliability:
         fill(HERE.parent / "README.md", "<!-- reliability:start -->", "<!-- reliability:end -->", reliability)

@@ -4,11 +4,12 @@ Tornado's StaticFileHandler answers GET and HEAD with Range support (206), keeps
 inside the directory, and costs less per range request than a WebDAV server: uproot sends
 one request per basket when it streams a file.
 
-    python -m jupyterlab_odlake.lake.storage --root DIR --port PORT
+    python -m jupyterlab_odlake.lake.storage --root DIR --port PORT [--address ADDR] [--access-log FILE]
 """
 
 import argparse
 import asyncio
+import logging
 import os
 
 import tornado.web
@@ -34,8 +35,8 @@ def app(root: str) -> tornado.web.Application:
     return tornado.web.Application([(r"/", Ping), (r"/(.+)", FileHandler, {"path": root})])
 
 
-async def serve(root: str, port: int) -> None:
-    server = app(root).listen(port, "127.0.0.1")
+async def serve(root: str, port: int, address: str = "127.0.0.1") -> None:
+    server = app(root).listen(port, address)
     try:
         await asyncio.Event().wait()
     finally:
@@ -46,8 +47,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--address", default="127.0.0.1", help="where to listen (default: loopback only)")
+    parser.add_argument("--access-log", help="a file to log each request to (tornado's access log)")
     args = parser.parse_args()
-    asyncio.run(serve(os.path.abspath(args.root), args.port))
+    if args.access_log:
+        handler = logging.FileHandler(args.access_log)
+        logging.getLogger("tornado.access").addHandler(handler)
+        logging.getLogger("tornado.access").setLevel(logging.INFO)
+    asyncio.run(serve(os.path.abspath(args.root), args.port, args.address))
 
 
 if __name__ == "__main__":
