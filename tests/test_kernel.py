@@ -76,7 +76,12 @@ def test_attach_stream_and_download_read_the_same_photons(fresh_env, tmp_path):
         "print('urls', all(p.startswith('root://') for p in streamed.paths))\n"
         "print('cached', all(os.path.isfile(p) and p.startswith(os.environ['ODLAKE_CACHE_DIR']) for p in local.paths))",
         "lazy = streamed.dask('mini')['photon_pt'].compute()\n"
-        "print('dask', ak.all(ak.flatten(lazy) == ak.flatten(a.photon_pt)))",
+        "print('dask', ak.all(ak.flatten(lazy) == ak.flatten(a.photon_pt)))\n"
+        "# step sizes in bytes make uproot read baskets' keys one by one, at offsets XRootD must take\n"
+        "chunked = streamed.dask('mini', filter_name=['photon_pt'], step_size='500 kB')['photon_pt'].compute()\n"
+        "pieces = [c.photon_pt for c in streamed.iterate('mini', ['photon_pt'], step_size='500 kB')]\n"
+        "print('bytes', ak.all(ak.flatten(chunked) == ak.flatten(a.photon_pt)), len(pieces) > 1,\n"
+        "      ak.all(ak.flatten(ak.concatenate(pieces)) == ak.flatten(a.photon_pt)))",
         "import jupyterlab_odlake as odlake\n"
         "n = len(odlake.downloads())\n"
         "%odlake attach opendata:GamGam.Data as again --mode download\n"
@@ -87,7 +92,7 @@ def test_attach_stream_and_download_read_the_same_photons(fresh_env, tmp_path):
     assert "local = opendata:GamGam.Data: 4 files" in out[2] and "cached at" in out[2]
     assert "same 100000 True" in out[3]
     assert "urls True" in out[3] and "cached True" in out[3]
-    assert "dask True" in out[4]
+    assert "dask True" in out[4] and "bytes True True True" in out[4]
     assert "downloads 1 1 True core" in out[5]  # re-attach: no new download, same object
     assert "<AttachedDID opendata:GamGam.Data: 4 files" in out[6] and "4 ['data_A.GamGam.root'" in out[6]
     assert not any("Traceback" in o for o in out)

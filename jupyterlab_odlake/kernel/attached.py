@@ -99,19 +99,29 @@ class AttachedDID:
     def _sources(self, tree: str) -> dict[str, str]:
         return {p: tree for p in self.paths}
 
+    def _options(self, kw: dict) -> dict:
+        """uproot's options for a call: the attach's, the call's, and for root:// files a source
+        that works around uproot handing XRootD NumPy offsets (see ``kernel.sources``)."""
+        options = {**self.options, **kw}
+        if "handler" not in options and any(p.startswith("root://") for p in self.paths):
+            from .sources import XRootDFriendlySource
+
+            options["handler"] = XRootDFriendlySource
+        return options
+
     def open(self, i: int = 0, **options):
         """The ``i``-th file as an uproot directory."""
         import uproot
 
         with self._reading():
-            return uproot.open(self.paths[i], **{**self.options, **options})
+            return uproot.open(self.paths[i], **self._options(options))
 
     def arrays(self, tree: str, expressions=None, cut=None, library: str = "ak", **kw):
         """All files' ``tree`` in one array (uproot.concatenate)."""
         import uproot
 
         with self._reading():
-            return uproot.concatenate(self._sources(tree), expressions, cut, library=library, **{**self.options, **kw})
+            return uproot.concatenate(self._sources(tree), expressions, cut, library=library, **self._options(kw))
 
     def iterate(self, tree: str, expressions=None, cut=None, step_size="100 MB", library: str = "ak", **kw):
         """Chunks of ``tree`` across all files (uproot.iterate)."""
@@ -119,7 +129,7 @@ class AttachedDID:
 
         with self._reading():
             yield from uproot.iterate(
-                self._sources(tree), expressions, cut, step_size=step_size, library=library, **{**self.options, **kw}
+                self._sources(tree), expressions, cut, step_size=step_size, library=library, **self._options(kw)
             )
 
     def dask(self, tree: str, **kw):
@@ -127,7 +137,7 @@ class AttachedDID:
         import uproot
 
         with self._reading():
-            return uproot.dask(self._sources(tree), **{**self.options, **kw})
+            return uproot.dask(self._sources(tree), **self._options(kw))
 
     # -- how it shows ---------------------------------------------------------------------------
     def where(self) -> str:
