@@ -175,3 +175,54 @@ def test_a_mounted_path_stays_inside_its_mount_also_through_symlinks(tmp_path):
     assert _inside(str(mount), str(mount / "opendata" / "a.root"))
     assert not _inside(str(mount), os.path.normpath(f"{mount}/opendata/../../x"))
     assert not _inside(str(mount), str(mount / "opendata" / "out" / "hostname"))
+
+
+def test_one_hub_configuration_gives_each_user_their_own_account_and_files(monkeypatch):
+    from jupyterlab_odlake.core.config import InstanceConfig
+    from jupyterlab_odlake.core.errors import InvalidRequest
+
+    shared = {
+        "name": "lake",
+        "rucio_host": "http://rucio.example:80",
+        "account": "$JUPYTERHUB_USER",
+        "username": "${JUPYTERHUB_USER}",
+        "password_file": "~/.config/odlake/rucio-password",
+        "password": "not$expanded",
+    }
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    alice = InstanceConfig.from_dict(dict(shared))
+    assert (alice.account, alice.username, alice.password) == ("alice", "alice", "not$expanded")
+    monkeypatch.setenv("JUPYTERHUB_USER", "bob")
+    assert InstanceConfig.from_dict(dict(shared)).account == "bob"
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    with pytest.raises(InvalidRequest, match="environment variable this server does not have"):
+        InstanceConfig.from_dict(dict(shared))
+
+
+def test_a_refreshed_oidc_token_file_is_read_again_without_a_restart(tmp_path, monkeypatch):
+    """A hub's refresh job rewrites the token file; the next call signs in with the new token."""
+    import os
+
+    from jupyterlab_odlake.core import connection
+    from jupyterlab_odlake.core.config import InstanceConfig
+
+    made = []
+
+    class FakeClient:  # stands in for rucio-clients at this boundary: records the token it was given
+        odlake_auth_status = None
+
+        def __init__(self, **kw):
+            made.append(config.token_file and (token_dir / "lake" / "auth_token_for_account_alice").read_text())
+
+    monkeypatch.setattr(connection, "_client_class", lambda: FakeClient)
+    token_file, token_dir = tmp_path / "token", tmp_path / "tokens"
+    token_file.write_text("first-token\n")
+    config = InstanceConfig(
+        name="lake", rucio_host="https://r", auth_type="oidc", account="alice", token_file=str(token_file)
+    )
+    conn = connection.Connection(config, token_dir)
+    first = conn.client()
+    assert conn.client() is first and made == ["first-token"]  # unchanged file: the same client
+    token_file.write_text("second-token-longer\n")
+    os.utime(token_file, ns=(1, 10**18))
+    assert conn.client() is not first and made == ["first-token", "second-token-longer"]

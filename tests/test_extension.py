@@ -47,3 +47,20 @@ def test_unloading_the_extension_stops_its_downloads_and_threads(jp_serverapp):
     jupyterlab_odlake._unload_jupyter_server_extension(jp_serverapp)
     assert "odlake_lakes" not in settings and "odlake_executor" not in settings
     assert lakes.queue._pool._shutdown and lakes.queue._runner._shutdown and executor._shutdown
+
+
+def test_a_sites_drop_in_file_configures_odlake_and_the_users_own_files_win(tmp_path):
+    from jupyterlab_odlake.server.extension import drop_in_config
+
+    system, user = tmp_path / "etc", tmp_path / "home"
+    for folder, data in (
+        (system, {"Odlake": {"instances": [{"name": "site", "rucio_host": "https://r"}], "default_instance": "site"}}),
+        (user, {"Odlake": {"default_instance": "mine"}}),
+    ):
+        (folder / "jupyter_server_config.d").mkdir(parents=True)
+        (folder / "jupyter_server_config.d" / "odlake.json").write_text(json.dumps(data))
+    (system / "jupyter_server_config.d" / "other.json").write_text(json.dumps({"ServerApp": {"x": 1}}))
+    config = drop_in_config([str(user), str(system)])  # Jupyter's order: the user's first
+    assert config.Odlake.instances == [{"name": "site", "rucio_host": "https://r"}]
+    assert config.Odlake.default_instance == "mine"
+    assert drop_in_config([str(tmp_path / "nothing")]) == {}

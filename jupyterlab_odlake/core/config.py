@@ -33,6 +33,11 @@ def default_lake_home() -> Path:
     return Path(platformdirs.user_data_dir("odlake")) / "lake"
 
 
+# the fields that may name environment variables ($JUPYTERHUB_USER, ${HOME}): a hub's one
+# configuration then gives each user's server that user's account and credential files
+PER_USER_FIELDS = ("account", "username", "password_file", "token_file", "certificate", "key", "proxy", "ca_cert")
+
+
 @dataclass
 class InstanceConfig:
     """One Rucio instance. Secrets (password, token) never leave the server: see ``public()``."""
@@ -73,6 +78,16 @@ class InstanceConfig:
                 f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
             )
         self.schemes = list(check_schemes(self.schemes))
+        for key in PER_USER_FIELDS:  # one configuration for every user of a hub: "$JUPYTERHUB_USER"
+            value = getattr(self, key)
+            if isinstance(value, str) and "$" in value:
+                expanded = os.path.expandvars(value)
+                if "$" in expanded:
+                    raise InvalidRequest(
+                        f"Instance '{self.name}': {key} '{value[:80]}' names an environment variable this "
+                        "server does not have."
+                    )
+                setattr(self, key, expanded)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InstanceConfig:
@@ -101,6 +116,14 @@ class InstanceConfig:
         if self.password_file:
             try:
                 return Path(self.password_file).expanduser().read_text().strip()
+            except FileNotFoundError:
+                from .errors import AuthenticationFailed
+
+                raise AuthenticationFailed(
+                    f"Instance '{self.name}': there is no password file {self.password_file} for account "
+                    f"'{self.account}'. Without one you have no Rucio identity here: ask the administrators of "
+                    "this service for one (on the demo lake: odlake lake user add NAME --unix-user NAME)."
+                ) from None
             except OSError as e:
                 from .errors import AuthenticationFailed
 

@@ -78,9 +78,10 @@ class Connection:
     def __init__(self, config: InstanceConfig, token_dir: Path):
         self.config = config
         self.token_dir = token_dir / _safe(config.name)
-        self._client = None
+        self._client: Any = None
         self._client_class: type[Any] | None = None
         self._lock = threading.Lock()
+        self._token_read: tuple[int, int] | None = None  # the OIDC token file as last read (mtime, size)
 
     def _credentials(self) -> dict[str, Any]:
         c = self.config
@@ -99,7 +100,8 @@ class Connection:
             token = os.environ.get(c.token_env)
         elif c.token_file:
             try:
-                token = Path(c.token_file).read_text().strip()
+                self._token_read = self._token_file_stamp()
+                token = Path(c.token_file).expanduser().read_text().strip()
             except OSError as e:
                 raise AuthenticationFailed(
                     f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror})."
@@ -108,8 +110,23 @@ class Connection:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
         (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
 
+    def _token_file_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = Path(str(self.config.token_file)).expanduser().stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
     def client(self) -> Any:
         with self._lock:
+            if (
+                self._client is not None
+                and self._token_read is not None
+                and self._token_file_stamp() != self._token_read
+            ):
+                self._client = (
+                    None  # the token file was rewritten (a hub refreshed the token): sign in with the new one
+                )
             if self._client is None:
                 self.token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.chmod(self.token_dir, 0o700)

@@ -18,7 +18,7 @@ else the environment's rucio.cfg.
 from concurrent.futures import ThreadPoolExecutor
 
 from traitlets import Dict, Int, List, Unicode
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
 
 from ..core import InstanceConfig, Lakes
 from ..core.locations import STREAM_SCHEMES
@@ -66,9 +66,30 @@ class Odlake(Configurable):
         return ThreadPoolExecutor(max_workers=self.request_threads, thread_name_prefix="odlake-rucio")
 
 
+def drop_in_config(config_paths) -> Config:
+    """The ``Odlake`` sections of the drop-in files ``jupyter_server_config.d/*.json`` on Jupyter's
+    config path, merged as Jupyter's own files are (a user's over the system's).
+
+    Jupyter itself takes only ``jpserver_extensions`` from those directories; a site's system-wide
+    odlake configuration (e.g. /etc/jupyter/jupyter_server_config.d/odlake.json, one file for every
+    user of a hub) is read here.
+    """
+    from jupyter_server.config_manager import BaseJSONConfigManager, recursive_update
+
+    merged: dict = {}
+    for directory in reversed(list(config_paths)):  # the path lists the most specific first
+        section = BaseJSONConfigManager(config_dir=directory, read_directory=True).get(
+            "jupyter_server_config", include_root=False
+        )
+        recursive_update(merged, section.get("Odlake") or {})
+    return Config({"Odlake": merged}) if merged else Config()
+
+
 def load(server_app) -> None:
     """Register the odlake REST routes on the running Jupyter server."""
-    config = Odlake(config=server_app.config, parent=server_app)
+    config = drop_in_config(server_app.config_file_paths)
+    config.merge(server_app.config)  # what the server's own config files and command line say wins
+    config = Odlake(config=config, parent=server_app)
     lakes = config.make_lakes()
     settings = server_app.web_app.settings
     settings[LAKES] = lakes
