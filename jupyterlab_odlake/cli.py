@@ -48,6 +48,23 @@ def _lake_status(args) -> int:
     return 0 if all(alive.values()) else 3
 
 
+def _lake_user_add(args) -> int:
+    from .lake import manager
+    from .lake.users import add_user
+
+    home = LakeHome.resolve(args.home)
+    state, alive = manager.status(home)
+    if state is None or not alive.get("rucio"):
+        print(f"The lake in {home.root} is not running. Start it with: odlake lake up")
+        return 3
+    user = add_user(home, args.name, args.unix_user, args.credential_file)
+    owner = f", owned by {user.owner}" if user.owner else ""
+    made = "" if user.created else " (there already; nothing changed)"
+    print(f"Rucio account '{user.account}' with scope {user.scope} in the lake at {state['rucio']['url']}{made}.")
+    print(f"Its password is in {user.credential_file} (mode 0600{owner}); it is not shown.")
+    return 0
+
+
 def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
     def line(name, where):
         mark = "running" if alive.get(name) else "stopped"
@@ -122,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", help=home_help)
     p.add_argument("--json", action="store_true", help="print lake.json and what runs, as JSON")
     p.set_defaults(func=_lake_status)
+
+    p = lake_sub.add_parser("user", help="the lake's users: one Rucio account each, as on a hub")
+    user_sub = p.add_subparsers(dest="user_command", required=True)
+    p = user_sub.add_parser("add", help="a Rucio account NAME with a userpass identity and scope user.NAME")
+    p.add_argument("name")
+    p.add_argument("--home", help=home_help)
+    p.add_argument("--unix-user", help="the Unix user who owns the password file (default file: ~USER/.config/odlake/)")
+    p.add_argument(
+        "--credential-file", help="where to write the password (default: see --unix-user, else the lake home)"
+    )
+    p.set_defaults(func=_lake_user_add)
 
     p = sub.add_parser("demo", help="start the lake and a JupyterLab wired to it; Ctrl-C stops both")
     p.add_argument("--home", help=home_help)

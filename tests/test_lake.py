@@ -230,3 +230,53 @@ def test_rucio_keeps_its_cache_in_the_lakes_memcached(lake, rucio_client):
     values = dict(line.split()[1:3] for line in stats.decode().splitlines() if line.startswith("STAT"))
     assert int(values["cmd_get"]) > 0 and int(values["curr_items"]) > 0, values  # Rucio's server reads it
     assert (Path(state["memcached"]["socket"]).parent.stat().st_mode & 0o077) == 0  # owner-only folder
+
+
+@pytest.mark.parametrize("name", ["../alice", "Alice", "a" * 26, "", "root;rm", "1abc"])
+def test_a_lake_user_name_rucio_or_unix_would_refuse_is_refused_first(name, tmp_path):
+    from jupyterlab_odlake.lake.home import LakeError, LakeHome
+    from jupyterlab_odlake.lake.users import add_user
+
+    with pytest.raises(LakeError, match="cannot be a Rucio account"):
+        add_user(LakeHome(tmp_path), name)
+
+
+def test_lake_user_add_makes_an_account_whose_password_only_its_file_holds(lake, tmp_path):
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rucio.client import Client
+
+    from jupyterlab_odlake.core.config import InstanceConfig
+    from jupyterlab_odlake.core.instance import Instance
+
+    home, state = lake
+    secret = tmp_path / "private" / "dave.password"
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "odlake"), "lake", "user", "add", "dave", "--home", str(home.root),
+         "--credential-file", str(secret)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    password = secret.read_text().strip()
+    assert password and password not in run.stdout + run.stderr and "user.dave" in run.stdout
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+
+    def signed_in(password_file):  # as odlake signs in: its own token directory, the account's identity
+        config = InstanceConfig(
+            name="dave", rucio_host=state["rucio"]["url"], account="dave", username="dave", password_file=str(password_file)
+        )  # fmt: skip
+        return Instance(config, tmp_path / f"tokens-{password_file.name}").status()
+
+    assert signed_in(secret)["authenticated"] and signed_in(secret)["account"] == "dave"
+    assert "user.dave" in Client().list_scopes_for_account("dave")
+    assert not signed_in(tmp_path / "nothing.password")["authenticated"]
+    # again: nothing changes; with the password file gone, a clear refusal (Rucio cannot change a password)
+    again = subprocess.run(run.args, capture_output=True, text=True)
+    assert again.returncode == 0 and "nothing changed" in again.stdout and secret.read_text().strip() == password
+    secret.unlink()
+    refused = subprocess.run(run.args, capture_output=True, text=True)
+    assert refused.returncode != 0 and "Rucio cannot change it" in refused.stderr + refused.stdout
+    assert not secret.exists() and "Traceback" not in refused.stderr
