@@ -30,8 +30,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def hub(lake, tmp_path_factory):
-    if not PROXY.exists():
-        pytest.skip("configurable-http-proxy is not installed (jlpm install)")
+    assert PROXY.exists(), "configurable-http-proxy is not installed: run jlpm install (README)"
     home, state = lake
     with running_hub(home, state, tmp_path_factory.mktemp("hub"), USERS, ("alice", "bob")) as running:
         yield running, home, None
