@@ -102,11 +102,19 @@ class Hub:
 
 
 @contextmanager
-def running_hub(home, state, work: Path, users: tuple[str, ...], with_identity: tuple[str, ...]) -> Iterator[Hub]:
+def running_hub(
+    home,
+    state,
+    work: Path,
+    users: tuple[str, ...],
+    with_identity: tuple[str, ...],
+    port: int | None = None,
+    password: str | None = None,
+) -> Iterator[Hub]:
     subprocess.run([str(DEPLOY / "install.sh"), str(PREFIX)], check=True, capture_output=True)
     for name in users:
         user = ensure_unix_user(name)
-        for leftover in (".cache/odlake", ".local/state/odlake", ".local/share/jupyter/runtime", ".config/odlake"):
+        for leftover in (".cache/odlake", ".local/state/odlake", ".local/share/jupyter/runtime"):
             shutil.rmtree(Path(user.pw_dir) / leftover, ignore_errors=True)  # what an earlier run left
     for name in with_identity:
         add_user(home, name, unix_user=name)
@@ -121,7 +129,7 @@ def running_hub(home, state, work: Path, users: tuple[str, ...], with_identity: 
     for path in (system, drop_ins, drop_ins / "odlake.json"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
-    port, token, password = free_port(), secrets.token_hex(16), secrets.token_urlsafe(12)
+    port, token, password = port or free_port(), secrets.token_hex(16), password or secrets.token_urlsafe(12)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "RUCIO_CONFIG", "ODLAKE_", "JPY_"))}
     env.update(
         PATH=f"{PREFIX / 'bin'}:{env.get('PATH', '')}",

@@ -5,6 +5,9 @@
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const port = process.env.ODLAKE_UI_PORT || '8888';
+// the JupyterHub of deploy/jupyterhub, when the tests run as root (it spawns servers as alice)
+const hubPort = process.env.ODLAKE_HUB_UI_PORT;
+const withHub = Boolean(hubPort) && process.getuid && process.getuid() === 0;
 
 module.exports = {
   ...baseConfig,
@@ -31,10 +34,29 @@ module.exports = {
       ]
     }
   },
-  webServer: {
-    command: 'jlpm start',
-    url: `http://127.0.0.1:${port}/lab`,
-    timeout: 120 * 1000,
-    reuseExistingServer: false
-  }
+  projects: [
+    { name: 'lab', testMatch: 'odlake.spec.ts' },
+    ...(withHub
+      ? [{ name: 'hub', testMatch: 'hub.spec.ts', use: { baseURL: `http://127.0.0.1:${hubPort}` } }]
+      : [])
+  ],
+  webServer: [
+    {
+      command: 'jlpm start',
+      url: `http://127.0.0.1:${port}/lab`,
+      timeout: 120 * 1000,
+      reuseExistingServer: false
+    },
+    ...(withHub
+      ? [
+          {
+            command: 'python hub_server.py',
+            url: `http://127.0.0.1:${hubPort}/hub/api`,
+            timeout: 180 * 1000,
+            reuseExistingServer: false,
+            gracefulShutdown: { signal: 'SIGTERM', timeout: 30000 }
+          }
+        ]
+      : [])
+  ]
 };

@@ -20,7 +20,7 @@ function StatusDot(props: { model: LakeModel }): JSX.Element {
   } else if (current) {
     state = current.authenticated ? 'ok' : 'error';
     title = current.authenticated
-      ? `${current.display_name}: reachable, signed in (${current.auth_type})`
+      ? `${current.display_name}: reachable, signed in as ${current.account} (${current.auth_type})`
       : (current.message ?? current.status);
   }
   return <span className={`jp-OdlakeStatus jp-mod-${state}`} title={title} data-state={state} />;
