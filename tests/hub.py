@@ -8,7 +8,6 @@ machine's) and starts the hub from deploy/jupyterhub/jupyterhub_config.py. Root 
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import secrets
@@ -119,13 +118,11 @@ def running_hub(
     for name in with_identity:
         add_user(home, name, unix_user=name)
 
-    # the system-wide odlake config of the recipe, with this lake's Rucio server in it
+    # the system-wide odlake config of the recipe, as it is (the hub hands it this lake's Rucio server)
     system = Path(tempfile.mkdtemp(prefix="odlake-hub-etc-"))
     drop_ins = system / "jupyter_server_config.d"
     drop_ins.mkdir()
-    config = json.loads((DEPLOY / "odlake.json").read_text())
-    config["Odlake"]["instances"][0]["rucio_host"] = state["rucio"]["url"]
-    (drop_ins / "odlake.json").write_text(json.dumps(config))
+    shutil.copyfile(DEPLOY / "odlake.json", drop_ins / "odlake.json")
     for path in (system, drop_ins, drop_ins / "odlake.json"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -142,6 +139,7 @@ def running_hub(
         ODLAKE_HUB_USERS=",".join(users),
         ODLAKE_HUB_JUPYTER_CONFIG_PATH=str(system),
         ODLAKE_HUB_SERVICE_TOKEN=token,
+        ODLAKE_RUCIO_HOST=state["rucio"]["url"],
     )
     log_path = work / "hub.log"
     with open(log_path, "wb") as log:

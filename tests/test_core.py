@@ -183,15 +183,17 @@ def test_one_hub_configuration_gives_each_user_their_own_account_and_files(monke
 
     shared = {
         "name": "lake",
-        "rucio_host": "http://rucio.example:80",
+        "rucio_host": "$ODLAKE_RUCIO_HOST",
         "account": "$JUPYTERHUB_USER",
         "username": "${JUPYTERHUB_USER}",
         "password_file": "~/.config/odlake/rucio-password",
         "password": "not$expanded",
     }
     monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    monkeypatch.setenv("ODLAKE_RUCIO_HOST", "https://rucio.example:443")
     alice = InstanceConfig.from_dict(dict(shared))
     assert (alice.account, alice.username, alice.password) == ("alice", "alice", "not$expanded")
+    assert alice.rucio_host == alice.auth_host == "https://rucio.example:443"
     monkeypatch.setenv("JUPYTERHUB_USER", "bob")
     assert InstanceConfig.from_dict(dict(shared)).account == "bob"
     monkeypatch.delenv("JUPYTERHUB_USER")

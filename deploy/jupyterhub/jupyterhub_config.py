@@ -17,6 +17,8 @@
 #   ODLAKE_HUB_JUPYTER_CONFIG_PATH  an extra Jupyter config directory for every user's server
 #                               (the tests use it in place of /etc/jupyter)
 #   ODLAKE_HUB_SERVICE_TOKEN    an API token for a monitoring or test service with admin rights
+#   ODLAKE_RUCIO_HOST           the site's Rucio server, handed to every user's server (odlake.json
+#                               names it as $ODLAKE_RUCIO_HOST)
 #
 # What gives each user's server its Rucio instance is not here: it is the system-wide Jupyter
 # server config odlake.json, installed in /etc/jupyter/jupyter_server_config.d/ (see README.md).
@@ -76,8 +78,9 @@ c.Spawner.cmd = [str(venv / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
+c.Spawner.environment = {"ODLAKE_RUCIO_HOST": os.environ.get("ODLAKE_RUCIO_HOST", "")}
 if os.environ.get("ODLAKE_HUB_JUPYTER_CONFIG_PATH"):
-    c.Spawner.environment = {"JUPYTER_CONFIG_PATH": os.environ["ODLAKE_HUB_JUPYTER_CONFIG_PATH"]}
+    c.Spawner.environment["JUPYTER_CONFIG_PATH"] = os.environ["ODLAKE_HUB_JUPYTER_CONFIG_PATH"]
 
 # -- a service with admin rights (monitoring, the tests) ---------------------------------
 if os.environ.get("ODLAKE_HUB_SERVICE_TOKEN"):

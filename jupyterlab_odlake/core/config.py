@@ -33,9 +33,21 @@ def default_lake_home() -> Path:
     return Path(platformdirs.user_data_dir("odlake")) / "lake"
 
 
-# the fields that may name environment variables ($JUPYTERHUB_USER, ${HOME}): a hub's one
-# configuration then gives each user's server that user's account and credential files
-PER_USER_FIELDS = ("account", "username", "password_file", "token_file", "certificate", "key", "proxy", "ca_cert")
+# the fields that may name environment variables ($JUPYTERHUB_USER, $ODLAKE_RUCIO_HOST): a hub's one
+# configuration then gives each user's server that user's account and credential files, and an
+# image's configuration takes the site's Rucio server from the environment its servers start in
+EXPANDED_FIELDS = (
+    "rucio_host",
+    "auth_host",
+    "account",
+    "username",
+    "password_file",
+    "token_file",
+    "certificate",
+    "key",
+    "proxy",
+    "ca_cert",
+)
 
 
 @dataclass
@@ -78,7 +90,7 @@ class InstanceConfig:
                 f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
             )
         self.schemes = list(check_schemes(self.schemes))
-        for key in PER_USER_FIELDS:  # one configuration for every user of a hub: "$JUPYTERHUB_USER"
+        for key in EXPANDED_FIELDS:  # one configuration for every user of a hub: "$JUPYTERHUB_USER"
             value = getattr(self, key)
             if isinstance(value, str) and "$" in value:
                 expanded = os.path.expandvars(value)
