@@ -61,6 +61,16 @@ def rows():
         out.append(
             f"| dask LocalCluster, 2 workers | {hyy['dask_2_workers_s']} s | 1 worker {hyy['dask_1_worker_s']} s | {hyy['dask_speedup_2_vs_1']}× faster | (2 cores) |"
         )
+    hub = result("hub.json")
+    if hub:
+        out.append(
+            f"| JupyterHub: login to a ready panel (user's server spawned, instances and catalog answered) | "
+            f"{hub['login_to_ready_panel_s']} s | login to JupyterLab's page {hub['login_to_lab_page_s']} s | | |"
+        )
+        out.append(
+            f"| JupyterHub: RSS of a user's server, idle / after browsing {hub['datasets_browsed']} datasets and a download | "
+            f"{hub['rss_idle_mb']} / {hub['rss_after_browsing_mb']} MB | | | |"
+        )
     scale = result("scale.json")
     if scale:
         lake, se, fi, at, me = scale["lake"], scale["search"], scale["files"], scale["attach"], scale["memory"]
