@@ -30,6 +30,7 @@ _API = {
     "search": "kernel.api",
     "ls": "kernel.api",
     "downloads": "kernel.api",
+    "upload": "kernel.api",
     "AttachedDID": "kernel.attached",
     "AttachedFile": "kernel.attached",
     "OdlakeError": "core.errors",

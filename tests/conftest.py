@@ -67,7 +67,8 @@ def instance_config(home, state, secrets_dir, name="demo") -> dict:
         "username": "odlake",
         "password_file": str(secret),
         "scopes": ["opendata"],
-        "mounts": {"ODLAKE_LOCAL": str(home.local_storage)},
+        "mounts": {"ODLAKE_LOCAL": str(home.local_storage), "ODLAKE_USERDISK": str(home.user_storage)},
+        "upload_rse": "ODLAKE_USERDISK",
     }
 
 

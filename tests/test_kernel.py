@@ -126,6 +126,27 @@ def test_the_magic_streams_with_the_scheme_asked_for(fresh_env):
     assert "streamed over http:// from ODLAKE_HTTP" in out[3]
 
 
+def test_the_magic_uploads_results_with_metadata_and_attaches_them_back(fresh_env, rucio_client, tmp_path):
+    from rucio.common.exception import Duplicate
+
+    try:
+        rucio_client.add_scope("root", "user.root")
+    except Duplicate:
+        pass
+    work = tmp_path
+    (work / "hist.txt").write_text("bins 55\n")
+    out = run_cells(
+        fresh_env,
+        "%load_ext jupyterlab_odlake\nimport jupyterlab_odlake as odlake",
+        f"%odlake upload {work / 'hist.txt'} --dataset user.root:magic.results --meta channel=GamGam --meta note=fit",
+        "print(open(odlake.attach('user.root:magic.results', mode='mounted').paths[0]).read())",
+        f"%odlake upload {work / 'hist.txt'} --dataset user.root:magic.results --meta broken",
+    )
+    assert "uploaded 1 files" in out[1] and "user.root:magic.results on ODLAKE_USERDISK: hist.txt" in out[1], out[1]
+    assert "bins 55" in out[2]
+    assert "is not KEY=VALUE" in out[3] and "Traceback" not in out[3]
+
+
 def test_errors_are_one_sentence_without_traceback(fresh_env):
     bad = [
         ("%odlake attach notadid", "is not a DID"),

@@ -75,6 +75,7 @@ class InstanceConfig:
     mounts: dict[str, str] = field(default_factory=dict)  # RSE name -> locally mounted prefix
     default_mode: str = "auto"
     schemes: list[str] = field(default_factory=list)  # stream schemes, preferred first (empty: the server's order)
+    upload_rse: str = ""  # where uploads go when the user names no RSE (an RSE users may write to)
     timeout: float = 30.0
     source: str = "configuration"
 
@@ -195,14 +196,14 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
         state = json.loads((home / "lake.json").read_text())
     except (OSError, ValueError):
         return None
-    local = state["rses"]["local"]
     return from_rucio_cfg(
         state["rucio_cfg"],
         name=DEMO_INSTANCE,
         display_name="Open Data demo lake",
         scopes=[state["scope"]],
         # the local RSE is a directory on this machine: its files can be read in place
-        mounts={local["name"]: local["directory"]},
+        mounts={rse["name"]: rse["directory"] for key, rse in state["rses"].items() if key in ("local", "userdisk")},
+        upload_rse=(state["rses"].get("userdisk") or {}).get("name", ""),
         source=str(home / "lake.json"),
     )
 

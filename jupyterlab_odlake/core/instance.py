@@ -26,6 +26,7 @@ from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
 from .probe import endpoint, silent
 from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page
+from .upload import Uploaded, upload
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -357,6 +358,13 @@ class Instance:
                 )
             out.append(location)
         return out
+
+    # -- giving back ---------------------------------------------------------------------------
+    def upload(
+        self, paths: Sequence[Path], dataset: DID, rse: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Uploaded:
+        """Upload files into ``dataset`` (created when new) on ``rse`` (default: the instance's upload RSE)."""
+        return upload(self.connection, paths, dataset, rse or self.config.upload_rse, metadata)
 
     def rses_of(self, expression: str) -> frozenset[str]:
         """The RSEs an RSE expression names, in Rucio's own syntax (``ODLAKE_HTTP``, ``type=DISK``, ``A|B``)."""

@@ -8,7 +8,7 @@ the same records, so an attach gives equal objects either way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .did import DID
 from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
@@ -41,3 +41,8 @@ class Lake(Protocol):
 
     def downloads(self) -> list[DownloadRecord]:
         """Every download this lake connection remembers, oldest first."""
+
+    def upload(
+        self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
+    ) -> dict[str, Any]:
+        """Upload files (absolute paths) into ``dataset``, created when new, with ``metadata``."""

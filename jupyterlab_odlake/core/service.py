@@ -100,6 +100,12 @@ class Lakes:
     def downloads(self) -> list[DownloadRecord]:
         return [d.record() for d in self.queue.all()]
 
+    def upload(
+        self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
+    ) -> dict[str, Any]:
+        chosen = self.instance(instance)
+        return dict(chosen.upload([Path(p) for p in paths], dataset, rse, metadata).to_json(), instance=chosen.name)
+
     def close(self) -> None:
         """Cancel running downloads and stop the transfer threads."""
         self.queue.shutdown()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..core.did import DID
@@ -116,6 +117,21 @@ def search(
     if isinstance(filters, dict):
         filters = ",".join(f"{k}={v}" for k, v in filters.items())
     return backends.current().search(pattern, type, filters or "", limit, instance).items
+
+
+def upload(
+    paths: str | Sequence[str],
+    dataset: str | DID,
+    rse: str | None = None,
+    meta: dict[str, Any] | None = None,
+    instance: str | None = None,
+) -> dict[str, Any]:
+    """Upload files into ``dataset`` (``user.<account>:name``, created when new), with metadata ``meta``,
+    through Rucio's own upload (checksums verified); ``rse`` defaults to the instance's upload RSE."""
+    dataset = dataset if isinstance(dataset, DID) else DID.parse(dataset)
+    files = [paths] if isinstance(paths, str) else list(paths)
+    absolute = [str(Path(p).expanduser().absolute()) for p in files]
+    return backends.current().upload(absolute, dataset, rse, dict(meta or {}), instance)
 
 
 def ls(did: str | DID, limit: int = 100, instance: str | None = None) -> list[FileEntry]:

@@ -112,6 +112,12 @@ class ServerBackend:
     def downloads(self) -> list[DownloadRecord]:
         return [DownloadRecord.from_json(d) for d in self._call("GET", "downloads")["downloads"]]
 
+    def upload(
+        self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
+    ) -> dict[str, Any]:
+        body = {"paths": list(paths), "dataset": str(dataset), "rse": rse, "metadata": metadata, "instance": instance}
+        return self._call("POST", "uploads", json=body)
+
 
 def parent_server() -> ServerBackend | None:
     """The Jupyter server that started this kernel, if it runs odlake."""

@@ -32,6 +32,8 @@ USAGE = """\
         a word without scope or wildcard (GamGam) finds the names holding it in every scope;
         scope:pattern keeps Rucio's wildcards (* matches any text, and so does %, which Rucio
         hands to its database as it is)
+%odlake upload PATH... --dataset SCOPE:NAME [--rse RSE] [--meta KEY=VALUE ...] [--instance NAME]
+        upload files into a dataset of your scope (user.<account>), created when new, with metadata
 %odlake ls SCOPE:NAME [--instance NAME]      the files of a DID
 %odlake downloads                           downloads and their progress
 %odlake help                                this text
@@ -58,6 +60,11 @@ def _parser(command: str) -> _Parser:
         p.add_argument("--filter", action="append", default=[])
         p.add_argument("--type", default="collection")
         p.add_argument("--limit", type=int, default=50)
+    elif command == "upload":
+        p.add_argument("paths", nargs="*")
+        p.add_argument("--dataset", required=True)
+        p.add_argument("--rse", default=None)
+        p.add_argument("--meta", action="append", default=[])
     elif command == "ls":
         p.add_argument("did")
         p.add_argument("--limit", type=int, default=50)
@@ -131,7 +138,7 @@ class OdlakeMagics(Magics):
         if command == "help":
             print(USAGE)
             return None
-        if command not in ("attach", "search", "ls", "downloads"):
+        if command not in ("attach", "search", "ls", "downloads", "upload"):
             raise InvalidRequest(f"unknown command '{command[:30]}'. See %odlake help.")
         if command == "downloads":
             return self._downloads()
@@ -149,6 +156,21 @@ class OdlakeMagics(Magics):
         attached = api.attach(did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme, rse=opts.rse)
         self.shell.user_ns[name] = attached
         print(f"{name} = {attached.summary()}")
+        return None
+
+    def _upload(self, opts):
+        meta = {}
+        for pair in opts.meta:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise InvalidRequest(f"--meta '{pair[:40]}' is not KEY=VALUE.")
+            meta[key.strip()] = value
+        done = api.upload(opts.paths, opts.dataset, rse=opts.rse, meta=meta, instance=opts.instance)
+        size = sum(f.get("bytes") or 0 for f in done["files"])
+        names = ", ".join(f["did"].split(":", 1)[1] for f in done["files"])
+        print(
+            f"uploaded {len(done['files'])} files ({size_text(size)}) into {done['dataset']} on {done['rse']}: {names}"
+        )
         return None
 
     def _search(self, opts):

@@ -16,6 +16,9 @@ IDENTITY = "odlake"
 HTTP_RSE = "ODLAKE_HTTP"
 LOCAL_RSE = "ODLAKE_LOCAL"
 XROOTD_RSE = "ODLAKE_XROOTD"
+# where users write (uploads): Rucio lets an account that is not an admin add replicas only on an
+# RSE named like a grid site's user or scratch disk (its generic permission policy)
+USERDISK_RSE = "ODLAKE_USERDISK"
 HOME_ENV = LAKE_HOME_ENV
 
 
@@ -74,6 +77,10 @@ class LakeHome:
         return self.root / "storage" / "local"
 
     @property
+    def user_storage(self) -> Path:
+        return self.root / "storage" / "userdisk"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / ".lock"
 
@@ -87,6 +94,7 @@ class LakeHome:
                 self.http_storage,
                 self.local_storage,
                 self.xrootd_storage,
+                self.user_storage,
             ):
                 d.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"

@@ -14,7 +14,18 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..core.filelock import locked
-from .home import ACCOUNT, HTTP_RSE, IDENTITY, LOCAL_RSE, SCOPE, XROOTD_RSE, LakeError, LakeHome, write_private
+from .home import (
+    ACCOUNT,
+    HTTP_RSE,
+    IDENTITY,
+    LOCAL_RSE,
+    SCOPE,
+    USERDISK_RSE,
+    XROOTD_RSE,
+    LakeError,
+    LakeHome,
+    write_private,
+)
 from .samples import SIZES
 from .services import (
     Memcached,
@@ -163,6 +174,7 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
         "rses": {
             "http": {"name": HTTP_RSE, "scheme": "http", "directory": str(home.http_storage)},
             "local": {"name": LOCAL_RSE, "scheme": "file", "directory": str(home.local_storage)},
+            "userdisk": {"name": USERDISK_RSE, "scheme": "file", "directory": str(home.user_storage)},
         },
         "bootstrapped": False,
         "registered": False,

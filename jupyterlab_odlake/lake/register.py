@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, XROOTD_RSE, LakeHome
+from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, USERDISK_RSE, XROOTD_RSE, LakeHome
 from .samples import ENERGY_TEV, SAMPLES, TREE, Sample, generate
 
 PROJECT = "opendata13TeV"
@@ -126,7 +126,9 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
             "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1},
         },
     }
+    userdisk_protocol = dict(local_protocol, prefix=str(home.user_storage) + "/")  # users' uploads
     rses_made = [(HTTP_RSE, http_protocol, "http"), (LOCAL_RSE, local_protocol, "local")]
+    rses_made.append((USERDISK_RSE, userdisk_protocol, "userdisk"))
     if xrootd_url:
         xrootd_protocol = {
             "scheme": "root",

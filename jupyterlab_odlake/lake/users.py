@@ -16,8 +16,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .home import LakeError, LakeHome
+from .home import USERDISK_RSE, LakeError, LakeHome
 
+QUOTA_BYTES = 10 * 1000**3  # each user's share of the lake's user disk (a Rucio account limit)
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,24}$")  # Rucio's account names, and a Unix user's
 # where a user's own Jupyter server looks for the password (the hub recipe's instance config says so)
 CREDENTIAL_FILE = ".config/odlake/rucio-password"
@@ -72,6 +73,7 @@ def add_user(home: LakeHome, name: str, unix_user: str | None = None, credential
         client.add_scope(name, scope)
     except Duplicate:
         pass
+    client.set_local_account_limit(name, USERDISK_RSE, QUOTA_BYTES)
     identities = client.list_identities(name)
     if any(i.get("type") == "USERPASS" and i.get("identity") == name for i in identities):
         # Rucio keeps an identity's password for good (its API re-associates, never re-hashes)

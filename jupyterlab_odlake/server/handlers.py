@@ -5,6 +5,7 @@ The answers are described in ``openapi.yaml`` beside this file.
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 import tornado
@@ -178,3 +179,35 @@ class DownloadHandler(OdlakeHandler):
     @tornado.web.authenticated
     def delete(self, download_id):
         self.reply(self.lakes.cancel_download(download_id).to_json())
+
+
+class UploadsHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def post(self):
+        body = self.body()
+        named = body.get("instance") or None
+        if named is not None and not isinstance(named, str):
+            raise InvalidRequest("instance must be a name.")
+        instance = self.lakes.instance(named)
+        dataset = DID.parse(body.get("dataset", ""))
+        rse = body.get("rse") or None
+        metadata = body.get("metadata") or {}
+        if (rse is not None and not isinstance(rse, str)) or not isinstance(metadata, dict):
+            raise InvalidRequest("rse must be a name and metadata an object of keys and values.")
+        paths = body.get("paths")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InvalidRequest("paths must be a list of file paths under the server's root directory.")
+        files = [self.under_root(p) for p in paths]
+        uploaded = await self.call(instance.upload, files, dataset, rse, metadata)
+        self.reply(dict(uploaded.to_json(), instance=instance.name), 201)
+
+    def under_root(self, path: str) -> Path:
+        """``path`` (relative to the server's root directory, or absolute inside it) resolved; refused when it
+        leads outside, also through a symlink: the server uploads only what its users see in JupyterLab."""
+        root = Path(self.settings.get("server_root_dir") or self.contents_manager.root_dir).expanduser().resolve()
+        resolved = (root / path).resolve()
+        if not resolved.is_relative_to(root):
+            raise InvalidRequest(
+                f"'{quoted(path)}' is outside the Jupyter root directory; only files under it are uploaded."
+            )
+        return resolved

@@ -16,6 +16,7 @@ ROUTES = [
     (_DID, h.DIDHandler),
     (r"downloads", h.DownloadsHandler),
     (r"downloads/(?P<download_id>[^/]+)", h.DownloadHandler),
+    (r"uploads", h.UploadsHandler),
 ]
 # after the table: whatever else is asked under /odlake/ gets the JSON error shape
 FALLBACK = (r"(?P<rest>.*)", h.NoRouteHandler)

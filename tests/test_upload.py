@@ -1,0 +1,138 @@
+"""Uploads into the lake, against the real demo lake: a user's own account and scope, Rucio's
+own upload (UploadClient), the lake's user disk; and every refusal a user meets, each one
+sentence with nothing half-registered."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jupyterlab_odlake.core import DID
+from jupyterlab_odlake.core.config import InstanceConfig
+from jupyterlab_odlake.core.errors import AccessDenied, InvalidRequest, OdlakeError
+from jupyterlab_odlake.core.instance import Instance
+from jupyterlab_odlake.lake.home import USERDISK_RSE
+from jupyterlab_odlake.lake.users import add_user
+
+SAMPLE = "data_A.GamGam.root"
+
+
+def user_instance(lake, tmp_path: Path, name: str) -> Instance:
+    """odlake as a lake user ``name`` signs in: their own account, password file and scope."""
+    home, state = lake
+    secret = tmp_path / f"{name}.password"
+    if not secret.exists():
+        add_user(home, name, credential_file=str(secret))
+    config = InstanceConfig(
+        name=name,
+        rucio_host=state["rucio"]["url"],
+        account=name,
+        username=name,
+        password_file=str(secret),
+        mounts={USERDISK_RSE: str(home.user_storage)},
+        upload_rse=USERDISK_RSE,
+    )
+    return Instance(config, tmp_path / f"tokens-{name}")
+
+
+@pytest.fixture(scope="module")
+def results(lake, tmp_path_factory):
+    """Two result files a user made: a copy of a sample (a ROOT file) and a histogram text file."""
+    home, _ = lake
+    folder = tmp_path_factory.mktemp("results")
+    shutil.copyfile(home.http_storage / "opendata" / SAMPLE, folder / "skim.root")
+    (folder / "mass.txt").write_text("125.0 2.5\n")
+    return folder
+
+
+def test_two_files_go_up_into_a_new_dataset_with_metadata_and_come_back_identical(lake, tmp_path, results):
+    ulla = user_instance(lake, tmp_path, "ulla")
+    dataset = DID("user.ulla", "hyy.skim")
+    done = ulla.upload([results / "skim.root", results / "mass.txt"], dataset, metadata={"channel": "GamGam"})
+    assert {f["did"] for f in done.files} == {"user.ulla:skim.root", "user.ulla:mass.txt"} and done.rse == USERDISK_RSE
+    # found by a search with a metadata filter, in the user's scope
+    found = ulla.search("user.ulla:*", did_type="dataset", filters="channel=GamGam")
+    assert [d.did for d in found.items] == ["user.ulla:hyy.skim"]
+    # read back in place, byte for byte, and by uproot as the sample it came from
+    where = {f.name: f for f in ulla.locations(dataset, "mounted", None)}
+    assert Path(where["mass.txt"].location).read_text() == "125.0 2.5\n"
+    assert Path(where["skim.root"].location).read_bytes() == (results / "skim.root").read_bytes()
+    import uproot
+
+    back = uproot.open(where["skim.root"].location)["mini"]["photon_pt"].array()
+    original = uproot.open(results / "skim.root")["mini"]["photon_pt"].array()
+    assert back.tolist() == original.tolist()
+
+
+def test_a_file_of_that_name_with_other_content_is_refused_and_the_first_stays(lake, tmp_path, results):
+    ulla = user_instance(lake, tmp_path, "uma")
+    dataset = DID("user.uma", "notes")
+    ulla.upload([results / "mass.txt"], dataset)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "mass.txt").write_text("126.0 2.0\n")
+    with pytest.raises(InvalidRequest, match=r"exists in user\.uma already, with other content"):
+        ulla.upload([other / "mass.txt"], DID("user.uma", "notes2"))
+    where = ulla.locations(dataset, "mounted", None)
+    assert Path(where[0].location).read_text() == "125.0 2.5\n"
+
+
+def test_another_users_scope_is_refused_and_nothing_is_registered(lake, tmp_path, results, rucio_client):
+    ulla = user_instance(lake, tmp_path, "ulf")
+    with pytest.raises(AccessDenied, match="may not write to the scope opendata"):
+        ulla.upload([results / "mass.txt"], DID("opendata", "ulfs.results"))
+    assert not list(rucio_client.list_dids("opendata", {"name": "ulfs.results"}))
+    assert not list(rucio_client.list_dids("opendata", {"name": "mass.txt"}, did_type="file"))
+
+
+def test_a_used_up_quota_is_said_and_nothing_is_kept(lake, tmp_path, results, rucio_client):
+    ulla = user_instance(lake, tmp_path, "una")
+    rucio_client.set_local_account_limit("una", USERDISK_RSE, 10)  # ten bytes
+    with pytest.raises(AccessDenied, match="quota on ODLAKE_USERDISK is used up"):
+        ulla.upload([results / "skim.root"], DID("user.una", "big"))
+    assert not list(rucio_client.list_replicas([{"scope": "user.una", "name": "skim.root"}]))
+
+
+def test_an_rse_that_takes_no_writes_and_an_empty_selection_are_refused(lake, tmp_path, results):
+    ulla = user_instance(lake, tmp_path, "uwe")
+    with pytest.raises(OdlakeError) as refused:
+        ulla.upload([results / "mass.txt"], DID("user.uwe", "x"), rse="ODLAKE_HTTP")
+    assert "ODLAKE_HTTP" in refused.value.message
+    with pytest.raises(InvalidRequest, match="at least one file"):
+        ulla.upload([], DID("user.uwe", "x"))
+
+
+async def test_the_server_uploads_only_files_under_its_root(api, jp_root_dir, tmp_path, lake):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not yours")
+    os.symlink(outside, jp_root_dir / "link.txt")
+    (jp_root_dir / "mine.txt").write_text("a result\n")
+    for path in ("../secret.txt", str(outside), "link.txt"):
+        status, body = await api("uploads", method="POST", body={"paths": [path], "dataset": "user.root:x"})
+        assert status == 400 and "outside the Jupyter root directory" in body["message"], (path, body)
+    status, body = await api("uploads", method="POST", body={"paths": [], "dataset": "user.root:x"})
+    assert status == 400 and "at least one file" in body["message"]
+
+
+async def test_a_file_under_the_root_goes_up_through_the_server(api, jp_root_dir, rucio_client, lake):
+    from rucio.common.exception import Duplicate
+
+    try:
+        rucio_client.add_scope("root", "user.root")
+    except Duplicate:
+        pass
+    (jp_root_dir / "results").mkdir()
+    (jp_root_dir / "results" / "fit.txt").write_text("mass 125.1\n")
+    request = {
+        "paths": ["results/fit.txt"],
+        "dataset": "user.root:fits",
+        "rse": USERDISK_RSE,
+        "metadata": {"channel": "GamGam"},
+    }
+    status, body = await api("uploads", method="POST", body=request)
+    assert status == 201, body
+    assert body["rse"] == USERDISK_RSE and [f["did"] for f in body["files"]] == ["user.root:fit.txt"]
+    assert rucio_client.get_metadata("user.root", "fits", plugin="JSON").get("channel") == "GamGam"
