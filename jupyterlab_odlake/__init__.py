@@ -31,6 +31,8 @@ _API = {
     "ls": "kernel.api",
     "downloads": "kernel.api",
     "upload": "kernel.api",
+    "replicate": "kernel.api",
+    "rules": "kernel.api",
     "AttachedDID": "kernel.attached",
     "AttachedFile": "kernel.attached",
     "OdlakeError": "core.errors",

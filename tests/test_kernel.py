@@ -147,6 +147,29 @@ def test_the_magic_uploads_results_with_metadata_and_attaches_them_back(fresh_en
     assert "is not KEY=VALUE" in out[3] and "Traceback" not in out[3]
 
 
+def test_the_magic_asks_for_a_copy_and_lists_the_rule(fresh_env, rucio_client):
+    out = run_cells(
+        fresh_env,
+        "%load_ext jupyterlab_odlake",
+        "%odlake replicate opendata:1lep.MC --rse ODLAKE_USERDISK --lifetime 1",
+        "%odlake rules",
+        "%odlake replicate opendata:1lep.MC --rse 'NOWHERE'",
+        "%odlake attach opendata:1lep.Data --mode mounted --rse ODLAKE_USERDISK",
+        "%odlake attach opendata:1lep.Data --mode mounted --rse ODLAKE_USERDISK --request",
+    )
+    assert "opendata:1lep.MC on ODLAKE_USERDISK, REPLICATING: waiting for the lake's transfer service" in out[1]
+    rule_id = out[1].split()[1].rstrip(":")
+    assert rule_id in out[2] and "REPLICATING  0/2" in out[2]
+    assert "NOWHERE" in out[3] and "Traceback" not in out[3]
+    # mounted from an RSE that has not the data: said, with the rule offered; --request asks for it
+    assert "no replica on ODLAKE_USERDISK" in out[4] and "--request" in out[4] and "Traceback" not in out[4]
+    assert "asked for a copy there: rule " in out[5] and "REPLICATING" in out[5]
+    requested = out[5].split("rule ")[1].split(",")[0]
+    assert rucio_client.get_replication_rule(requested)["rse_expression"] == "ODLAKE_USERDISK"
+    for made in (rule_id, requested):
+        rucio_client.delete_replication_rule(made)
+
+
 def test_errors_are_one_sentence_without_traceback(fresh_env):
     bad = [
         ("%odlake attach notadid", "is not a DID"),

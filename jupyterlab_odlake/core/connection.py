@@ -276,6 +276,10 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
         return AuthenticationFailed(
             f"{name} rejected the {config.credential()}. Check the credential in the instance's configuration."
         )
+    if isinstance(error, rx.DuplicateRule):
+        return InvalidRequest(f"{name}: your account has such a rule already{subject}; see your rules.")
+    if isinstance(error, (rx.InsufficientAccountLimit, rx.InsufficientTargetRSEs)):
+        return AccessDenied(f"{name} cannot do this{subject}: {_first_line(error)}")
     if isinstance(error, rx.AccessDenied):
         return AccessDenied(f"{name}: account '{config.account}' is not allowed to do this{subject}.")
     if isinstance(error, (rx.DataIdentifierNotFound, rx.ScopeNotFound)):

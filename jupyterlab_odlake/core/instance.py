@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from . import catalog as _catalog
+from . import rules as _rules
 from . import search as _search
 from .config import InstanceConfig
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
@@ -365,6 +366,16 @@ class Instance:
     ) -> Uploaded:
         """Upload files into ``dataset`` (created when new) on ``rse`` (default: the instance's upload RSE)."""
         return upload(self.connection, paths, dataset, rse or self.config.upload_rse, metadata)
+
+    def replicate(self, did: DID, rse_expression: str, lifetime_days: float | None = None) -> _rules.Rule:
+        """A replication rule of this account: one copy of ``did`` on the RSEs of ``rse_expression``."""
+        return _rules.replicate(self.connection, did, rse_expression, lifetime_days)
+
+    def rules(self) -> list[_rules.Rule]:
+        return _rules.rules(self.connection)
+
+    def delete_rule(self, rule_id: str) -> None:
+        _rules.delete(self.connection, rule_id)
 
     def rses_of(self, expression: str) -> frozenset[str]:
         """The RSEs an RSE expression names, in Rucio's own syntax (``ODLAKE_HTTP``, ``type=DISK``, ``A|B``)."""

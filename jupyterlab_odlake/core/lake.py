@@ -46,3 +46,11 @@ class Lake(Protocol):
         self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
     ) -> dict[str, Any]:
         """Upload files (absolute paths) into ``dataset``, created when new, with ``metadata``."""
+
+    def replicate(
+        self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
+    ) -> dict[str, Any]:
+        """A replication rule of the instance's account for ``did`` on ``rse_expression``."""
+
+    def rules(self, instance: str | None) -> list[dict[str, Any]]:
+        """The replication rules of the instance's account, newest first."""

@@ -106,6 +106,14 @@ class Lakes:
         chosen = self.instance(instance)
         return dict(chosen.upload([Path(p) for p in paths], dataset, rse, metadata).to_json(), instance=chosen.name)
 
+    def replicate(
+        self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
+    ) -> dict[str, Any]:
+        return self.instance(instance).replicate(did, rse_expression, lifetime_days).to_json()
+
+    def rules(self, instance: str | None) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.instance(instance).rules()]
+
     def close(self) -> None:
         """Cancel running downloads and stop the transfer threads."""
         self.queue.shutdown()

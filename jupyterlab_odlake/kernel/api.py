@@ -29,6 +29,7 @@ def attach(
     progress: bool = True,
     scheme: str | Sequence[str] | None = None,
     rse: str | None = None,
+    request: bool = False,
     **options: Any,
 ) -> AttachedDID:
     """Attach the Rucio DID ``scope:name``: every file's local path or streamable URL, ready for uproot.
@@ -38,7 +39,9 @@ def attach(
     (mounted, else stream, else download; the default). ``scheme``: the stream schemes to read
     with, preferred first ("root", "http,root"; default: the server's, root first). ``rse``: an RSE
     expression (``ODLAKE_XROOTD``, ``type=DISK``): read only replicas on the RSEs it names, in
-    place or streamed (not in download mode). ``options`` go to every uproot call.
+    place or streamed (not in download mode); with ``request``, the files not there yet are asked for
+    there with a replication rule of your account (the error names it). ``options`` go to every
+    uproot call.
     """
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
     mode = mode or "auto"
@@ -59,8 +62,16 @@ def attach(
             copies = {f.did: f for f in lake.locations(did, "download", name)}
             files = [copies.get(f.did, f) if f.kind is None else f for f in files]
     elif missing:
+        if rse and request:  # what is not there yet: ask Rucio for a copy on that RSE
+            rule = lake.replicate(did, rse, None, name)
+            raise StorageError(
+                f"{len(missing)} of {len(files)} files of {did} are not on {rse} yet; asked for a copy there: "
+                f"rule {rule['id']}, {rule['state']} ({rule['explained']}). Attach again once it is OK "
+                "(%odlake rules)."
+            )
         hint = (
-            "leave rse out"
+            f"leave rse out, or ask for a copy there: request=True (%odlake attach ... --request), "
+            f"or %odlake replicate {did} --rse {rse}"
             if rse
             else "try mode='{}'".format({"stream": "download", "mounted": "stream"}.get(mode, "download"))
         )
@@ -132,6 +143,19 @@ def upload(
     files = [paths] if isinstance(paths, str) else list(paths)
     absolute = [str(Path(p).expanduser().absolute()) for p in files]
     return backends.current().upload(absolute, dataset, rse, dict(meta or {}), instance)
+
+
+def replicate(
+    did: str | DID, rse: str, lifetime_days: float | None = None, instance: str | None = None
+) -> dict[str, Any]:
+    """Make ``did`` available on the RSEs of the expression ``rse``: a replication rule of your account."""
+    did = did if isinstance(did, DID) else DID.parse(did)
+    return backends.current().replicate(did, rse, lifetime_days, instance)
+
+
+def rules(instance: str | None = None) -> list[dict[str, Any]]:
+    """Your replication rules, newest first: state (in words too), copies done of all, expiry."""
+    return backends.current().rules(instance)
 
 
 def ls(did: str | DID, limit: int = 100, instance: str | None = None) -> list[FileEntry]:

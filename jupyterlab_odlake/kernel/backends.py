@@ -118,6 +118,15 @@ class ServerBackend:
         body = {"paths": list(paths), "dataset": str(dataset), "rse": rse, "metadata": metadata, "instance": instance}
         return self._call("POST", "uploads", json=body)
 
+    def replicate(
+        self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
+    ) -> dict[str, Any]:
+        body = {"did": str(did), "rse_expression": rse_expression, "lifetime_days": lifetime_days, "instance": instance}
+        return self._call("POST", "rules", json=body)
+
+    def rules(self, instance: str | None) -> list[dict[str, Any]]:
+        return list(self._call("GET", "rules", params={"instance": instance})["rules"])
+
 
 def parent_server() -> ServerBackend | None:
     """The Jupyter server that started this kernel, if it runs odlake."""

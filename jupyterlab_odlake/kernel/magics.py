@@ -24,9 +24,10 @@ from .attached import size_text
 
 USAGE = """\
 %odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--scheme root,http] [--rse RSE]
-              [--instance NAME]
+              [--request] [--instance NAME]
         attach a DID as a kernel variable whose .paths are local files or streamable URLs;
-        --rse reads only replicas on the RSEs an expression names (ODLAKE_XROOTD, type=DISK)
+        --rse reads only replicas on the RSEs an expression names (ODLAKE_XROOTD, type=DISK);
+        --request asks for a copy there of what is not (a replication rule)
 %odlake search PATTERN [--filter KEY=VALUE ...] [--type container|dataset|file|all] [--instance NAME]
         find DIDs by Rucio wildcard and metadata, e.g. %odlake search opendata:* --filter channel=GamGam
         a word without scope or wildcard (GamGam) finds the names holding it in every scope;
@@ -34,6 +35,9 @@ USAGE = """\
         hands to its database as it is)
 %odlake upload PATH... --dataset SCOPE:NAME [--rse RSE] [--meta KEY=VALUE ...] [--instance NAME]
         upload files into a dataset of your scope (user.<account>), created when new, with metadata
+%odlake replicate SCOPE:NAME --rse RSE_EXPRESSION [--lifetime DAYS] [--instance NAME]
+        make a DID available on an RSE: a replication rule of your account
+%odlake rules [--instance NAME]             your replication rules: state, copies done, expiry
 %odlake ls SCOPE:NAME [--instance NAME]      the files of a DID
 %odlake downloads                           downloads and their progress
 %odlake help                                this text
@@ -55,6 +59,7 @@ def _parser(command: str) -> _Parser:
         p.add_argument("--mode", choices=MODES)
         p.add_argument("--scheme", default=None, help="stream schemes, preferred first: root, https, davs, http")
         p.add_argument("--rse", default=None, help="an RSE expression: read only replicas on the RSEs it names")
+        p.add_argument("--request", action="store_true", help="with --rse: ask for a copy of what is not there")
     elif command == "search":
         p.add_argument("pattern", nargs="?", default="*")
         p.add_argument("--filter", action="append", default=[])
@@ -65,6 +70,10 @@ def _parser(command: str) -> _Parser:
         p.add_argument("--dataset", required=True)
         p.add_argument("--rse", default=None)
         p.add_argument("--meta", action="append", default=[])
+    elif command == "replicate":
+        p.add_argument("did")
+        p.add_argument("--rse", required=True)
+        p.add_argument("--lifetime", type=float, default=None)
     elif command == "ls":
         p.add_argument("did")
         p.add_argument("--limit", type=int, default=50)
@@ -138,7 +147,7 @@ class OdlakeMagics(Magics):
         if command == "help":
             print(USAGE)
             return None
-        if command not in ("attach", "search", "ls", "downloads", "upload"):
+        if command not in ("attach", "search", "ls", "downloads", "upload", "replicate", "rules"):
             raise InvalidRequest(f"unknown command '{command[:30]}'. See %odlake help.")
         if command == "downloads":
             return self._downloads()
@@ -153,7 +162,9 @@ class OdlakeMagics(Magics):
             target = check_variable(opts.rest[1])
         did = DID.parse(opts.did)
         name = target or variable_name(did)
-        attached = api.attach(did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme, rse=opts.rse)
+        attached = api.attach(
+            did, mode=opts.mode, instance=opts.instance, scheme=opts.scheme, rse=opts.rse, request=opts.request
+        )
         self.shell.user_ns[name] = attached
         print(f"{name} = {attached.summary()}")
         return None
@@ -172,6 +183,25 @@ class OdlakeMagics(Magics):
             f"uploaded {len(done['files'])} files ({size_text(size)}) into {done['dataset']} on {done['rse']}: {names}"
         )
         return None
+
+    def _replicate(self, opts):
+        rule = api.replicate(opts.did, opts.rse, opts.lifetime, opts.instance)
+        print(f"rule {rule['id']}: {rule['did']} on {rule['rse_expression']}, {rule['state']}: {rule['explained']}")
+        return None
+
+    def _rules(self, opts):
+        rows = [
+            [
+                r["id"],
+                r["did"],
+                r["rse_expression"],
+                r["state"],
+                f"{r['locks_ok']}/{r['locks_total']}",
+                r["expires_at"] or "",
+            ]
+            for r in api.rules(opts.instance)
+        ]
+        return Table(["rule", "DID", "RSEs", "state", "copies", "expires"], rows, "" if rows else "You have no rules.")
 
     def _search(self, opts):
         items = api.search(opts.pattern, ",".join(opts.filter), opts.type, opts.limit, opts.instance)

@@ -211,3 +211,35 @@ class UploadsHandler(OdlakeHandler):
                 f"'{quoted(path)}' is outside the Jupyter root directory; only files under it are uploaded."
             )
         return resolved
+
+
+class RulesHandler(OdlakeHandler):
+    """The replication rules of the instance's account; POST asks for one."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        instance = self.instance()
+        self.reply({"instance": instance.name, "rules": [r.to_json() for r in await self.call(instance.rules)]})
+
+    @tornado.web.authenticated
+    async def post(self):
+        body = self.body()
+        named = body.get("instance") or None
+        if named is not None and not isinstance(named, str):
+            raise InvalidRequest("instance must be a name.")
+        instance = self.lakes.instance(named)
+        did = DID.parse(body.get("did", ""))
+        rse = body.get("rse_expression")
+        lifetime = body.get("lifetime_days")
+        if not isinstance(rse, str) or (lifetime is not None and not isinstance(lifetime, (int, float))):
+            raise InvalidRequest("rse_expression must be an RSE expression, lifetime_days a number of days.")
+        rule = await self.call(instance.replicate, did, rse, lifetime)
+        self.reply(dict(rule.to_json(), instance=instance.name), 201)
+
+
+class RuleHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    async def delete(self, rule_id):
+        instance = self.instance()
+        await self.call(instance.delete_rule, rule_id)
+        self.reply({"id": rule_id, "deleted": True})

@@ -17,6 +17,8 @@ ROUTES = [
     (r"downloads", h.DownloadsHandler),
     (r"downloads/(?P<download_id>[^/]+)", h.DownloadHandler),
     (r"uploads", h.UploadsHandler),
+    (r"rules", h.RulesHandler),
+    (r"rules/(?P<rule_id>[0-9a-fA-F-]+)", h.RuleHandler),
 ]
 # after the table: whatever else is asked under /odlake/ gets the JSON error shape
 FALLBACK = (r"(?P<rest>.*)", h.NoRouteHandler)

@@ -1,0 +1,62 @@
+"""Making data available with replication rules, against the real demo lake (which has no
+transfer service: a rule that needs a copy stays REPLICATING, and says why)."""
+
+from __future__ import annotations
+
+import pytest
+from test_upload import user_instance
+
+from jupyterlab_odlake.core import DID
+from jupyterlab_odlake.core.errors import AccessDenied
+from jupyterlab_odlake.lake.home import USERDISK_RSE
+
+
+async def test_a_rule_where_the_data_is_is_ok_at_once_and_one_needing_a_copy_waits(api, lake):
+    status, here = await api(
+        "rules", method="POST", body={"did": "opendata:GamGam.MC", "rse_expression": "ODLAKE_HTTP|ODLAKE_XROOTD"}
+    )
+    assert status == 201, here
+    assert here["state"] == "OK" and here["locks_ok"] == here["locks_total"] == 5, here
+    status, far = await api(
+        "rules", method="POST", body={"did": "opendata:4lep.MC", "rse_expression": USERDISK_RSE, "lifetime_days": 1}
+    )
+    assert status == 201 and far["state"] == "REPLICATING" and far["locks_ok"] == 0, far
+    assert "waiting for the lake's transfer service" in far["explained"] and far["expires_at"]
+    status, listed = await api("rules")
+    ids = [r["id"] for r in listed["rules"]]
+    assert here["id"] in ids and far["id"] in ids
+    # asked again: the same rule exists; said in a sentence
+    status, again = await api(
+        "rules", method="POST", body={"did": "opendata:4lep.MC", "rse_expression": USERDISK_RSE, "lifetime_days": 1}
+    )
+    assert status == 400 and "has such a rule already" in again["message"]
+    for rule in (here, far):
+        status, gone = await api("rules", rule["id"], method="DELETE")
+        assert status == 200 and gone["deleted"]
+    # Rucio marks a deleted rule expired at once; its judge-cleaner daemon then removes it
+    status, listed = await api("rules")
+    expiring = {r["id"]: r["expires_at"] for r in listed["rules"] if r["id"] in (here["id"], far["id"])}
+    assert all(expiring.values()), expiring
+
+
+async def test_bad_requests_for_a_rule_are_said(api):
+    status, body = await api("rules", method="POST", body={"did": "opendata:no-such", "rse_expression": "ODLAKE_HTTP"})
+    assert status == 404 and "no such DID" in body["message"]
+    status, body = await api("rules", method="POST", body={"did": "opendata:GamGam.MC", "rse_expression": "NOWHERE"})
+    assert status == 400 and "NOWHERE" in body["message"]
+    status, body = await api("rules", method="POST", body={"did": "opendata:GamGam.MC", "rse_expression": " "})
+    assert status == 400 and "Name the RSE" in body["message"]
+
+
+def test_a_user_sees_only_their_own_rules_and_is_told_who_may_delete_them(lake, tmp_path, rucio_client):
+    rita = user_instance(lake, tmp_path, "rita")
+    mine = rita.replicate(DID("opendata", "GamGam.Data"), USERDISK_RSE)
+    assert mine.account == "rita" and mine.state == "REPLICATING"
+    assert [r.id for r in rita.rules()] == [mine.id]  # the lake's own rules (root's) are not hers
+    roots = next(iter(rucio_client.list_replication_rules({"account": "root"})))
+    # the lake runs Rucio's generic policy: only administrators delete rules, a user's own too
+    for rule_id in (roots["id"], mine.id):
+        with pytest.raises(AccessDenied, match="does not let account 'rita' delete rule"):
+            rita.delete_rule(rule_id)
+        assert rucio_client.get_replication_rule(rule_id)["expires_at"] is None
+    rucio_client.delete_replication_rule(mine.id)  # as the lake's administrator
