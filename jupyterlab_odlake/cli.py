@@ -80,6 +80,9 @@ def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
         line("xrootd", f"{state['xrootd']['url']}  -> {state['xrootd']['directory']}")
     if "memcached" in state:
         line("memcached", f"its socket only (no TCP), {state['memcached']['socket']}")
+    for daemon in ("judge-evaluator", "judge-cleaner"):
+        if daemon in state:
+            line(daemon, "Rucio's daemon (rules follow their datasets' files; deleted rules go)")
     if state.get("registered"):
         print(f"  samples   {state['files']} files, {state['bytes'] / 1e6:.1f} MB in {', '.join(state['containers'])}")
     print(f"  rucio.cfg {state['rucio_cfg']}")

@@ -30,6 +30,7 @@ from .samples import SIZES
 from .services import (
     Memcached,
     Postgres,
+    RucioDaemon,
     RucioServer,
     Service,
     Storage,
@@ -58,7 +59,20 @@ def _services(home: LakeHome, state: dict) -> list[Service]:
     if "xrootd" in state:
         out.append(XRootD(home, state["xrootd"]["port"]))
     out.append(RucioServer(home, state["rucio"]["port"]))
-    return out
+    return out + _daemons(home, state)
+
+
+# Rucio's daemons a replication rule's life needs (no transfer service: the lake has no FTS)
+DAEMONS = ("judge-evaluator", "judge-cleaner")
+
+
+def _daemons(home: LakeHome, state: dict) -> list[Service]:
+    """Rucio's daemons, once its schema exists (they start after the bootstrap)."""
+    if not state.get("bootstrapped"):
+        return []
+    for name in DAEMONS:
+        state.setdefault(name, {})
+    return [RucioDaemon(home, name) for name in DAEMONS]
 
 
 def _database_url(home: LakeHome, state: dict) -> str:
@@ -264,27 +278,7 @@ def up(
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
         home.alembic_ini.write_text(_alembic_ini(home, _database_url(home, state)))
 
-        try:
-            for service in _services(home, state):
-                record = state[service.name]
-                if process_alive(record.get("pid"), str(home.root)) and service.ready():
-                    continue
-                # a crashed server may have left workers behind in its process group
-                stop_process(record.get("pid"), service.stop_signal, timeout=5)
-                log(f"starting the lake's {service.name} on {service.address}")
-                record["pid"] = service.start()
-                started.append(service)
-                if isinstance(service, Postgres):
-                    service.create_database()
-                home.save_state(state)
-        except LakeError:
-            # leave nothing half-started behind
-            for service in reversed(started):
-                stop_process(state[service.name].pop("pid", None), service.stop_signal)
-            if home.lake_json.exists():
-                home.save_state(state)
-            raise
-        started = [service.name for service in started]
+        started = [s.name for s in _start(home, state, _services(home, state), log)]
 
         if not state["bootstrapped"]:
             log("creating the Rucio schema and root account")
@@ -316,8 +310,35 @@ def up(
             home.save_state(state)
             started.append("registration")
             count_collection_replicas(home)
+        started += [s.name for s in _start(home, state, _daemons(home, state), log)]  # after the bootstrap
         state["started"] = started
         return state
+
+
+def _start(home: LakeHome, state: dict, services: list[Service], log) -> list[Service]:
+    """Start those of ``services`` that do not run; on a failure, stop the ones this started."""
+    started: list[Service] = []
+    try:
+        for service in services:
+            record = state[service.name]
+            if process_alive(record.get("pid"), str(home.root)) and service.ready():
+                continue
+            # a crashed server may have left workers behind in its process group
+            stop_process(record.get("pid"), service.stop_signal, timeout=5)
+            log(f"starting the lake's {service.name} on {service.address}")
+            record["pid"] = service.start()
+            started.append(service)
+            if isinstance(service, Postgres):
+                service.create_database()
+            home.save_state(state)
+    except LakeError:
+        # leave nothing half-started behind
+        for service in reversed(started):
+            stop_process(state[service.name].pop("pid", None), service.stop_signal)
+        if home.lake_json.exists():
+            home.save_state(state)
+        raise
+    return started
 
 
 def down(home: LakeHome, purge: bool = False, log=print) -> bool:

@@ -516,6 +516,47 @@ class RucioServer(Service):
         return _http_ok(self.url + "/ping")
 
 
+class RucioDaemon(Service):
+    """One of Rucio's own daemons (from the rucio package), looping as a deployment runs it.
+
+    The lake runs those a replication rule's life needs: ``judge-evaluator`` (a rule follows the
+    files attached to its dataset later) and ``judge-cleaner`` (a deleted or expired rule goes, with
+    its locks). No port; its command line names the lake (``-X odlake_lake=…``) so that it is known
+    as the lake's own.
+    """
+
+    SLEEP_SECONDS = 2
+
+    def __init__(self, home: LakeHome, name: str):
+        super().__init__(home, 0, name)
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+
+    def command(self) -> list[str]:
+        daemon = Path(sys.executable).with_name(f"rucio-{self.name}")
+        return [
+            sys.executable,
+            "-X",
+            f"odlake_lake={self.home.root}",
+            str(daemon),
+            "--threads",
+            "1",
+            "--sleep-time",
+            str(self.SLEEP_SECONDS),
+        ]
+
+    def busy(self) -> bool:
+        return False
+
+    @property
+    def address(self) -> str:
+        return "no port"
+
+    def ready(self) -> bool:
+        return True  # running is all it needs: it has no address to answer on
+
+
 class Storage(Service):
     """A read-only HTTP storage (tornado) that answers Range requests."""
 
