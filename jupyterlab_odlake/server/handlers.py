@@ -83,6 +83,14 @@ class OdlakeHandler(APIHandler):
     def instance(self):
         return self.lakes.instance(self.get_argument("instance", None) or None)
 
+    @staticmethod
+    def instance_in(body: dict) -> str | None:
+        """The instance a request's body names, or None for the default."""
+        named = body.get("instance") or None
+        if named is not None and not isinstance(named, str):
+            raise InvalidRequest("instance must be a name.")
+        return named
+
 
 class NoRouteHandler(OdlakeHandler):
     """Any other path under /odlake/: the JSON error shape, not the server's HTML page."""
@@ -165,10 +173,7 @@ class DownloadsHandler(OdlakeHandler):
     def post(self):
         body = self.body()
         did = DID.parse(body.get("did", ""))
-        instance = body.get("instance") or None
-        if instance is not None and not isinstance(instance, str):
-            raise InvalidRequest("instance must be a name.")
-        self.reply(self.lakes.start_download(did, instance).to_json(), 202)
+        self.reply(self.lakes.start_download(did, self.instance_in(body)).to_json(), 202)
 
 
 class DownloadHandler(OdlakeHandler):
@@ -185,10 +190,7 @@ class UploadsHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def post(self):
         body = self.body()
-        named = body.get("instance") or None
-        if named is not None and not isinstance(named, str):
-            raise InvalidRequest("instance must be a name.")
-        instance = self.lakes.instance(named)
+        instance = self.lakes.instance(self.instance_in(body))
         dataset = DID.parse(body.get("dataset", ""))
         rse = body.get("rse") or None
         metadata = body.get("metadata") or {}
@@ -224,10 +226,7 @@ class RulesHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def post(self):
         body = self.body()
-        named = body.get("instance") or None
-        if named is not None and not isinstance(named, str):
-            raise InvalidRequest("instance must be a name.")
-        instance = self.lakes.instance(named)
+        instance = self.lakes.instance(self.instance_in(body))
         did = DID.parse(body.get("did", ""))
         rse = body.get("rse_expression")
         lifetime = body.get("lifetime_days")
