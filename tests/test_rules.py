@@ -89,3 +89,36 @@ def test_a_user_sees_only_their_own_rules_and_is_told_who_may_delete_them(lake, 
             rita.delete_rule(rule_id)
         assert rucio_client.get_replication_rule(rule_id)["expires_at"] is None
     rucio_client.delete_replication_rule(mine.id)  # as the lake's administrator
+
+
+async def test_asking_for_a_rule_never_holds_up_the_server(api, lake, monkeypatch):
+    """While Rucio works on a rule (held here until another request has had its answer), the
+    server answers: the rule is made off the event loop. The older extension's blocked it."""
+    import asyncio
+    import threading
+
+    from jupyterlab_odlake.core.instance import Instance
+
+    in_rucio, answered = threading.Event(), threading.Event()
+    make = Instance.replicate
+
+    def held_replicate(self, *args, **kwargs):
+        in_rucio.set()
+        if not answered.wait(30):
+            raise AssertionError("no other request was answered while the rule was being made")
+        return make(self, *args, **kwargs)
+
+    monkeypatch.setattr(Instance, "replicate", held_replicate)
+    body = {"did": "opendata:GamGam.Data", "rse_expression": "ODLAKE_HTTP|ODLAKE_LOCAL"}
+    rule = asyncio.ensure_future(api("rules", method="POST", body=body))
+    for _ in range(600):
+        if in_rucio.is_set() or rule.done():
+            break
+        await asyncio.sleep(0.05)
+    assert in_rucio.is_set() and not rule.done()
+    status, _ = await api("info")  # answered while the rule is still being made
+    assert status == 200
+    answered.set()
+    status, made = await rule
+    assert status == 201 and made["state"] == "OK", made
+    await api("rules", made["id"], method="DELETE")
