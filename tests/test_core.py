@@ -166,7 +166,7 @@ def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
 
 
 def test_a_mounted_path_stays_inside_its_mount_also_through_symlinks(tmp_path):
-    from jupyterlab_odlake.core.instance import _inside
+    from jupyterlab_odlake.core.paths import inside as _inside
 
     mount = tmp_path / "mount"
     (mount / "opendata").mkdir(parents=True)

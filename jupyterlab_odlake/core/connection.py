@@ -119,14 +119,9 @@ class Connection:
 
     def client(self) -> Any:
         with self._lock:
-            if (
-                self._client is not None
-                and self._token_read is not None
-                and self._token_file_stamp() != self._token_read
-            ):
-                self._client = (
-                    None  # the token file was rewritten (a hub refreshed the token): sign in with the new one
-                )
+            # the token file was rewritten (a hub refreshed the token): sign in again with the new one
+            if self._token_read is not None and self._token_file_stamp() != self._token_read:
+                self._client = None
             if self._client is None:
                 self.token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.chmod(self.token_dir, 0o700)

@@ -25,6 +25,7 @@ from .errors import InvalidRequest, OdlakeError, quoted
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
+from .paths import inside
 from .probe import endpoint, silent
 from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page
 from .upload import Uploaded, upload
@@ -394,7 +395,7 @@ class Instance:
             if path.startswith(proto_prefix):
                 candidate = os.path.normpath(os.path.join(prefix, path[len(proto_prefix) :].lstrip("/")))
                 # a name with '..' or a symlink must not lead out of the mount: nothing outside is even looked at
-                if _inside(prefix, candidate) and os.path.isfile(candidate):
+                if inside(prefix, candidate) and os.path.isfile(candidate):
                     return candidate
         return None
 
@@ -424,15 +425,6 @@ class Only:
 
     expression: str
     rses: frozenset[str]
-
-
-def _inside(root: str, path: str) -> bool:
-    """Is the normalised ``path`` within ``root``, also with every symlink followed?"""
-    root = os.path.normpath(root)
-    if os.path.commonpath([root, path]) != root:  # '..' led out: decided without touching the disk
-        return False
-    real_root = os.path.realpath(root)
-    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
 
 
 def endpoint_of(alternative: Alternative) -> str | None:

@@ -5,6 +5,7 @@ The answers are described in ``openapi.yaml`` beside this file.
 """
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .. import __version__
 from ..core import DID, MODES, InvalidRequest, Lakes, NotFound, OdlakeError
 from ..core.errors import quoted
 from ..core.locations import check_schemes
+from ..core.paths import inside
 
 
 class OdlakeHandler(APIHandler):
@@ -206,13 +208,15 @@ class UploadsHandler(OdlakeHandler):
     def under_root(self, path: str) -> Path:
         """``path`` (relative to the server's root directory, or absolute inside it) resolved; refused when it
         leads outside, also through a symlink: the server uploads only what its users see in JupyterLab."""
-        root = Path(self.settings.get("server_root_dir") or self.contents_manager.root_dir).expanduser().resolve()
-        resolved = (root / path).resolve()
-        if not resolved.is_relative_to(root):
+        root = os.path.realpath(
+            os.path.expanduser(self.settings.get("server_root_dir") or self.contents_manager.root_dir)
+        )
+        candidate = os.path.normpath(os.path.join(root, path))
+        if not inside(root, candidate):
             raise InvalidRequest(
                 f"'{quoted(path)}' is outside the Jupyter root directory; only files under it are uploaded."
             )
-        return resolved
+        return Path(os.path.realpath(candidate))
 
 
 class RulesHandler(OdlakeHandler):
