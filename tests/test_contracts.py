@@ -18,7 +18,15 @@ from jupyterlab_odlake.core.connection import Connection
 from jupyterlab_odlake.core.downloads import Download, Downloads
 from jupyterlab_odlake.core.errors import InvalidRequest, NotFound, OdlakeError, Unreachable
 from jupyterlab_odlake.core.metadata import Metadata
-from jupyterlab_odlake.core.records import Alternative, DIDInfo, DownloadRecord, FileEntry, Location, Page
+from jupyterlab_odlake.core.records import (
+    Alternative,
+    DIDInfo,
+    DownloadRecord,
+    FileEntry,
+    Location,
+    Page,
+    UploadRecord,
+)
 from jupyterlab_odlake.kernel.backends import ServerBackend
 from jupyterlab_odlake.kernel.magics import check_variable, variable_name
 
@@ -73,6 +81,23 @@ RECORDS = [
         (Alternative("stream", "http://h/f.root", "HTTP", "http", True, 0),),
     ),
     DownloadRecord("abc", "demo", "opendata:x", "done", 1, 1, 10, 10, 5.0, 1, (), 1.0, 2.0, ("/c/x",)),
+    UploadRecord(
+        "def",
+        "demo",
+        "user.u:d",
+        "USERDISK",
+        "cancelled",
+        2,
+        1,
+        20,
+        10,
+        5.0,
+        None,
+        ("x",),
+        1.0,
+        2.0,
+        ({"did": "user.u:a", "bytes": 10, "adler32": "0000beef"},),
+    ),
 ]
 
 

@@ -52,7 +52,9 @@ def test_two_files_go_up_into_a_new_dataset_with_metadata_and_come_back_identica
     ulla = user_instance(lake, tmp_path, "ulla")
     dataset = DID("user.ulla", "hyy.skim")
     done = ulla.upload([results / "skim.root", results / "mass.txt"], dataset, metadata={"channel": "GamGam"})
-    assert {f["did"] for f in done.files} == {"user.ulla:skim.root", "user.ulla:mass.txt"} and done.rse == USERDISK_RSE
+    assert {f["did"] for f in done.uploaded} == {"user.ulla:skim.root", "user.ulla:mass.txt"}
+    assert done.rse == USERDISK_RSE and done.state == "done" and done.files_done == 2
+    assert done.bytes_done == done.bytes_total == sum(f.stat().st_size for f in results.iterdir())
     # found by a search with a metadata filter, in the user's scope
     found = ulla.search("user.ulla:*", did_type="dataset", filters="channel=GamGam")
     assert [d.did for d in found.items] == ["user.ulla:hyy.skim"]
@@ -117,13 +119,31 @@ async def test_the_server_uploads_only_files_under_its_root(api, jp_root_dir, tm
     assert status == 400 and "at least one file" in body["message"]
 
 
-async def test_a_file_under_the_root_goes_up_through_the_server(api, jp_root_dir, rucio_client, lake):
+async def finished(api, record: dict) -> dict:
+    """The upload's record once it has ended, polled as the panel does."""
+    import asyncio
+
+    for _ in range(600):
+        if record["state"] != "running":
+            return record
+        await asyncio.sleep(0.1)
+        status, record = await api("uploads", record["id"])
+        assert status == 200, record
+    raise AssertionError(f"the upload {record['id']} did not end")
+
+
+@pytest.fixture
+def root_scope(rucio_client):
     from rucio.common.exception import Duplicate
 
     try:
         rucio_client.add_scope("root", "user.root")
     except Duplicate:
         pass
+    return "user.root"
+
+
+async def test_a_file_under_the_root_goes_up_through_the_server(api, jp_root_dir, rucio_client, lake, root_scope):
     (jp_root_dir / "results").mkdir()
     (jp_root_dir / "results" / "fit.txt").write_text("mass 125.1\n")
     request = {
@@ -132,7 +152,77 @@ async def test_a_file_under_the_root_goes_up_through_the_server(api, jp_root_dir
         "rse": USERDISK_RSE,
         "metadata": {"channel": "GamGam"},
     }
-    status, body = await api("uploads", method="POST", body=request)
-    assert status == 201, body
-    assert body["rse"] == USERDISK_RSE and [f["did"] for f in body["files"]] == ["user.root:fit.txt"]
+    status, started = await api("uploads", method="POST", body=request)
+    assert status == 202 and started["files_total"] == 1 and started["bytes_total"] == 11, started
+    done = await finished(api, started)
+    assert done["state"] == "done" and done["bytes_done"] == 11 and done["files_done"] == 1, done
+    assert done["rse"] == USERDISK_RSE and [f["did"] for f in done["uploaded"]] == ["user.root:fit.txt"]
     assert rucio_client.get_metadata("user.root", "fits", plugin="JSON").get("channel") == "GamGam"
+    status, listed = await api("uploads")
+    assert done["id"] in [u["id"] for u in listed["uploads"]]
+    # a refusal found before anything is written is the answer to the POST: nothing is queued
+    (jp_root_dir / "other").mkdir()
+    (jp_root_dir / "other" / "fit.txt").write_text("mass 126.0\n")
+    body = {"paths": ["other/fit.txt"], "dataset": "user.root:fits2", "rse": USERDISK_RSE}
+    status, refused = await api("uploads", method="POST", body=body)
+    assert status == 400 and "exists in user.root already, with other content" in refused["message"], refused
+    status, after = await api("uploads")
+    assert len(after["uploads"]) == len(listed["uploads"])
+
+
+async def test_a_cancelled_upload_stops_after_the_file_in_flight_and_keeps_only_whole_files(
+    api, jp_root_dir, rucio_client, lake, root_scope, monkeypatch
+):
+    """The first file is held in Rucio's upload until the cancel has been asked: it ends whole and
+    registered, the second is never sent, and the record says cancelled."""
+    import asyncio
+    import threading
+
+    from jupyterlab_odlake.core import upload as core_upload
+
+    in_rucio, cancelled = threading.Event(), threading.Event()
+    send_one = core_upload._upload_file
+
+    def held(*args, **kwargs):
+        in_rucio.set()
+        if not cancelled.wait(30):
+            raise AssertionError("the cancel never came")
+        return send_one(*args, **kwargs)
+
+    monkeypatch.setattr(core_upload, "_upload_file", held)
+    for name in ("first.txt", "second.txt"):
+        (jp_root_dir / name).write_text(f"{name}\n")
+    body = {"paths": ["first.txt", "second.txt"], "dataset": "user.root:cut.short", "rse": USERDISK_RSE}
+    status, started = await api("uploads", method="POST", body=body)
+    assert status == 202, started
+    for _ in range(300):
+        if in_rucio.is_set():
+            break
+        await asyncio.sleep(0.05)
+    status, record = await api("uploads", started["id"], method="DELETE")
+    assert status == 200 and record["current"] == "first.txt", record
+    cancelled.set()
+    done = await finished(api, record)
+    assert done["state"] == "cancelled" and done["files_done"] == 1, done
+    names = sorted(f["name"] for f in rucio_client.list_files("user.root", "cut.short"))
+    assert names == ["first.txt"]
+    assert not list(rucio_client.list_replicas([{"scope": "user.root", "name": "second.txt"}]))
+    status, missing = await api("uploads", "nope")
+    assert status == 404 and "no upload 'nope'" in missing["message"]
+
+
+async def test_a_kernel_uploads_through_its_server_and_waits_for_the_end(
+    jp_fetch, jp_serverapp, jp_http_port, jp_base_url, jp_root_dir, root_scope, lake
+):
+    """The kernel's way (its server's REST API): the POST starts the upload, the kernel polls it to its end."""
+    import asyncio
+
+    from jupyterlab_odlake.kernel.backends import ServerBackend
+
+    # the server that jp_fetch reaches (the test's loop serves it while the kernel's call runs on a thread)
+    backend = ServerBackend(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token)
+    (jp_root_dir / "kernel.txt").write_text("from a kernel\n")
+    record = await asyncio.to_thread(
+        backend.upload, [str(jp_root_dir / "kernel.txt")], DID("user.root", "kernel.out"), USERDISK_RSE, {}, None
+    )
+    assert record.state == "done" and [f["did"] for f in record.uploaded] == ["user.root:kernel.txt"], record

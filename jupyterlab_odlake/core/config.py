@@ -157,6 +157,7 @@ class InstanceConfig:
             "account": self.account,
             "vo": self.vo,
             "default_mode": self.default_mode,
+            "upload_rse": self.upload_rse,
         }
 
 

@@ -27,8 +27,8 @@ from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
 from .paths import inside
 from .probe import endpoint, silent
-from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page
-from .upload import Uploaded, upload
+from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, UploadRecord
+from .upload import upload
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -364,9 +364,9 @@ class Instance:
     # -- giving back ---------------------------------------------------------------------------
     def upload(
         self, paths: Sequence[Path], dataset: DID, rse: str | None = None, metadata: dict[str, Any] | None = None
-    ) -> Uploaded:
+    ) -> UploadRecord:
         """Upload files into ``dataset`` (created when new) on ``rse`` (default: the instance's upload RSE)."""
-        return upload(self.connection, paths, dataset, rse or self.config.upload_rse, metadata)
+        return upload(self.connection, paths, dataset, rse or self.config.upload_rse, metadata).record()
 
     def replicate(self, did: DID, rse_expression: str, lifetime_days: float | None = None) -> _rules.Rule:
         """A replication rule of this account: one copy of ``did`` on the RSEs of ``rse_expression``."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .did import DID
-from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
+from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page, UploadRecord
 
 
 @runtime_checkable
@@ -44,8 +44,8 @@ class Lake(Protocol):
 
     def upload(
         self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> dict[str, Any]:
-        """Upload files (absolute paths) into ``dataset``, created when new, with ``metadata``."""
+    ) -> UploadRecord:
+        """Upload files (absolute paths) into ``dataset``, created when new, with ``metadata``; returns when done."""
 
     def replicate(
         self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None

@@ -161,6 +161,45 @@ class DownloadRecord:
         return replace(record, errors=tuple(data.get("errors", ())), paths=tuple(data.get("paths", ())))
 
 
+UploadState = Literal["running", "done", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """What an upload is doing, as it was when asked: files go one after another, each verified and
+    registered by Rucio before the next; ``uploaded`` lists those in the dataset (did, bytes, adler32)."""
+
+    id: str
+    instance: str
+    dataset: str
+    rse: str
+    state: UploadState
+    files_total: int
+    files_done: int
+    bytes_total: int
+    bytes_done: int
+    rate: float
+    current: str | None
+    errors: tuple[str, ...]
+    created: float
+    finished: float | None
+    uploaded: tuple[dict[str, Any], ...]
+
+    @property
+    def active(self) -> bool:
+        return self.state == "running"
+
+    def to_json(self) -> JSON:
+        data = asdict(self)
+        data["errors"], data["uploaded"] = list(self.errors), list(self.uploaded)
+        return data
+
+    @classmethod
+    def from_json(cls, data: JSON) -> UploadRecord:
+        record: UploadRecord = _from_json(cls, data)
+        return replace(record, errors=tuple(data.get("errors", ())), uploaded=tuple(data.get("uploaded", ())))
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; ``next`` is the cursor of the following page, None at the end.

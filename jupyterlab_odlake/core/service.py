@@ -15,7 +15,8 @@ from .downloads import Downloads
 from .errors import InvalidRequest, NotFound, quoted
 from .instance import Instance
 from .locations import check_schemes
-from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
+from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page, UploadRecord
+from .upload import Uploads
 
 CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 
@@ -56,6 +57,7 @@ class Lakes:
         self.default = default or (names[0] if names else None)
         self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
         self.queue = Downloads(self.cache, parallel_transfers)
+        self.uploads = Uploads()
 
     def instance(self, name: str | None = None) -> Instance:
         name = name or self.default
@@ -102,9 +104,13 @@ class Lakes:
 
     def upload(
         self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> dict[str, Any]:
-        chosen = self.instance(instance)
-        return dict(chosen.upload([Path(p) for p in paths], dataset, rse, metadata).to_json(), instance=chosen.name)
+    ) -> UploadRecord:
+        return self.instance(instance).upload([Path(p) for p in paths], dataset, rse, metadata)
+
+    def start_upload(
+        self, paths: Sequence[Path], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
+    ) -> UploadRecord:
+        return self.uploads.start(self.instance(instance), paths, dataset, rse, metadata).record()
 
     def replicate(
         self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
@@ -115,5 +121,6 @@ class Lakes:
         return [r.to_json() for r in self.instance(instance).rules()]
 
     def close(self) -> None:
-        """Cancel running downloads and stop the transfer threads."""
+        """Cancel running downloads and uploads and stop their threads."""
         self.queue.shutdown()
+        self.uploads.shutdown()

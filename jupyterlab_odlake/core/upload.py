@@ -11,30 +11,116 @@ lines are kept and become the message.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
 from .did import DID
-from .errors import AccessDenied, InvalidRequest, OdlakeError, StorageError, quoted
+from .errors import AccessDenied, InvalidRequest, NotFound, OdlakeError, StorageError, quoted
+from .records import UploadRecord, UploadState
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+_log = logging.getLogger(__name__)
+KEEP_FINISHED = 100  # finished uploads remembered for their records
 
 
-@dataclass(frozen=True)
-class Uploaded:
+@dataclass
+class Upload:
+    """An upload as it runs (mutable, server-side); ``record()`` is what is shown of it."""
+
+    id: str
+    instance: str
     dataset: str
     rse: str
-    files: list[dict[str, Any]]  # did, bytes, adler32
+    files_total: int = 0
+    bytes_total: int = 0
+    state: UploadState = "running"
+    files_done: int = 0
+    bytes_done: int = 0
+    current: str | None = None
+    errors: list[str] = field(default_factory=list)
+    uploaded: list[dict[str, Any]] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "rse": self.rse, "files": self.files}
+    def record(self) -> UploadRecord:
+        elapsed = (self.finished or time.time()) - self.created
+        return UploadRecord(
+            id=self.id,
+            instance=self.instance,
+            dataset=self.dataset,
+            rse=self.rse,
+            state=self.state,
+            files_total=self.files_total,
+            files_done=self.files_done,
+            bytes_total=self.bytes_total,
+            bytes_done=self.bytes_done,
+            rate=self.bytes_done / elapsed if elapsed > 0 else 0.0,
+            current=self.current,
+            errors=tuple(self.errors),
+            created=self.created,
+            finished=self.finished,
+            uploaded=tuple(self.uploaded),
+        )
 
 
 def upload(
-    connection: Connection, paths: Sequence[Path], dataset: DID, rse: str, metadata: dict[str, Any] | None = None
-) -> Uploaded:
+    connection: Connection,
+    paths: Sequence[Path],
+    dataset: DID,
+    rse: str,
+    metadata: dict[str, Any] | None = None,
+) -> Upload:
     """Upload ``paths`` (checked already to be where the caller may read) into ``dataset`` on ``rse``."""
+    check(connection, paths, dataset, rse)
+    job = Upload(id="", instance=connection.config.name, dataset=str(dataset), rse=rse)
+    return send(connection, paths, dataset, metadata, job)
+
+
+def send(
+    connection: Connection, paths: Sequence[Path], dataset: DID, metadata: dict[str, Any] | None, job: Upload
+) -> Upload:
+    """The files of a checked upload, one after another, so that ``job`` shows progress and a cancel stops
+    before the next file: what is in the dataset then is whole, verified and registered."""
+    job.files_total, job.bytes_total = len(paths), sum(p.stat().st_size for p in paths)
+    try:
+        for p in paths:
+            if job.cancelled.is_set():
+                break
+            job.current = p.name
+            _upload_file(connection, p, dataset, job.rse)
+            job.files_done += 1
+            job.bytes_done += p.stat().st_size
+    finally:
+        job.current = None
+        if job.files_done and metadata:  # a dataset with files is found by its metadata, also when cut short
+            connection.call(
+                lambda c: c.set_metadata_bulk(dataset.scope, dataset.name, metadata), f"describing {dataset}"
+            )
+        if job.files_done:
+            names = {p.name for p in paths}
+            files = connection.call(lambda c: list(c.list_files(dataset.scope, dataset.name)), f"listing {dataset}")
+            job.uploaded = [
+                {"did": f"{f['scope']}:{f['name']}", "bytes": f.get("bytes"), "adler32": f.get("adler32")}
+                for f in files
+                if f["name"] in names
+            ]
+    job.state = "cancelled" if job.cancelled.is_set() and job.files_done < job.files_total else "done"
+    job.finished = time.time()
+    return job
+
+
+def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str) -> None:
+    """Refuse, before anything is written, what Rucio's upload would refuse half-way or skip silently."""
     if not paths:
         raise InvalidRequest("Choose at least one file to upload.")
     missing = [p for p in paths if not p.is_file()]
@@ -45,7 +131,6 @@ def upload(
         raise InvalidRequest("Two of the files have the same name; a dataset holds each name once.")
     if not rse:
         raise InvalidRequest("No RSE is named for uploads; choose one that accepts writes.")
-    from rucio.client.uploadclient import UploadClient
     from rucio.common import exception as rx
     from rucio.common.checksum import adler32
 
@@ -74,6 +159,12 @@ def upload(
                 "yours, or upload it into another scope. Nothing was uploaded."
             )
 
+
+def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> None:
+    """One file through ``UploadClient``: copied, verified, registered, attached to ``dataset``."""
+    from rucio.client.uploadclient import UploadClient
+    from rucio.common import exception as rx
+
     errors: list[str] = []
 
     class Log:
@@ -85,18 +176,15 @@ def upload(
 
         __call__ = log
 
-    items = [
-        {
-            "path": str(p),
-            "rse": rse,
-            "did_scope": dataset.scope,
-            "did_name": p.name,
-            "dataset_scope": dataset.scope,
-            "dataset_name": dataset.name,
-            "register_after_upload": True,
-        }
-        for p in paths
-    ]
+    item = {
+        "path": str(path),
+        "rse": rse,
+        "did_scope": dataset.scope,
+        "did_name": path.name,
+        "dataset_scope": dataset.scope,
+        "dataset_name": dataset.name,
+        "register_after_upload": True,
+    }
 
     def run(client: Any) -> None:
         # UploadClient asks for the RSE's settings with a client of its own, made from a rucio.cfg that a
@@ -105,29 +193,81 @@ def upload(
 
         vo = getattr(client, "vo", None) or "def"
         rsemanager.RSE_REGION.set(f"rse_info_{rse}:{vo}", client.get_rse(rse))
-        UploadClient(_client=client, logger=Log(), tracing=False).upload(items)
+        UploadClient(_client=client, logger=Log(), tracing=False).upload([item])
 
     try:
-        connection.call(run, f"uploading to {dataset} on {rse}", raw=True)
+        connection.call(run, f"uploading {path.name} to {dataset} on {rse}", raw=True)
     except (rx.NoFilesUploaded, rx.NotAllFilesUploaded) as e:
         raise _refusal(errors, dataset, rse) from e
     except rx.RSEWriteBlocked:
         raise StorageError(f"{rse} does not accept writes now; choose another RSE.") from None
     except rx.RucioException as e:  # Rucio's own refusals, in the user's words; a bug goes on as it is
         raise _refusal([f"{type(e).__name__}: {e}", *errors], dataset, rse, error=e) from e
-    if metadata:
-        connection.call(lambda c: c.set_metadata_bulk(dataset.scope, dataset.name, metadata), f"describing {dataset}")
-    files = connection.call(lambda c: list(c.list_files(dataset.scope, dataset.name)), f"listing {dataset}")
-    uploaded = {p.name for p in paths}
-    return Uploaded(
-        str(dataset),
-        rse,
-        [
-            {"did": f"{f['scope']}:{f['name']}", "bytes": f.get("bytes"), "adler32": f.get("adler32")}
-            for f in files
-            if f["name"] in uploaded
-        ],
-    )
+
+
+class Uploads:
+    """The uploads of one server (or kernel): each runs on a thread of its own, its record kept a while."""
+
+    def __init__(self, parallel: int = 2, keep_finished: int = KEEP_FINISHED):
+        self._runner = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="odlake-upload")
+        self._uploads: dict[str, Upload] = {}
+        self._lock = threading.Lock()
+        self.keep_finished = keep_finished
+
+    def start(
+        self, instance: Instance, paths: Sequence[Path], dataset: DID, rse: str | None, metadata: dict[str, Any]
+    ) -> Upload:
+        """Check the upload (refusals come before anything is written), then queue it; returns its record."""
+        rse = rse or instance.config.upload_rse
+        check(instance.connection, paths, dataset, rse)
+        job = Upload(
+            id=uuid.uuid4().hex[:12],
+            instance=instance.name,
+            dataset=str(dataset),
+            rse=rse,
+            files_total=len(paths),
+            bytes_total=sum(p.stat().st_size for p in paths),
+        )
+        with self._lock:
+            finished = sorted((u for u in self._uploads.values() if not u.record().active), key=lambda u: u.created)
+            for old in finished[: max(0, len(finished) - self.keep_finished)]:
+                del self._uploads[old.id]
+            self._uploads[job.id] = job
+        self._runner.submit(self._run, instance, list(paths), dataset, metadata, job)
+        return job
+
+    def get(self, upload_id: str) -> Upload:
+        try:
+            return self._uploads[upload_id]
+        except KeyError:
+            raise NotFound(f"There is no upload '{quoted(upload_id)}' on this server.") from None
+
+    def all(self) -> list[Upload]:
+        return sorted(self._uploads.values(), key=lambda u: u.created)
+
+    def cancel(self, upload_id: str) -> Upload:
+        """Stop before the next file; the file in flight is finished, so that the dataset holds only whole files."""
+        job = self.get(upload_id)
+        job.cancelled.set()
+        return job
+
+    def _run(self, instance: Instance, paths: list[Path], dataset: DID, metadata: dict[str, Any], job: Upload) -> None:
+        try:
+            send(instance.connection, paths, dataset, metadata, job)
+        except OdlakeError as e:
+            job.errors.append(e.message)
+            job.state = "failed"
+        except Exception as e:  # noqa: BLE001 - an upload must end in a state; the log gets the traceback
+            _log.exception("upload %s into %s failed", job.id, job.dataset)
+            job.errors.append(f"unexpected {type(e).__name__}: {e}")
+            job.state = "failed"
+        finally:
+            job.finished = job.finished or time.time()
+
+    def shutdown(self) -> None:
+        for job in self._uploads.values():
+            job.cancelled.set()
+        self._runner.shutdown(wait=False, cancel_futures=True)
 
 
 def _refusal(errors: list[str], dataset: DID, rse: str, error: Exception | None = None) -> OdlakeError:

@@ -15,7 +15,7 @@ from ..core.did import DID
 from ..core.errors import InvalidRequest, NotFound, StorageError, quoted
 from ..core.lake import Lake
 from ..core.locations import check_schemes
-from ..core.records import MODES, DIDInfo, DownloadRecord, FileEntry, Mode
+from ..core.records import MODES, DIDInfo, DownloadRecord, FileEntry, Mode, UploadRecord
 from . import backends
 from .attached import AttachedDID, AttachedFile
 
@@ -136,9 +136,10 @@ def upload(
     rse: str | None = None,
     meta: dict[str, Any] | None = None,
     instance: str | None = None,
-) -> dict[str, Any]:
+) -> UploadRecord:
     """Upload files into ``dataset`` (``user.<account>:name``, created when new), with metadata ``meta``,
-    through Rucio's own upload (checksums verified); ``rse`` defaults to the instance's upload RSE."""
+    through Rucio's own upload (checksums verified); ``rse`` defaults to the instance's upload RSE.
+    ``.uploaded`` lists the files in the dataset (did, bytes, adler32)."""
     dataset = dataset if isinstance(dataset, DID) else DID.parse(dataset)
     files = [paths] if isinstance(paths, str) else list(paths)
     absolute = [str(Path(p).expanduser().absolute()) for p in files]

@@ -11,6 +11,7 @@ configuration. Both implement ``core.lake.Lake``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from ..core import errors as E
 from ..core.did import DID
 from ..core.errors import OdlakeError
 from ..core.lake import Lake
-from ..core.records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page
+from ..core.records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page, UploadRecord
 
 _ERRORS = {
     cls.code: cls
@@ -116,7 +117,18 @@ class ServerBackend:
         self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
     ) -> dict[str, Any]:
         body = {"paths": list(paths), "dataset": str(dataset), "rse": rse, "metadata": metadata, "instance": instance}
-        return self._call("POST", "uploads", json=body)
+        record = UploadRecord.from_json(self._call("POST", "uploads", json=body))
+        route = f"uploads/{quote(record.id, safe='')}"
+        try:
+            while record.active:
+                time.sleep(0.2)
+                record = UploadRecord.from_json(self._call("GET", route))
+        except KeyboardInterrupt:  # an interrupted cell stops the upload after the file in flight
+            self._call("DELETE", route)
+            raise
+        if record.state == "failed":
+            raise OdlakeError(record.errors[0] if record.errors else f"The upload into {dataset} failed.")
+        return record
 
     def replicate(
         self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None

@@ -177,11 +177,9 @@ class OdlakeMagics(Magics):
                 raise InvalidRequest(f"--meta '{pair[:40]}' is not KEY=VALUE.")
             meta[key.strip()] = value
         done = api.upload(opts.paths, opts.dataset, rse=opts.rse, meta=meta, instance=opts.instance)
-        size = sum(f.get("bytes") or 0 for f in done["files"])
-        names = ", ".join(f["did"].split(":", 1)[1] for f in done["files"])
-        print(
-            f"uploaded {len(done['files'])} files ({size_text(size)}) into {done['dataset']} on {done['rse']}: {names}"
-        )
+        size = sum(f.get("bytes") or 0 for f in done.uploaded)
+        names = ", ".join(f["did"].split(":", 1)[1] for f in done.uploaded)
+        print(f"uploaded {len(done.uploaded)} files ({size_text(size)}) into {done.dataset} on {done.rse}: {names}")
         return None
 
     def _replicate(self, opts):

@@ -189,6 +189,12 @@ class DownloadHandler(OdlakeHandler):
 
 
 class UploadsHandler(OdlakeHandler):
+    """Uploads of this server; POST checks one (refusals answer at once) and starts it."""
+
+    @tornado.web.authenticated
+    def get(self):
+        self.reply({"uploads": [u.record().to_json() for u in self.lakes.uploads.all()]})
+
     @tornado.web.authenticated
     async def post(self):
         body = self.body()
@@ -202,8 +208,8 @@ class UploadsHandler(OdlakeHandler):
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise InvalidRequest("paths must be a list of file paths under the server's root directory.")
         files = [self.under_root(p) for p in paths]
-        uploaded = await self.call(instance.upload, files, dataset, rse, metadata)
-        self.reply(dict(uploaded.to_json(), instance=instance.name), 201)
+        started = await self.call(self.lakes.start_upload, files, dataset, rse, metadata, instance.name)
+        self.reply(started.to_json(), 202)
 
     def under_root(self, path: str) -> Path:
         """``path`` (relative to the server's root directory, or absolute inside it) resolved; refused when it
@@ -217,6 +223,17 @@ class UploadsHandler(OdlakeHandler):
                 f"'{quoted(path)}' is outside the Jupyter root directory; only files under it are uploaded."
             )
         return Path(os.path.realpath(candidate))
+
+
+class UploadHandler(OdlakeHandler):
+    @tornado.web.authenticated
+    def get(self, upload_id):
+        self.reply(self.lakes.uploads.get(upload_id).record().to_json())
+
+    @tornado.web.authenticated
+    def delete(self, upload_id):
+        """Stop after the file in flight: the dataset keeps only whole, registered files."""
+        self.reply(self.lakes.uploads.cancel(upload_id).record().to_json())
 
 
 class RulesHandler(OdlakeHandler):

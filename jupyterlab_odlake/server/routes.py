@@ -17,6 +17,7 @@ ROUTES = [
     (r"downloads", h.DownloadsHandler),
     (r"downloads/(?P<download_id>[^/]+)", h.DownloadHandler),
     (r"uploads", h.UploadsHandler),
+    (r"uploads/(?P<upload_id>[^/]+)", h.UploadHandler),
     (r"rules", h.RulesHandler),
     (r"rules/(?P<rule_id>[0-9a-fA-F-]+)", h.RuleHandler),
 ]
