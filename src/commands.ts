@@ -10,6 +10,9 @@ export namespace CommandIDs {
   export const copyDid = 'odlake:copy-did';
   export const copySnippet = 'odlake:copy-snippet';
   export const refresh = 'odlake:refresh';
+  export const upload = 'odlake:upload';
+  export const replicate = 'odlake:replicate';
+  export const showRules = 'odlake:show-rules';
 }
 
 /** What the commands do; the plugin gives the ways (panel, notebook, model). */
@@ -19,6 +22,11 @@ export interface ICommandActions {
   attach(did: IDid): Promise<void>;
   download(did: IDid): Promise<void>;
   snippet(did: IDid): string;
+  /** Open the upload form for the files selected in the file browser (any, when none is). */
+  upload(): Promise<void>;
+  /** Ask where to make a DID available, and create the rule. */
+  replicate(did: IDid): Promise<void>;
+  showRules(): void;
   /** The DID a context menu was opened on or the row in focus, if any. */
   contextDid(): IDid | null;
 }
@@ -81,6 +89,27 @@ export function addCommands(
     'Insert and run %odlake attach in the current notebook'
   );
   onDid(CommandIDs.download, 'Download (verified, into the cache)', actions.download);
+  onDid(
+    CommandIDs.replicate,
+    args => (args.did ? `Make ${args.did} Available on…` : 'Make Available on…'),
+    actions.replicate,
+    'Ask Rucio for a copy on an RSE of your choice (a replication rule)'
+  );
+  commands.addCommand(CommandIDs.upload, {
+    label: 'Upload to Open Data Lake…',
+    caption: 'Upload the selected files into a dataset of yours, with metadata',
+    execute: () => actions.upload()
+  });
+  commands.addCommand(CommandIDs.showRules, {
+    label: 'Open Data Lake: Show My Replication Rules',
+    execute: () => actions.showRules()
+  });
+  // the file browser's context menu, on files (a folder is not uploaded as such)
+  app.contextMenu.addItem({
+    command: CommandIDs.upload,
+    selector: '.jp-DirListing-item[data-isdir="false"]',
+    rank: 10
+  });
   onDid(CommandIDs.copyDid, 'Copy DID', did => Clipboard.copyToSystem(did.did));
   onDid(CommandIDs.copySnippet, 'Copy Python Snippet', did =>
     Clipboard.copyToSystem(actions.snippet(did))
@@ -89,13 +118,20 @@ export function addCommands(
   const onRows = [
     CommandIDs.attach,
     CommandIDs.download,
+    CommandIDs.replicate,
     CommandIDs.copyDid,
     CommandIDs.copySnippet
   ];
   onRows.forEach((command, rank) =>
     app.contextMenu.addItem({ command, selector: '.jp-OdlakeDid', rank })
   );
-  for (const command of [CommandIDs.open, CommandIDs.refresh, ...onRows]) {
+  for (const command of [
+    CommandIDs.open,
+    CommandIDs.refresh,
+    CommandIDs.upload,
+    CommandIDs.showRules,
+    ...onRows
+  ]) {
     palette?.addItem({ command, category: 'Open Data Lake' });
   }
 }

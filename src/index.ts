@@ -1,19 +1,20 @@
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { askAttachLine, insertCell } from './attach';
 import { addCommands } from './commands';
-import { IDidActions } from './components/DidRow';
-import { LakePanel } from './components/LakePanel';
+import { IPanelActions, LakePanel } from './components/LakePanel';
 import { acceptDrops, DidDragger } from './dragdrop';
+import { askReplicate, askUpload } from './giveback';
 import { lakeIcon } from './icons';
 import { loadInKernels } from './kernels';
 import { LakeModel } from './model';
 import { DEFAULTS, ISettings, PLUGIN_ID } from './settings';
 import { pythonSnippet, variableName } from './cells';
-import { IDid } from './tokens';
+import { formatBytes, IDid, IRule, IUpload } from './tokens';
 
 export { lakeIcon };
 
@@ -22,13 +23,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Browse, search and attach the Open Data samples of a Rucio lake.',
   autoStart: true,
   requires: [ILabShell, INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette],
+  optional: [ISettingRegistry, ICommandPalette, IFileBrowserFactory],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell,
     tracker: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    browsers: IFileBrowserFactory | null
   ) => {
     const model = new LakeModel(message => Notification.error(message, { autoClose: 8000 }));
     let settings: ISettings = { ...DEFAULTS };
@@ -63,7 +65,104 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
-    const rowActions: IDidActions = {
+    /** The files selected in the file browser, as paths under the Jupyter root. */
+    const selectedFiles = (): string[] => {
+      const browser = browsers?.tracker.currentWidget;
+      if (!browser) {
+        return [];
+      }
+      return Array.from(browser.selectedItems())
+        .filter(item => item.type !== 'directory')
+        .map(item => item.path);
+    };
+
+    /** The metadata keys the catalog shows, as suggestions for an upload's metadata. */
+    const catalogKeys = (): string[] => {
+      const keys = new Set<string>();
+      for (const analysis of model.catalog?.analyses ?? []) {
+        for (const container of analysis.containers) {
+          for (const did of [container, ...container.datasets]) {
+            Object.keys(did.metadata).forEach(k => keys.add(k));
+          }
+        }
+      }
+      return [...keys].slice(0, 8);
+    };
+
+    const upload = async () => {
+      const current = model.current;
+      const request = await askUpload(
+        selectedFiles(),
+        current?.account ?? '',
+        current?.upload_rse ?? '',
+        catalogKeys()
+      );
+      if (!request) {
+        return;
+      }
+      labShell.activateById(panel.id);
+      try {
+        await model.upload(request.paths, request.dataset, request.rse, request.metadata);
+      } catch (error) {
+        Notification.error(`Nothing was uploaded: ${(error as Error).message}`, {
+          autoClose: 10000
+        });
+      }
+    };
+    model.onUploadEnded = (u: IUpload) => {
+      if (u.state === 'done') {
+        Notification.success(
+          `Uploaded ${u.files_done} files (${formatBytes(u.bytes_done)}) into ${u.dataset} on ${u.rse}.`,
+          { autoClose: 6000 }
+        );
+      } else if (u.state === 'failed') {
+        Notification.error(`The upload into ${u.dataset} failed: ${u.errors[0] ?? ''}`);
+      } else {
+        Notification.info(`Upload into ${u.dataset} stopped: ${u.files_done} whole files kept.`, {
+          autoClose: 6000
+        });
+      }
+    };
+
+    const replicate = async (did: IDid) => {
+      const request = await askReplicate(did.did, '');
+      if (!request) {
+        return;
+      }
+      try {
+        const rule = await model.replicate(did.did, request.rseExpression, request.lifetimeDays);
+        Notification.success(`Rule ${rule.id} for ${rule.did}: ${rule.state}, ${rule.explained}.`, {
+          autoClose: 8000
+        });
+        labShell.activateById(panel.id);
+        model.setView('rules');
+      } catch (error) {
+        Notification.error(`No rule was made: ${(error as Error).message}`, { autoClose: 10000 });
+      }
+    };
+
+    const deleteRule = async (rule: IRule) => {
+      const answer = await showDialog({
+        title: 'Delete the rule?',
+        body: `The rule keeping ${rule.did} on ${rule.rse_expression} ends: Rucio lets it expire within the hour, then removes the copies only it kept.`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        await model.deleteRule(rule.id);
+        Notification.info(`Rule ${rule.id} deleted: it expires within the hour.`, {
+          autoClose: 6000
+        });
+      } catch (error) {
+        Notification.error((error as Error).message, { autoClose: 10000 });
+      }
+    };
+
+    const rowActions: IPanelActions = {
+      upload: () => void upload(),
+      deleteRule: rule => void deleteRule(rule),
       attach: did => void attach(did),
       download: did => void download(did),
       context: did => {
@@ -97,7 +196,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
             settings.defaultMode,
             settings.streamSchemes
           ),
-        contextDid: () => contextDid
+        contextDid: () => contextDid,
+        upload,
+        replicate,
+        showRules: () => {
+          labShell.activateById(panel.id);
+          model.setView('rules');
+        }
       },
       palette
     );

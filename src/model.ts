@@ -3,7 +3,18 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { requestAPI } from './request';
-import { ICatalog, IDid, IDownload, IFile, IInstance, IPage, isActive, Mode } from './tokens';
+import {
+  ICatalog,
+  IDid,
+  IDownload,
+  IFile,
+  IInstance,
+  IPage,
+  IRule,
+  isActive,
+  IUpload,
+  Mode
+} from './tokens';
 
 /** The parameters a search started with; its later pages use them, whatever the search box holds then. */
 export interface ISearch {
@@ -91,9 +102,9 @@ export class LakeModel implements IDisposable {
   constructor(private _onError: (message: string) => void = () => undefined) {
     this._poll = new Poll({
       auto: false,
-      factory: () => this._refreshDownloads(),
+      factory: () => this._refreshTransfers(),
       frequency: { interval: 500, backoff: false },
-      name: 'jupyterlab-odlake:downloads',
+      name: 'jupyterlab-odlake:transfers',
       standby: 'never'
     });
   }
@@ -115,6 +126,9 @@ export class LakeModel implements IDisposable {
     Signal.clearData(this);
   }
 
+  /** The panel's view: the catalog, a search, or the account's replication rules. */
+  view: 'catalog' | 'search' | 'rules' = 'catalog';
+
   instances: IInstance[] = [];
   instance = '';
   instanceError = '';
@@ -130,6 +144,10 @@ export class LakeModel implements IDisposable {
   searching = false;
 
   downloads: IDownload[] = [];
+  uploads: IUpload[] = [];
+  /** The rules of the instance's account, once asked for; null before. */
+  rules: IRule[] | null = null;
+  rulesError = '';
 
   pageSize = 100;
   defaultInstance = '';
@@ -156,6 +174,11 @@ export class LakeModel implements IDisposable {
       return 'Nothing found: check the pattern (scope:name with * wildcards) and the filters.';
     }
     return results.total === null ? `${results.items.length}+ found` : `${results.total} found`;
+  }
+
+  setView(view: LakeModel['view']): void {
+    this.view = view;
+    this._changed.emit();
   }
 
   setQuery(query: string): void {
@@ -213,6 +236,7 @@ export class LakeModel implements IDisposable {
     this.catalogError = '';
     this.results = null;
     this._search = null;
+    this.rules = null;
     this._changed.emit();
     await this.loadCatalog();
   }
@@ -311,12 +335,89 @@ export class LakeModel implements IDisposable {
     this._update(record);
   }
 
+  /**
+   * Upload files (paths under the Jupyter root) into `dataset`; the server checks them first
+   * (a refusal rejects here, nothing queued), then the panel follows the upload file by file.
+   */
+  async upload(
+    paths: string[],
+    dataset: string,
+    rse: string,
+    metadata: Record<string, string>
+  ): Promise<IUpload> {
+    const record = await requestAPI<IUpload>('uploads', {
+      method: 'POST',
+      body: JSON.stringify({
+        paths,
+        dataset,
+        rse: rse || null,
+        metadata,
+        instance: this.instance
+      })
+    });
+    this.uploads = [...this.uploads, record];
+    this._changed.emit();
+    void this._poll.start();
+    return record;
+  }
+
+  /** Stop an upload after the file in flight: the dataset keeps only whole files. */
+  async cancelUpload(id: string): Promise<void> {
+    const record = await requestAPI<IUpload>(`uploads/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+    this._updateUpload(record);
+  }
+
+  /** Called with each upload as it ends (done, failed or cancelled). */
+  onUploadEnded: (upload: IUpload) => void = () => undefined;
+
+  async loadRules(): Promise<void> {
+    try {
+      const reply = await requestAPI<{ rules: IRule[] }>('rules?' + this._params({}));
+      this.rules = reply.rules;
+      this.rulesError = '';
+    } catch (error) {
+      this.rulesError = (error as Error).message;
+    }
+    this._changed.emit();
+  }
+
+  /** Ask for a rule keeping a copy of `did` on the RSEs of `rseExpression`; the rules reload. */
+  async replicate(did: string, rseExpression: string, lifetimeDays: number | null): Promise<IRule> {
+    const rule = await requestAPI<IRule>('rules', {
+      method: 'POST',
+      body: JSON.stringify({
+        did,
+        rse_expression: rseExpression,
+        lifetime_days: lifetimeDays,
+        instance: this.instance
+      })
+    });
+    await this.loadRules();
+    return rule;
+  }
+
+  async deleteRule(id: string): Promise<void> {
+    await requestAPI(`rules/${encodeURIComponent(id)}?` + this._params({}), { method: 'DELETE' });
+    await this.loadRules();
+  }
+
   private _update(record: IDownload): void {
     this.downloads = this.downloads.map(d => (d.id === record.id ? record : d));
     this._changed.emit();
   }
 
-  private async _refreshDownloads(): Promise<void> {
+  private _updateUpload(record: IUpload): void {
+    const before = this.uploads.find(u => u.id === record.id);
+    this.uploads = this.uploads.map(u => (u.id === record.id ? record : u));
+    this._changed.emit();
+    if (before && isActive(before) && !isActive(record)) {
+      this.onUploadEnded(record);
+    }
+  }
+
+  private async _refreshTransfers(): Promise<void> {
     for (const d of this.downloads.filter(isActive)) {
       try {
         this._update(await requestAPI<IDownload>(`downloads/${encodeURIComponent(d.id)}`));
@@ -324,7 +425,14 @@ export class LakeModel implements IDisposable {
         // the next tick tries again
       }
     }
-    if (!this.downloads.some(isActive)) {
+    for (const u of this.uploads.filter(isActive)) {
+      try {
+        this._updateUpload(await requestAPI<IUpload>(`uploads/${encodeURIComponent(u.id)}`));
+      } catch {
+        // the next tick tries again
+      }
+    }
+    if (!this.downloads.some(isActive) && !this.uploads.some(isActive)) {
       void this._poll.stop();
     }
   }

@@ -27,6 +27,8 @@ export interface IInstance {
   account: string | null;
   vo: string | null;
   default_mode: Mode;
+  /** Where uploads go unless another RSE is named; empty when the instance has none. */
+  upload_rse: string;
   /** Stream schemes, preferred first (root://, as a grid site reads, unless configured otherwise). */
   schemes?: string[];
   reachable: boolean;
@@ -103,8 +105,70 @@ export interface IDownload {
   paths: string[];
 }
 
-export function isActive(download: IDownload): boolean {
+export type UploadState = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** An upload: files go one after another, each verified and registered before the next. */
+export interface IUpload {
+  id: string;
+  instance: string;
+  dataset: string;
+  rse: string;
+  state: UploadState;
+  files_total: number;
+  files_done: number;
+  bytes_total: number;
+  bytes_done: number;
+  rate: number;
+  /** The file in flight. */
+  current: string | null;
+  errors: string[];
+  created: number;
+  finished: number | null;
+  uploaded: { did: string; bytes: number | null; adler32: string | null }[];
+}
+
+/** A replication rule of the user's account. */
+export interface IRule {
+  id: string;
+  did: string;
+  rse_expression: string;
+  /** Rucio's: OK, REPLICATING, STUCK, … */
+  state: string;
+  /** The state in words a user acts on. */
+  explained: string;
+  locks_ok: number;
+  locks_total: number;
+  expires_at: string | null;
+  account: string;
+}
+
+export function isActive(download: IDownload | IUpload): boolean {
   return download.state === 'resolving' || download.state === 'running';
+}
+
+/** A dataset name proposed for files: the first file's name without its extension. */
+export function proposedDataset(account: string, paths: string[]): string {
+  const first = (paths[0] ?? '').split('/').pop() ?? '';
+  const stem = first.includes('.') ? first.slice(0, first.lastIndexOf('.')) : first;
+  return `user.${account || 'ACCOUNT'}:${stem || 'results'}`;
+}
+
+/** Metadata typed in as key=value lines: the keys and values, or the first line that is not one. */
+export function parseMetadata(text: string): { metadata: Record<string, string>; error: string } {
+  const metadata: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) {
+      continue;
+    }
+    const i = line.indexOf('=');
+    const key = i > 0 ? line.slice(0, i).trim() : '';
+    if (!/^[A-Za-z_][\w.]*$/.test(key)) {
+      return { metadata, error: `"${line.slice(0, 40)}" is not key=value` };
+    }
+    metadata[key] = line.slice(i + 1).trim();
+  }
+  return { metadata, error: '' };
 }
 
 /** A file row's short word for how the file is read ("root", "in place", "copy") and its tooltip. */

@@ -102,6 +102,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
 
     client = Client()
     _ignore(Duplicate, client.add_scope, ACCOUNT, SCOPE)
+    _ignore(Duplicate, client.add_scope, ACCOUNT, f"user.{ACCOUNT}")  # Rucio's convention: each account's own scope
 
     port = int(urlparse(storage_url).port)
     http_protocol = {

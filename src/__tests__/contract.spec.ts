@@ -12,6 +12,8 @@ import type {
   IFile,
   IInfo,
   IInstance,
+  IRule,
+  IUpload,
   Metadata,
   Mode
 } from '../tokens';
@@ -26,6 +28,8 @@ const contract: Record<string, true> = {
   did: true as Same<IDid, Schemas['DID']>,
   file: true as Same<IFile, Schemas['File']>,
   download: true as Same<IDownload, Schemas['Download']>,
+  upload: true as Same<IUpload, Schemas['Upload']>,
+  rule: true as Same<IRule, Schemas['Rule']>,
   catalog: true as Same<ICatalog, Schemas['Catalog']>,
   mode: true as Same<Mode, Schemas['Mode']>,
   didType: true as Same<DidType, Schemas['DIDType']>,

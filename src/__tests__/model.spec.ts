@@ -4,7 +4,7 @@
  */
 import { LakeModel } from '../model';
 import { requestAPI } from '../request';
-import { readLabel } from '../tokens';
+import { parseMetadata, proposedDataset, readLabel } from '../tokens';
 
 jest.mock('../request', () => ({ requestAPI: jest.fn() }));
 const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
@@ -245,5 +245,63 @@ describe('how a file is read', () => {
       title: 'it has no replica on ODLAKE_LOCAL'
     });
     expect(readLabel(undefined, 'auto')).toEqual({ tag: '', title: '' });
+  });
+});
+
+describe('uploads', () => {
+  const record = (state: string, done: number) => ({
+    id: 'u1',
+    instance: 'demo',
+    dataset: 'user.ulla:skim',
+    rse: 'USERDISK',
+    state,
+    files_total: 2,
+    files_done: done,
+    bytes_total: 20,
+    bytes_done: done * 10,
+    rate: 5,
+    current: null,
+    errors: [],
+    created: 1,
+    finished: null,
+    uploaded: []
+  });
+  it('posts the form, follows the upload to its end and says once that it ended', async () => {
+    const model = new LakeModel();
+    model.instance = 'demo';
+    const ended: string[] = [];
+    model.onUploadEnded = u => ended.push(u.state);
+    request.mockResolvedValueOnce(record('running', 0));
+    await model.upload(['a.txt', 'b.txt'], 'user.ulla:skim', '', { channel: 'GamGam' });
+    const [url, init] = request.mock.calls[0];
+    expect(url).toBe('uploads');
+    expect(JSON.parse(init?.body as string)).toEqual({
+      paths: ['a.txt', 'b.txt'],
+      dataset: 'user.ulla:skim',
+      rse: null,
+      metadata: { channel: 'GamGam' },
+      instance: 'demo'
+    });
+    expect(model.uploads.map(u => u.state)).toEqual(['running']);
+    request.mockResolvedValueOnce(record('done', 2));
+    await model.cancelUpload('u1'); // any later record of it: here the one a cancel answers
+    expect(model.uploads[0].files_done).toBe(2);
+    expect(ended).toEqual(['done']);
+    model.dispose();
+  });
+});
+
+describe('the upload form', () => {
+  it('reads key=value lines and names the first line that is not one', () => {
+    expect(parseMetadata('channel=GamGam\n\n note = a fit ')).toEqual({
+      metadata: { channel: 'GamGam', note: 'a fit' },
+      error: ''
+    });
+    expect(parseMetadata('channel=GamGam\njust words').error).toBe('"just words" is not key=value');
+    expect(parseMetadata('=x').error).not.toBe('');
+  });
+  it("proposes a dataset in the user's scope named after the first file", () => {
+    expect(proposedDataset('ulla', ['results/skim.root', 'mass.txt'])).toBe('user.ulla:skim');
+    expect(proposedDataset('', [])).toBe('user.ACCOUNT:results');
   });
 });

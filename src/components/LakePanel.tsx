@@ -4,11 +4,17 @@ import { FixedSizeList } from 'react-window';
 import { ReactWidget } from '@jupyterlab/apputils';
 
 import { LakeModel } from '../model';
-import { formatBytes, ICatalog, IDid, IDownload, isActive } from '../tokens';
+import { formatBytes, ICatalog, IDid, IDownload, IRule, isActive, IUpload } from '../tokens';
 import { DidRow, IDidActions, metadataLines } from './DidRow';
 import { FileList } from './FileList';
 
 const RESULT_ROW = 26;
+
+/** What the panel asks of the application beyond the DID rows: the upload form, a rule's deletion. */
+export interface IPanelActions extends IDidActions {
+  upload(): void;
+  deleteRule(rule: IRule): void;
+}
 
 function StatusDot(props: { model: LakeModel }): JSX.Element {
   const current = props.model.current;
@@ -227,57 +233,184 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
   );
 }
 
-function Downloads(props: { model: LakeModel }): JSX.Element | null {
-  const { model } = props;
-  if (model.downloads.length === 0) {
-    return null;
-  }
+/** One transfer's row: what, state, cancel while active, a progress bar and the counts. */
+function Transfer(props: {
+  kind: 'download' | 'upload';
+  name: string;
+  state: string;
+  active: boolean;
+  onCancel: () => void;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rate: number;
+  detail: string;
+  errors: string[];
+}): JSX.Element {
+  const p = props;
   return (
-    <div className="jp-OdlakeDownloads">
-      <div className="jp-OdlakeSection-title">Downloads</div>
-      {model.downloads
-        .slice()
-        .reverse()
-        .map((d: IDownload) => {
-          const fraction = d.bytes_total ? d.bytes_done / d.bytes_total : 0;
-          const active = isActive(d);
-          return (
-            <div
-              key={d.id}
-              className="jp-OdlakeDownload"
-              data-state={d.state}
-              title={d.errors.join('\n')}
-            >
-              <div className="jp-OdlakeDownload-head">
-                <span className="jp-OdlakeDownload-did">{d.did}</span>
-                <span className="jp-OdlakeDownload-state">{d.state}</span>
-                {active && (
-                  <button
-                    className="jp-OdlakeButton jp-mod-styled"
-                    onClick={() => void model.cancel(d.id)}
-                  >
-                    Cancel
-                  </button>
-                )}
-              </div>
-              <progress max={1} value={fraction} />
-              <div className="jp-OdlakeDownload-detail">
-                {d.files_done}/{d.files_total} files · {formatBytes(d.bytes_done)} of{' '}
-                {formatBytes(d.bytes_total)}
-                {active && d.rate > 0 ? ` · ${formatBytes(d.rate)}/s` : ''}
-                {d.errors.length > 0 ? ` · ${d.errors[0]}` : ''}
-              </div>
-            </div>
-          );
-        })}
+    <div
+      className="jp-OdlakeDownload"
+      data-kind={p.kind}
+      data-state={p.state}
+      title={p.errors.join('\n')}
+    >
+      <div className="jp-OdlakeDownload-head">
+        <span className="jp-OdlakeDownload-did">
+          {p.kind === 'upload' ? '↑ ' : '↓ '}
+          {p.name}
+        </span>
+        <span className="jp-OdlakeDownload-state">{p.state}</span>
+        {p.active && (
+          <button className="jp-OdlakeButton jp-mod-styled" onClick={p.onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+      <progress max={1} value={p.bytesTotal ? p.bytesDone / p.bytesTotal : 0} />
+      <div className="jp-OdlakeDownload-detail">
+        {p.filesDone}/{p.filesTotal} files · {formatBytes(p.bytesDone)} of{' '}
+        {formatBytes(p.bytesTotal)}
+        {p.active && p.rate > 0 ? ` · ${formatBytes(p.rate)}/s` : ''}
+        {p.detail ? ` · ${p.detail}` : ''}
+        {p.errors.length > 0 ? ` · ${p.errors[0]}` : ''}
+      </div>
     </div>
   );
 }
 
-function Panel(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
+function Transfers(props: { model: LakeModel }): JSX.Element | null {
+  const { model } = props;
+  if (model.downloads.length === 0 && model.uploads.length === 0) {
+    return null;
+  }
+  const rows = [
+    ...model.downloads.map((d: IDownload) => ({
+      created: d.created,
+      row: (
+        <Transfer
+          key={d.id}
+          kind="download"
+          name={d.did}
+          state={d.state}
+          active={isActive(d)}
+          onCancel={() => void model.cancel(d.id)}
+          filesDone={d.files_done}
+          filesTotal={d.files_total}
+          bytesDone={d.bytes_done}
+          bytesTotal={d.bytes_total}
+          rate={d.rate}
+          detail=""
+          errors={d.errors}
+        />
+      )
+    })),
+    ...model.uploads.map((u: IUpload) => ({
+      created: u.created,
+      row: (
+        <Transfer
+          key={u.id}
+          kind="upload"
+          name={u.dataset}
+          state={u.state}
+          active={isActive(u)}
+          onCancel={() => void model.cancelUpload(u.id)}
+          filesDone={u.files_done}
+          filesTotal={u.files_total}
+          bytesDone={u.bytes_done}
+          bytesTotal={u.bytes_total}
+          rate={u.rate}
+          detail={
+            u.current
+              ? `sending ${u.current} to ${u.rse}`
+              : u.state === 'cancelled'
+                ? `stopped: ${u.files_done} whole files kept`
+                : `on ${u.rse}`
+          }
+          errors={u.errors}
+        />
+      )
+    }))
+  ].sort((a, b) => b.created - a.created);
+  return (
+    <div className="jp-OdlakeDownloads">
+      <div className="jp-OdlakeSection-title">Transfers</div>
+      {rows.map(r => r.row)}
+    </div>
+  );
+}
+
+/** The rules of the user's account: what, where, state in words, locks done/total, expiry, delete. */
+function RulesView(props: { model: LakeModel; actions: IPanelActions }): JSX.Element {
+  const { model, actions } = props;
+  React.useEffect(() => {
+    void model.loadRules();
+  }, [model, model.instance]);
+  return (
+    <div className="jp-OdlakeRules">
+      <div className="jp-OdlakeRules-head">
+        <span className="jp-OdlakeHint">
+          Replication rules of {model.current?.account ?? 'your account'}
+        </span>
+        <button
+          className="jp-OdlakeButton jp-mod-styled"
+          title="Read the rules again"
+          onClick={() => void model.loadRules()}
+        >
+          ⟳
+        </button>
+      </div>
+      {model.rulesError && <div className="jp-OdlakeError">{model.rulesError}</div>}
+      {model.rules && model.rules.length === 0 && (
+        <div className="jp-OdlakeHint">
+          No rules yet: right-click a dataset and choose “Make available on…”.
+        </div>
+      )}
+      {(model.rules ?? []).map(rule => (
+        <div
+          key={rule.id}
+          className="jp-OdlakeRule"
+          data-rule={rule.id}
+          data-state={rule.state}
+          title={`rule ${rule.id} of ${rule.account}`}
+        >
+          <div className="jp-OdlakeRule-head">
+            <span className="jp-OdlakeRule-did">{rule.did}</span>
+            <span className="jp-OdlakeRule-state" data-state={rule.state}>
+              {rule.state}
+            </span>
+            <button
+              className="jp-OdlakeButton jp-mod-styled"
+              title={`Delete rule ${rule.id}`}
+              onClick={() => actions.deleteRule(rule)}
+            >
+              Delete
+            </button>
+          </div>
+          <div className="jp-OdlakeRule-detail">
+            on {rule.rse_expression} · {rule.locks_ok}/{rule.locks_total} files there ·{' '}
+            {rule.expires_at ? `expires ${rule.expires_at}` : 'no expiry'}
+          </div>
+          <div className="jp-OdlakeRule-explained">{rule.explained}</div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+type View = 'catalog' | 'search' | 'rules';
+const VIEWS: { view: View; label: string }[] = [
+  { view: 'catalog', label: 'Catalog' },
+  { view: 'search', label: 'Search' },
+  { view: 'rules', label: 'Rules' }
+];
+
+function Panel(props: { model: LakeModel; actions: IPanelActions }): JSX.Element {
   const { model, actions } = props;
   const [, setTick] = React.useState(0);
-  const [view, setView] = React.useState<'catalog' | 'search'>('catalog');
+  const view = model.view;
+  const setView = (v: View) => model.setView(v);
   React.useEffect(() => {
     const rerender = () => setTick(t => t + 1);
     model.changed.connect(rerender);
@@ -320,32 +453,32 @@ function Panel(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
           <div className="jp-OdlakeError">{model.current.message}</div>
         )}
         <div className="jp-OdlakeTabs" role="tablist">
+          {VIEWS.map(v => (
+            <button
+              key={v.view}
+              role="tab"
+              aria-selected={view === v.view}
+              className={'jp-OdlakeTab' + (view === v.view ? ' jp-mod-active' : '')}
+              onClick={() => setView(v.view)}
+            >
+              {v.label}
+            </button>
+          ))}
           <button
-            role="tab"
-            aria-selected={view === 'catalog'}
-            className={'jp-OdlakeTab' + (view === 'catalog' ? ' jp-mod-active' : '')}
-            onClick={() => setView('catalog')}
+            className="jp-OdlakeButton jp-mod-styled jp-OdlakeUpload"
+            title="Upload files from the Jupyter root into a dataset of yours"
+            onClick={() => actions.upload()}
           >
-            Catalog
-          </button>
-          <button
-            role="tab"
-            aria-selected={view === 'search'}
-            className={'jp-OdlakeTab' + (view === 'search' ? ' jp-mod-active' : '')}
-            onClick={() => setView('search')}
-          >
-            Search
+            Upload…
           </button>
         </div>
       </div>
       <div className="jp-OdlakePanel-content">
-        {view === 'catalog' ? (
-          <CatalogView model={model} actions={actions} />
-        ) : (
-          <SearchView model={model} actions={actions} />
-        )}
+        {view === 'catalog' && <CatalogView model={model} actions={actions} />}
+        {view === 'search' && <SearchView model={model} actions={actions} />}
+        {view === 'rules' && <RulesView model={model} actions={actions} />}
       </div>
-      <Downloads model={model} />
+      <Transfers model={model} />
     </div>
   );
 }
@@ -354,7 +487,7 @@ function Panel(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
 export class LakePanel extends ReactWidget {
   constructor(
     readonly model: LakeModel,
-    private _actions: IDidActions
+    private _actions: IPanelActions
   ) {
     super();
     this.id = 'odlake-panel';
