@@ -115,7 +115,7 @@ class ServerBackend:
 
     def upload(
         self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> dict[str, Any]:
+    ) -> UploadRecord:
         body = {"paths": list(paths), "dataset": str(dataset), "rse": rse, "metadata": metadata, "instance": instance}
         record = UploadRecord.from_json(self._call("POST", "uploads", json=body))
         route = f"uploads/{quote(record.id, safe='')}"

@@ -342,6 +342,68 @@ test.describe('Open Data Lake panel', () => {
     await page.screenshot({ path: `${SHOTS}/download.png` });
   });
 
+  test('files go up from the file browser, show their progress, are found, and get a rule', async ({
+    page,
+    tmpPath
+  }) => {
+    const stamp = Date.now().toString(36);
+    const hist = `hist-${stamp}.txt`;
+    const fit = `fit-${stamp}.txt`;
+    const dataset = `user.root:ui.upload.${stamp}`;
+    await page.contents.uploadContent('125.0 2.5\n', 'text', `${tmpPath}/${hist}`);
+    await page.contents.uploadContent('mass 125.1\n', 'text', `${tmpPath}/${fit}`);
+    await page.filebrowser.openDirectory(tmpPath);
+    const item = (name: string) => page.locator('.jp-DirListing-item', { hasText: name });
+    await item(hist).click();
+    await item(fit).click({ modifiers: ['Control'] });
+    await item(fit).click({ button: 'right' });
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Upload to Open Data Lake…' }).click();
+    const form = page.locator('.jp-Dialog .jp-OdlakeForm');
+    await expect(form.locator('textarea[aria-label="Files"]')).toHaveValue(
+      new RegExp(`^${tmpPath}/(${hist}\\n${tmpPath}/${fit}|${fit}\\n${tmpPath}/${hist})$`)
+    );
+    await expect(form.locator('input[aria-label="Dataset"]')).toHaveValue(/^user\.root:/);
+    await expect(form.locator('input[aria-label="RSE"]')).toHaveValue('ODLAKE_USERDISK');
+    await form.locator('input[aria-label="Dataset"]').fill(dataset);
+    await form.locator('textarea[aria-label="Metadata"]').fill(`note=ui${stamp}`);
+    await page.screenshot({ path: `${SHOTS}/upload-form.png` });
+    await page.locator('.jp-Dialog button', { hasText: 'Upload' }).click();
+
+    // the upload in the panel's transfers: two files, every byte, a full bar
+    const upload = page.locator('.jp-OdlakeDownload[data-kind="upload"]', { hasText: dataset });
+    await expect(upload).toHaveAttribute('data-state', 'done');
+    await expect(upload).toContainText('2/2 files · 21 B of 21 B');
+    expect(await upload.locator('progress').evaluate(p => (p as HTMLProgressElement).value)).toBe(
+      1
+    );
+    await page.screenshot({ path: `${SHOTS}/upload-done.png` });
+
+    // found by a search with its metadata
+    await page.locator('.jp-OdlakeTab', { hasText: 'Search' }).click();
+    await page.locator('.jp-OdlakeSearch-query').fill(`user.root:ui.upload.${stamp}`);
+    await page.locator('.jp-OdlakeSearch-filter').fill(`note=ui${stamp}`);
+    await page.locator('.jp-OdlakeSearch-form button[type="submit"]').click();
+    await expect(row(page, dataset)).toBeVisible();
+
+    // made available on the lake's local RSE: a copy is needed, and the lake has no transfer service
+    await row(page, dataset).click({ button: 'right' });
+    await page.locator('.lm-Menu-itemLabel', { hasText: 'Make Available on…' }).click();
+    await page.locator('.jp-Dialog input[aria-label="RSE expression"]').fill('ODLAKE_LOCAL');
+    await page.locator('.jp-Dialog button', { hasText: 'Make available' }).click();
+    // the upload's own rule keeps the files on the user disk (OK); the new one is on ODLAKE_LOCAL
+    const rule = page
+      .locator('.jp-OdlakeRule', { hasText: dataset })
+      .filter({ hasText: 'on ODLAKE_LOCAL' });
+    await expect(rule.locator('.jp-OdlakeRule-state')).toHaveText('REPLICATING');
+    await expect(rule).toContainText('0/2 files there');
+    await expect(rule).toContainText("waiting for the lake's transfer service");
+    await expect(rule).toContainText('no expiry');
+    await page.screenshot({ path: `${SHOTS}/rules.png` });
+    await rule.locator('button', { hasText: 'Delete' }).click();
+    await page.locator('.jp-Dialog button', { hasText: 'Delete' }).click();
+    await expect(rule).toContainText('expires');
+  });
+
   test('commands are in the palette and the context menu', async ({ page }) => {
     await openPanel(page);
     await row(page, 'opendata:GamGam').click({ button: 'right' });
