@@ -373,7 +373,7 @@ function RulesView(props: { model: LakeModel; actions: IPanelActions }): JSX.Ele
           className="jp-OdlakeRule"
           data-rule={rule.id}
           data-state={rule.state}
-          title={`rule ${rule.id} of ${rule.account}`}
+          title={`${rule.did}\nrule ${rule.id} of ${rule.account}`}
         >
           <div className="jp-OdlakeRule-head">
             <span className="jp-OdlakeRule-did">{rule.did}</span>
