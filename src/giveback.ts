@@ -96,17 +96,16 @@ class UploadForm extends Widget {
   private _metadata: HTMLTextAreaElement;
 }
 
-/** Ask what to upload where; null when cancelled or the form is not filled in right (said in a notification). */
-export async function askUpload(
-  paths: string[],
-  account: string,
-  rse: string,
-  keys: string[]
-): Promise<IUploadRequest | null> {
+/** Show a form; its value when accepted and filled in right, else null (a wrong form is said in a notification). */
+async function ask<T>(
+  title: string,
+  form: Widget & { getValue(): T & { error: string } },
+  label: string
+): Promise<T | null> {
   const result = await showDialog({
-    title: 'Upload to Open Data Lake',
-    body: new UploadForm(paths, account, rse, keys),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Upload' })]
+    title,
+    body: form,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label })]
   });
   if (!result.button.accept || !result.value) {
     return null;
@@ -116,7 +115,17 @@ export async function askUpload(
     Notification.error(error, { autoClose: 6000 });
     return null;
   }
-  return request;
+  return request as unknown as T;
+}
+
+/** Ask what to upload where; null when cancelled or the form is not filled in right. */
+export function askUpload(
+  paths: string[],
+  account: string,
+  rse: string,
+  keys: string[]
+): Promise<IUploadRequest | null> {
+  return ask('Upload to Open Data Lake', new UploadForm(paths, account, rse, keys), 'Upload');
 }
 
 export interface IReplicateRequest {
@@ -156,19 +165,6 @@ class ReplicateForm extends Widget {
 }
 
 /** Ask where to make `did` available; null when cancelled or not filled in right. */
-export async function askReplicate(did: string, rse: string): Promise<IReplicateRequest | null> {
-  const result = await showDialog({
-    title: `Make ${did} available on…`,
-    body: new ReplicateForm(rse),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Make available' })]
-  });
-  if (!result.button.accept || !result.value) {
-    return null;
-  }
-  const { error, ...request } = result.value;
-  if (error) {
-    Notification.error(error, { autoClose: 6000 });
-    return null;
-  }
-  return request;
+export function askReplicate(did: string, rse: string): Promise<IReplicateRequest | null> {
+  return ask(`Make ${did} available on…`, new ReplicateForm(rse), 'Make available');
 }
