@@ -72,6 +72,18 @@ class Upload:
             uploaded=tuple(self.uploaded),
         )
 
+    @classmethod
+    def of(cls, instance: str, paths: Sequence[Path], dataset: DID, rse: str, upload_id: str = "") -> Upload:
+        """A new upload of ``paths``, its totals counted once, before the first file goes."""
+        return cls(
+            id=upload_id,
+            instance=instance,
+            dataset=str(dataset),
+            rse=rse,
+            files_total=len(paths),
+            bytes_total=sum(p.stat().st_size for p in paths),
+        )
+
 
 def upload(
     connection: Connection,
@@ -82,8 +94,7 @@ def upload(
 ) -> Upload:
     """Upload ``paths`` (checked already to be where the caller may read) into ``dataset`` on ``rse``."""
     check(connection, paths, dataset, rse)
-    job = Upload(id="", instance=connection.config.name, dataset=str(dataset), rse=rse)
-    return send(connection, paths, dataset, metadata, job)
+    return send(connection, paths, dataset, metadata, Upload.of(connection.config.name, paths, dataset, rse))
 
 
 def send(
@@ -91,7 +102,6 @@ def send(
 ) -> Upload:
     """The files of a checked upload, one after another, so that ``job`` shows progress and a cancel stops
     before the next file: what is in the dataset then is whole, verified and registered."""
-    job.files_total, job.bytes_total = len(paths), sum(p.stat().st_size for p in paths)
     try:
         for p in paths:
             if job.cancelled.is_set():
@@ -220,16 +230,9 @@ class Uploads:
         """Check the upload (refusals come before anything is written), then queue it; returns its record."""
         rse = rse or instance.config.upload_rse
         check(instance.connection, paths, dataset, rse)
-        job = Upload(
-            id=uuid.uuid4().hex[:12],
-            instance=instance.name,
-            dataset=str(dataset),
-            rse=rse,
-            files_total=len(paths),
-            bytes_total=sum(p.stat().st_size for p in paths),
-        )
+        job = Upload.of(instance.name, paths, dataset, rse, uuid.uuid4().hex[:12])
         with self._lock:
-            finished = sorted((u for u in self._uploads.values() if not u.record().active), key=lambda u: u.created)
+            finished = sorted((u for u in self._uploads.values() if u.state != "running"), key=lambda u: u.created)
             for old in finished[: max(0, len(finished) - self.keep_finished)]:
                 del self._uploads[old.id]
             self._uploads[job.id] = job
