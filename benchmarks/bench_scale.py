@@ -114,7 +114,7 @@ def files(server, client, repeat) -> dict:
 ATTACH = """
 import json, sys, time
 from jupyterlab_odlake.kernel import api, backends
-backends._backend = backends.ServerBackend(sys.argv[1], sys.argv[2])
+backends._backend = backends.ServerService(sys.argv[1], sys.argv[2])
 t = time.perf_counter()
 attached = api.attach(sys.argv[3], mode="stream", progress=False)
 seconds = time.perf_counter() - t

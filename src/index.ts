@@ -112,13 +112,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     model.onUploadEnded = (u: IUpload) => {
       if (u.state === 'done') {
         Notification.success(
-          `Uploaded ${u.files_done} files (${formatBytes(u.bytes_done)}) into ${u.dataset} on ${u.rse}.`,
+          `Uploaded ${u.files_done} files (${formatBytes(u.bytes_done)}) into ${u.did} on ${u.rse}.`,
           { autoClose: 6000 }
         );
       } else if (u.state === 'failed') {
-        Notification.error(`The upload into ${u.dataset} failed: ${u.errors[0] ?? ''}`);
+        Notification.error(`The upload into ${u.did} failed: ${u.errors[0] ?? ''}`);
       } else {
-        Notification.info(`Upload into ${u.dataset} stopped: ${u.files_done} whole files kept.`, {
+        Notification.info(`Upload into ${u.did} stopped: ${u.files_done} whole files kept.`, {
           autoClose: 6000
         });
       }

@@ -86,46 +86,46 @@ export interface ICatalog {
   analyses: { name: string; containers: ICatalogContainer[] }[];
 }
 
-export type DownloadState = 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
+export type TransferState = 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export interface IDownload {
+/**
+ * A transfer job, either direction: a download of a DID into the cache, or an upload of files
+ * into a dataset (`did`). `bytes_done` counts what is in place, `bytes_moved` what went over
+ * the network, and `rate` is of those.
+ */
+export interface ITransfer {
   id: string;
+  kind: 'download' | 'upload';
   instance: string;
   did: string;
-  state: DownloadState;
+  state: TransferState;
   files_total: number;
   files_done: number;
   bytes_total: number;
   bytes_done: number;
+  bytes_moved: number;
   rate: number;
-  transfers: number;
   errors: string[];
+  /** The code of the error that ended it. */
+  error: string | null;
   created: number;
   finished: number | null;
-  paths: string[];
-}
-
-export type UploadState = 'running' | 'done' | 'failed' | 'cancelled';
-
-/** An upload: files go one after another, each verified and registered before the next. */
-export interface IUpload {
-  id: string;
-  instance: string;
-  dataset: string;
-  rse: string;
-  state: UploadState;
-  files_total: number;
-  files_done: number;
-  bytes_total: number;
-  bytes_done: number;
-  rate: number;
-  /** The file in flight. */
+  /** Where an upload writes. */
+  rse: string | null;
+  /** The file in flight (uploads). */
   current: string | null;
-  errors: string[];
-  created: number;
-  finished: number | null;
+  /** Files this download moved itself. */
+  transfers: number;
+  /** A download's cached files so far. */
+  paths: string[];
+  /** An upload's files in the dataset. */
   uploaded: { did: string; bytes: number | null; adler32: string | null }[];
 }
+
+/** A download: files come into the cache in parallel, each verified. */
+export type IDownload = ITransfer;
+/** An upload: files go one after another, each verified and registered before the next. */
+export type IUpload = ITransfer;
 
 /** A replication rule of the user's account. */
 export interface IRule {

@@ -1,5 +1,5 @@
-"""The contracts between odlake's parts, checked without a lake: layering, the Lake protocol,
-records through JSON, one naming rule, errors that keep their cause, bounded memory."""
+"""The contracts between odlake's parts, checked without a lake: layering, the one service protocol,
+records through JSON, one naming rule, errors that keep their cause, bounded memory, transfer jobs."""
 
 import inspect
 import json
@@ -12,22 +12,26 @@ from pathlib import Path
 import pytest
 import requests
 
-from jupyterlab_odlake.core import DID, Lake, Lakes
+from jupyterlab_odlake.core import DID, LakeService, Service
+from jupyterlab_odlake.core import errors as E
 from jupyterlab_odlake.core.config import InstanceConfig
 from jupyterlab_odlake.core.connection import Connection
-from jupyterlab_odlake.core.downloads import Download, Downloads
+from jupyterlab_odlake.core.downloads import Downloads
 from jupyterlab_odlake.core.errors import InvalidRequest, NotFound, OdlakeError, Unreachable
+from jupyterlab_odlake.core.jobs import Job, Jobs
 from jupyterlab_odlake.core.metadata import Metadata
 from jupyterlab_odlake.core.records import (
     Alternative,
+    Attachment,
     DIDInfo,
-    DownloadRecord,
     FileEntry,
     Location,
     Page,
-    UploadRecord,
+    Resolved,
+    Rule,
+    TransferRecord,
 )
-from jupyterlab_odlake.kernel.backends import ServerBackend
+from jupyterlab_odlake.kernel.backends import ServerService
 from jupyterlab_odlake.kernel.magics import check_variable, variable_name
 
 CASES = json.loads((Path(__file__).parent / "cases" / "variable_names.json").read_text())
@@ -52,10 +56,10 @@ def test_core_sources_import_nothing_outside_core():
         assert "from .." not in text and "import jupyterlab_odlake" not in text, source.name
 
 
-# -- one protocol, two implementations ----------------------------------------------------------
-@pytest.mark.parametrize("implementation", [Lakes, ServerBackend])
-def test_both_lakes_implement_the_protocol_with_its_signatures(implementation):
-    for name, method in inspect.getmembers(Lake, inspect.isfunction):
+# -- one service, reached in this process or through the server -----------------------------------
+@pytest.mark.parametrize("implementation", [LakeService, ServerService])
+def test_both_ways_in_implement_the_service_with_its_signatures(implementation):
+    for name, method in inspect.getmembers(Service, inspect.isfunction):
         if name.startswith("_"):
             continue
         mine = getattr(implementation, name)
@@ -80,23 +84,34 @@ RECORDS = [
         None,
         (Alternative("stream", "http://h/f.root", "HTTP", "http", True, 0),),
     ),
-    DownloadRecord("abc", "demo", "opendata:x", "done", 1, 1, 10, 10, 5.0, 1, (), 1.0, 2.0, ("/c/x",)),
-    UploadRecord(
+    TransferRecord(
+        "abc", "download", "demo", "opendata:x", "done", 1, 1, 10, 10, 10, 5.0, (), 1.0, 2.0, paths=("/c/x",)
+    ),
+    TransferRecord(
         "def",
+        "upload",
         "demo",
         "user.u:d",
-        "USERDISK",
         "cancelled",
         2,
         1,
         20,
         10,
-        5.0,
-        None,
+        0,
+        0.0,
         ("x",),
         1.0,
         2.0,
-        ({"did": "user.u:a", "bytes": 10, "adler32": "0000beef"},),
+        rse="USERDISK",
+        uploaded=({"did": "user.u:a", "bytes": 10, "adler32": "0000beef"},),
+    ),
+    Rule("r1", "opendata:x", "ODLAKE_LOCAL", "REPLICATING", 1, 3, None, "root"),
+    Attachment(
+        "opendata:x",
+        "demo",
+        "download",
+        (Resolved("opendata", "f.root", 10, "00000001", "download", "/c/f.root", None),),
+        TransferRecord("abc", "download", "demo", "opendata:x", "running", 1, 0, 10, 0, 0, 0.0, (), 1.0, None),
     ),
 ]
 
@@ -105,7 +120,8 @@ RECORDS = [
 def test_records_come_back_equal_through_json(record):
     data = json.loads(json.dumps(record.to_json()))
     assert type(record).from_json(data) == record
-    assert data.get("did", f"{getattr(record, 'scope', '')}:{getattr(record, 'name', '')}")
+    if hasattr(record, "scope"):  # a record of one DID names it whole, as the panel shows it
+        assert data["did"] == f"{record.scope}:{record.name}"
 
 
 def test_a_page_round_trips_with_its_items():
@@ -286,24 +302,98 @@ def test_a_server_error_after_json_metadata_worked_is_reported_not_switched_off(
     assert metadata.bulk([X])[X]["plugin"] == "ALL"
 
 
-# -- lifecycle --------------------------------------------------------------------------------------
-def test_finished_downloads_are_remembered_up_to_a_bound(tmp_path):
-    from jupyterlab_odlake.core.cache import Cache
+# -- lifecycle: one registry of transfer jobs -------------------------------------------------------
+def wait_until(condition, seconds=10.0):
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        threading.Event().wait(0.02)
+    return condition()
 
-    queue = Downloads(Cache(tmp_path), keep_finished=3)
+
+def test_finished_transfers_are_remembered_up_to_a_bound_whatever_their_direction():
+    jobs = Jobs(keep_finished=3)
     for i in range(6):
-        queue._downloads[f"d{i}"] = Download(f"d{i}", "demo", "opendata:x", state="done", created=i)
-    queue._downloads["running"] = Download("running", "demo", "opendata:y", state="running", created=-1)
-    with queue._lock:
-        queue._forget_old()
-    assert sorted(queue._downloads) == ["d3", "d4", "d5", "running"]
-    queue.shutdown()
-    assert queue._downloads["running"].state == "cancelled"
+        jobs._jobs[f"d{i}"] = Job(
+            "download" if i % 2 else "upload", "demo", "opendata:x", id=f"d{i}", state="done", created=i
+        )
+    jobs._jobs["running"] = Job("upload", "demo", "opendata:y", id="running", state="running", created=-1)
+    with jobs._lock:
+        jobs._forget_old()
+    assert sorted(jobs._jobs) == ["d3", "d4", "d5", "running"]
+    assert [j.id for j in jobs.all("upload")] == ["running", "d4"]
+    jobs.shutdown()
+    assert jobs.get("running").cancelled.is_set()
+
+
+def test_a_job_ends_in_a_state_whatever_its_work_does():
+    jobs = Jobs()
+    ok = jobs.start(Job("upload", "demo", "user.u:d"), lambda job: job.file_done())
+    refused = jobs.start(Job("upload", "demo", "user.u:d"), lambda job: (_ for _ in ()).throw(InvalidRequest("no.")))
+    bug = jobs.start(Job("download", "demo", "opendata:x"), lambda job: {}["missing"])
+    assert wait_until(lambda: not (ok.active or refused.active or bug.active))
+    assert (ok.state, refused.state, refused.errors, bug.state) == ("done", "failed", ["no."], "failed")
+    assert bug.errors[0].startswith("unexpected KeyError") and bug.finished
+    with pytest.raises(NotFound, match=f"no upload '{bug.id}'"):
+        jobs.get(bug.id, "upload")  # a download is not found as an upload
+    jobs.shutdown()
+
+
+def test_counters_change_only_under_the_jobs_lock():
+    """Transfer threads count bytes at once; each change waits for the job's lock, as ``record()`` does,
+    so no count is lost and no record is read half-changed."""
+    job = Job("download", "demo", "opendata:x")
+    job.plan(1, 10)
+    changes = [lambda: job.moved(3), lambda: job.file_done(7, "/c/x", 0), lambda: job.fail("broke off")]
+    with job._lock:
+        threads = [threading.Thread(target=change) for change in changes]
+        for t in threads:
+            t.start()
+        threading.Event().wait(0.2)
+        assert (job.bytes_done, job.files_done, job.errors) == (0, 0, [])  # all three wait for the lock
+    for t in threads:
+        t.join(5)
+    assert (job.bytes_moved, job.bytes_done, job.files_done, job.paths, job.errors) == (
+        3,
+        10,
+        1,
+        ["/c/x"],
+        ["broke off"],
+    )
+
+
+def test_the_rate_is_of_bytes_moved_not_of_files_found_in_place():
+    job = Job("upload", "demo", "user.u:d", created=0.0, finished=10.0)
+    job.plan(2, 2_000_000_000)
+    job.file_done(1_000_000_000)  # already in the lake: nothing went over the network
+    job.moved(1_000)
+    job.file_done()
+    record = job.record()
+    assert (record.bytes_done, record.bytes_moved, record.rate) == (1_000_001_000, 1_000, 100.0)
+
+
+def test_follow_shows_each_state_and_cancels_when_interrupted():
+    from jupyterlab_odlake.core.jobs import follow
+
+    first = Job("upload", "demo", "user.u:d", id="u1", state="running").record()
+    shown, cancelled = [], []
+
+    def look(record):
+        if len(shown) == 2:
+            raise KeyboardInterrupt
+        return record
+
+    with pytest.raises(KeyboardInterrupt):
+        follow(look, first, shown.append, interval=0, cancel=cancelled.append)
+    assert len(shown) == 2 and cancelled == [first]
+    done = TransferRecord(**{**first.__dict__, "state": "done"})
+    assert follow(lambda r: done, first, interval=0) == done
 
 
 def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
     """The first batch transfers while Rucio still lists the rest; progress counts the files known so far."""
-    from jupyterlab_odlake.core.cache import Cache, adler32_hex
+    from jupyterlab_odlake.core.cache import Cache
+    from jupyterlab_odlake.core.cache import adler32_hex as adler32_of
 
     source = tmp_path / "storage"
     source.mkdir()
@@ -313,7 +403,7 @@ def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
         (source / f"f{i}").write_bytes(data)
         alternative = Alternative("mounted", str(source / f"f{i}"), "LOCAL", "file", True)
         return Location(
-            "opendata", f"f{i}", len(data), adler32_hex(data), "download", "download", None, None, False, (alternative,)
+            "opendata", f"f{i}", len(data), adler32_of(data), "download", "download", None, None, False, (alternative,)
         )
 
     more = threading.Event()
@@ -326,66 +416,113 @@ def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
             assert more.wait(10)
             yield [location(2)]
 
-    queue = Downloads(Cache(tmp_path / "cache"))
+    jobs = Jobs()
+    queue = Downloads(Cache(tmp_path / "cache"), jobs)
     d = queue.start(ListingSlowly(), DID("opendata", "ds"))
-    for _ in range(200):
-        if d.bytes_done == 2 * len(data):
-            break
-        threading.Event().wait(0.02)
     # the first two moved while Rucio was still listing; the count is of the files known so far
+    assert wait_until(lambda: d.bytes_done == 2 * len(data))
     assert (d.state, d.files_total, d.bytes_done) == ("running", 2, 2 * len(data))
     more.set()
-    for _ in range(200):
-        if d.state == "done":
-            break
-        threading.Event().wait(0.02)
-    assert (d.state, d.files_total, d.files_done, d.transfers) == ("done", 3, 3, 3)
+    assert wait_until(lambda: d.state == "done")
+    assert (d.state, d.files_total, d.files_done, d.transfers, d.bytes_moved) == ("done", 3, 3, 3, 3 * len(data))
+    again = queue.start(ListingSlowly(), DID("opendata", "ds"))  # all in the cache now: nothing moves
+    more.set()
+    assert wait_until(lambda: again.state == "done")
+    assert (again.files_done, again.transfers, again.bytes_done, again.bytes_moved) == (3, 0, 3 * len(data), 0)
+    jobs.shutdown()
     queue.shutdown()
 
 
-def test_an_unknown_download_is_not_found(tmp_path):
-    lakes = Lakes([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
-    with pytest.raises(NotFound):
-        lakes.download("nope")
-    lakes.close()
-
-
-def test_closing_the_lakes_stops_their_threads(tmp_path):
-    before = {t.name for t in threading.enumerate()}
-    lakes = Lakes([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
-    lakes.close()
-    assert lakes.queue._pool._shutdown and lakes.queue._runner._shutdown
-    assert {t.name for t in threading.enumerate()} - before == set()
-
-
-def test_the_errors_a_kernel_can_meet_are_odlake_errors():
-    from jupyterlab_odlake.kernel.backends import _ERRORS
-
-    assert all(issubclass(cls, OdlakeError) for cls in _ERRORS.values())
-
-
-def test_the_download_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_path):
+def test_a_download_of_files_already_listed_asks_rucio_nothing(tmp_path):
+    """An attach that resolved its files hands them to the download: the dataset is not listed again."""
     from jupyterlab_odlake.core.cache import Cache
+    from jupyterlab_odlake.core.cache import adler32_hex as adler32_of
 
-    release = threading.Event()
+    (tmp_path / "f").write_bytes(b"x")
+    alternative = Alternative("mounted", str(tmp_path / "f"), "LOCAL", "file", True)
+    listed = [Location("opendata", "f", 1, adler32_of(b"x"), "download", "download", None, None, False, (alternative,))]
 
-    class SlowInstance:
+    class NoListing:
         name = "demo"
 
         def location_batches(self, did, mode, cache):
-            release.wait(30)
-            yield from ()
+            raise AssertionError("listed again")
 
-    queue = Downloads(Cache(tmp_path))
-    queue.max_active = 2
+    jobs = Jobs()
+    queue = Downloads(Cache(tmp_path / "cache"), jobs)
+    d = queue.start(NoListing(), DID("opendata", "ds"), listed)
+    assert wait_until(lambda: not d.active)
+    assert (d.state, d.errors, d.files_done) == ("done", [], 1)
+    jobs.shutdown()
+    queue.shutdown()
+
+
+def test_an_unknown_transfer_is_not_found(tmp_path):
+    service = LakeService([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
+    with pytest.raises(NotFound, match="no download 'nope'"):
+        service.transfer("download", "nope")
+    service.close()
+
+
+class ListingUntil:
+    """A Rucio adapter whose listing of a dataset's files takes until ``release`` is set."""
+
+    name = "demo"
+
+    def __init__(self, release: threading.Event):
+        self.release = release
+
+    def location_batches(self, did, mode, cache):
+        self.release.wait(30)
+        yield from ()
+
+
+def test_closing_the_service_cancels_its_transfers_and_stops_their_threads(tmp_path):
+    release = threading.Event()
+    before = set(threading.enumerate())
+    service = LakeService([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
+    job = service._downloads.start(ListingUntil(release), DID("opendata", "a"))
+    assert wait_until(lambda: any(t.name.startswith("odlake-job") for t in threading.enumerate()))
+    service.close()
+    assert job.state == "cancelled"
+    release.set()
+    assert wait_until(lambda: set(threading.enumerate()) - before == set())
+
+
+@pytest.mark.parametrize(
+    "error",
+    [c for c in vars(E).values() if isinstance(c, type) and issubclass(c, OdlakeError) and c is not OdlakeError],
+)
+def test_each_error_the_server_answers_reaches_the_kernel_as_its_own_class(error):
+    class Answer:
+        status_code = error.status
+
+        def json(self):
+            return {"error": error.code, "message": "what happened."}
+
+    service = ServerService("http://127.0.0.1:9", "")
+    service.session.request = lambda *a, **k: Answer()
+    with pytest.raises(OdlakeError) as caught:
+        service.did(DID("opendata", "x"))
+    assert type(caught.value) is error and caught.value.message == "what happened."
+
+
+def test_the_transfer_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_path):
+    from jupyterlab_odlake.core.cache import Cache
+
+    release = threading.Event()
+    SlowInstance = lambda: ListingUntil(release)  # noqa: E731
+    jobs = Jobs(max_active=2)
+    queue = Downloads(Cache(tmp_path), jobs)
     try:
         first = queue.start(SlowInstance(), DID("opendata", "a"))
         assert queue.start(SlowInstance(), DID("opendata", "a")) is first
         queue.start(SlowInstance(), DID("opendata", "b"))
-        with pytest.raises(InvalidRequest, match="2 downloads are running"):
+        with pytest.raises(InvalidRequest, match="2 transfers are running"):
             queue.start(SlowInstance(), DID("opendata", "c"))
     finally:
         release.set()
+        jobs.shutdown()
         queue.shutdown()
 
 

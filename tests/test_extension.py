@@ -43,10 +43,10 @@ def test_unloading_the_extension_stops_its_downloads_and_threads(jp_serverapp):
     import jupyterlab_odlake
 
     settings = jp_serverapp.web_app.settings
-    lakes, executor = settings["odlake_lakes"], settings["odlake_executor"]
+    service, executor = settings["odlake_service"], settings["odlake_executor"]
     jupyterlab_odlake._unload_jupyter_server_extension(jp_serverapp)
-    assert "odlake_lakes" not in settings and "odlake_executor" not in settings
-    assert lakes.queue._pool._shutdown and lakes.queue._runner._shutdown and executor._shutdown
+    assert "odlake_service" not in settings and "odlake_executor" not in settings
+    assert service.jobs._runner._shutdown and service._downloads._pool._shutdown and executor._shutdown
 
 
 def test_a_sites_drop_in_file_configures_odlake_and_the_users_own_files_win(tmp_path):

@@ -150,7 +150,7 @@ def small_disk(tmp_path):
 
 
 def lakes_on(fault_lake, cache_dir, tmp_path):
-    from jupyterlab_odlake.core import Lakes
+    from jupyterlab_odlake.core import LakeService
     from jupyterlab_odlake.core.config import InstanceConfig
 
     home, state = fault_lake
@@ -158,7 +158,7 @@ def lakes_on(fault_lake, cache_dir, tmp_path):
     secrets.mkdir(exist_ok=True)
     config = InstanceConfig.from_dict(instance_config(home, state, secrets))
     # one file at a time, so that the first fits whole and the next meets the full disk
-    return Lakes([config], cache_dir=cache_dir, state_dir=tmp_path / "state-disk", parallel_transfers=1)
+    return LakeService([config], cache_dir=cache_dir, state_dir=tmp_path / "state-disk", parallel_transfers=1)
 
 
 def finish(lakes, did):
@@ -166,9 +166,9 @@ def finish(lakes, did):
 
     from jupyterlab_odlake.core import DID
 
-    record = lakes.start_download(DID.parse(did), None)
+    record = lakes.start_download(DID.parse(did))
     deadline = time.monotonic() + 60
-    while (record := lakes.download(record.id)).active and time.monotonic() < deadline:
+    while (record := lakes.transfer("download", record.id)).active and time.monotonic() < deadline:
         time.sleep(0.05)
     return record
 

@@ -183,13 +183,13 @@ def shell(lake, tmp_path_factory):
     """A real IPython shell with %odlake loaded, on the demo lake, with a cache of its own."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    from jupyterlab_odlake.core import Lakes
+    from jupyterlab_odlake.core import LakeService
     from jupyterlab_odlake.core.config import from_lake
     from jupyterlab_odlake.kernel import backends
 
     home, _ = lake
     root = tmp_path_factory.mktemp("fuzz-shell")
-    backends._backend = Lakes([from_lake(home.root)], cache_dir=root / "cache", state_dir=root / "state")
+    backends._backend = LakeService([from_lake(home.root)], cache_dir=root / "cache", state_dir=root / "state")
     ipython = InteractiveShell.instance()
     ipython.extension_manager.load_extension("jupyterlab_odlake")
     yield ipython, [str(home.root), str(root), str(Path(json.__file__).parent.parent)]

@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import instance_config
 
-from jupyterlab_odlake.core import DID, Lakes
+from jupyterlab_odlake.core import DID, LakeService
 from jupyterlab_odlake.core.config import InstanceConfig
 
 OTHER_USER = "daemon"  # not the lake's user, nor PostgreSQL's (nobody, when the lake runs as root)
@@ -62,13 +62,13 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
     secrets = user_dir / "secrets"
     secrets.mkdir(mode=0o700)
     config = InstanceConfig.from_dict(instance_config(home, state, secrets))
-    lakes = Lakes([config], cache_dir=user_dir / "cache", state_dir=user_dir / "state")
-    record = lakes.start_download(DID("opendata", "data_A.GamGam.root"), None)
+    service = LakeService([config], cache_dir=user_dir / "cache", state_dir=user_dir / "state")
+    record = service.start_download(DID("opendata", "data_A.GamGam.root"))
     deadline = time.monotonic() + 60
-    while (record := lakes.download(record.id)).active and time.monotonic() < deadline:
+    while (record := service.transfer("download", record.id)).active and time.monotonic() < deadline:
         time.sleep(0.05)
     assert record.state == "done", record
-    lakes.close()
+    service.close()
     [cached] = record.paths
     targets = {
         "socket": str(home.pgdata / f".s.PGSQL.{state['postgres']['port']}"),

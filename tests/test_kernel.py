@@ -316,7 +316,7 @@ def test_inside_jupyter_the_kernel_goes_through_the_server(fresh_env, lake, tmp_
         same = run(
             "import jupyterlab_odlake as odlake, jupyterlab_odlake.kernel.backends as b\n"
             "via_server = odlake.attach('opendata:GamGam.MC', mode='stream')\n"
-            "from jupyterlab_odlake.core import Lakes\nb._backend = Lakes()\n"
+            "from jupyterlab_odlake.core import LakeService\nb._backend = LakeService()\n"
             "via_core = odlake.attach('opendata:GamGam.MC', mode='stream')\n"
             "print(via_server.via, via_core.via, via_server == via_core)"
         )

@@ -13,14 +13,15 @@ import pytest
 from jupyterlab_odlake.core import DID
 from jupyterlab_odlake.core.config import InstanceConfig
 from jupyterlab_odlake.core.errors import AccessDenied, InvalidRequest, OdlakeError
-from jupyterlab_odlake.core.instance import Instance
+from jupyterlab_odlake.core.service import LakeService
+from jupyterlab_odlake.kernel import api, backends
 from jupyterlab_odlake.lake.home import USERDISK_RSE
 from jupyterlab_odlake.lake.users import add_user
 
 SAMPLE = "data_A.GamGam.root"
 
 
-def user_instance(lake, tmp_path: Path, name: str) -> Instance:
+def user_instance(lake, tmp_path: Path, name: str) -> LakeService:
     """odlake as a lake user ``name`` signs in: their own account, password file and scope."""
     home, state = lake
     secret = tmp_path / f"{name}.password"
@@ -35,7 +36,16 @@ def user_instance(lake, tmp_path: Path, name: str) -> Instance:
         mounts={USERDISK_RSE: str(home.user_storage)},
         upload_rse=USERDISK_RSE,
     )
-    return Instance(config, tmp_path / f"tokens-{name}")
+    return LakeService([config], cache_dir=tmp_path / f"cache-{name}", state_dir=tmp_path / f"state-{name}")
+
+
+def upload(service: LakeService, paths, dataset: DID, rse=None, metadata=None):
+    """The kernel's upload in a process without a Jupyter server: checked, started as a job, followed."""
+    backends._backend = service
+    try:
+        return api.upload([str(p) for p in paths], dataset, rse, metadata, progress=False)
+    finally:
+        backends.reset()
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +61,16 @@ def results(lake, tmp_path_factory):
 def test_two_files_go_up_into_a_new_dataset_with_metadata_and_come_back_identical(lake, tmp_path, results):
     ulla = user_instance(lake, tmp_path, "ulla")
     dataset = DID("user.ulla", "hyy.skim")
-    done = ulla.upload([results / "skim.root", results / "mass.txt"], dataset, metadata={"channel": "GamGam"})
+    done = upload(ulla, [results / "skim.root", results / "mass.txt"], dataset, metadata={"channel": "GamGam"})
     assert {f["did"] for f in done.uploaded} == {"user.ulla:skim.root", "user.ulla:mass.txt"}
     assert done.rse == USERDISK_RSE and done.state == "done" and done.files_done == 2
-    assert done.bytes_done == done.bytes_total == sum(f.stat().st_size for f in results.iterdir())
+    assert done.bytes_done == done.bytes_total == done.bytes_moved == sum(f.stat().st_size for f in results.iterdir())
+    assert [t.id for t in ulla.transfers("upload")] == [done.id]  # an upload in a kernel is a job like any other
     # found by a search with a metadata filter, in the user's scope
     found = ulla.search("user.ulla:*", did_type="dataset", filters="channel=GamGam")
     assert [d.did for d in found.items] == ["user.ulla:hyy.skim"]
     # read back in place, byte for byte, and by uproot as the sample it came from
-    where = {f.name: f for f in ulla.locations(dataset, "mounted", None)}
+    where = {f.name: f for f in ulla.locations(dataset, "mounted")}
     assert Path(where["mass.txt"].location).read_text() == "125.0 2.5\n"
     assert Path(where["skim.root"].location).read_bytes() == (results / "skim.root").read_bytes()
     import uproot
@@ -72,20 +83,22 @@ def test_two_files_go_up_into_a_new_dataset_with_metadata_and_come_back_identica
 def test_a_file_of_that_name_with_other_content_is_refused_and_the_first_stays(lake, tmp_path, results):
     ulla = user_instance(lake, tmp_path, "uma")
     dataset = DID("user.uma", "notes")
-    ulla.upload([results / "mass.txt"], dataset)
+    upload(ulla, [results / "mass.txt"], dataset)
+    again = upload(ulla, [results / "mass.txt"], DID("user.uma", "notes.again"))  # the same file, attached again
+    assert (again.state, again.bytes_done, again.bytes_moved) == ("done", (results / "mass.txt").stat().st_size, 0)
     other = tmp_path / "other"
     other.mkdir()
     (other / "mass.txt").write_text("126.0 2.0\n")
     with pytest.raises(InvalidRequest, match=r"exists in user\.uma already, with other content"):
-        ulla.upload([other / "mass.txt"], DID("user.uma", "notes2"))
-    where = ulla.locations(dataset, "mounted", None)
+        upload(ulla, [other / "mass.txt"], DID("user.uma", "notes2"))
+    where = ulla.locations(dataset, "mounted")
     assert Path(where[0].location).read_text() == "125.0 2.5\n"
 
 
 def test_another_users_scope_is_refused_and_nothing_is_registered(lake, tmp_path, results, rucio_client):
     ulla = user_instance(lake, tmp_path, "ulf")
     with pytest.raises(AccessDenied, match="may not write to the scope opendata"):
-        ulla.upload([results / "mass.txt"], DID("opendata", "ulfs.results"))
+        upload(ulla, [results / "mass.txt"], DID("opendata", "ulfs.results"))
     assert not list(rucio_client.list_dids("opendata", {"name": "ulfs.results"}))
     assert not list(rucio_client.list_dids("opendata", {"name": "mass.txt"}, did_type="file"))
 
@@ -94,17 +107,17 @@ def test_a_used_up_quota_is_said_and_nothing_is_kept(lake, tmp_path, results, ru
     ulla = user_instance(lake, tmp_path, "una")
     rucio_client.set_local_account_limit("una", USERDISK_RSE, 10)  # ten bytes
     with pytest.raises(AccessDenied, match="quota on ODLAKE_USERDISK is used up"):
-        ulla.upload([results / "skim.root"], DID("user.una", "big"))
+        upload(ulla, [results / "skim.root"], DID("user.una", "big"))
     assert not list(rucio_client.list_replicas([{"scope": "user.una", "name": "skim.root"}]))
 
 
 def test_an_rse_that_takes_no_writes_and_an_empty_selection_are_refused(lake, tmp_path, results):
     ulla = user_instance(lake, tmp_path, "uwe")
     with pytest.raises(OdlakeError) as refused:
-        ulla.upload([results / "mass.txt"], DID("user.uwe", "x"), rse="ODLAKE_HTTP")
+        upload(ulla, [results / "mass.txt"], DID("user.uwe", "x"), rse="ODLAKE_HTTP")
     assert "ODLAKE_HTTP" in refused.value.message
     with pytest.raises(InvalidRequest, match="at least one file"):
-        ulla.upload([], DID("user.uwe", "x"))
+        upload(ulla, [], DID("user.uwe", "x"))
 
 
 async def test_the_server_uploads_only_files_under_its_root(api, jp_root_dir, tmp_path, lake):
@@ -217,12 +230,16 @@ async def test_a_kernel_uploads_through_its_server_and_waits_for_the_end(
     """The kernel's way (its server's REST API): the POST starts the upload, the kernel polls it to its end."""
     import asyncio
 
-    from jupyterlab_odlake.kernel.backends import ServerBackend
-
     # the server that jp_fetch reaches (the test's loop serves it while the kernel's call runs on a thread)
-    backend = ServerBackend(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token)
-    (jp_root_dir / "kernel.txt").write_text("from a kernel\n")
-    record = await asyncio.to_thread(
-        backend.upload, [str(jp_root_dir / "kernel.txt")], DID("user.root", "kernel.out"), USERDISK_RSE, {}, None
+    server = backends.ServerService(
+        f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
     )
+    (jp_root_dir / "kernel.txt").write_text("from a kernel\n")
+    backends._backend = server
+    try:
+        record = await asyncio.to_thread(
+            api.upload, [str(jp_root_dir / "kernel.txt")], "user.root:kernel.out", USERDISK_RSE, progress=False
+        )
+    finally:
+        backends.reset()
     assert record.state == "done" and [f["did"] for f in record.uploaded] == ["user.root:kernel.txt"], record

@@ -1,4 +1,5 @@
-"""odlake's core: Rucio instances, DIDs, replicas, the download cache. No Jupyter in here."""
+"""odlake's core: the one service every adapter calls (``LakeService``), its records, and the Rucio adapter,
+cache and transfers behind it. No Jupyter in here."""
 
 from .cache import Cache
 from .config import InstanceConfig, discover, from_lake, from_rucio_cfg
@@ -17,36 +18,36 @@ from .errors import (
     TimedOut,
     Unreachable,
 )
-from .instance import Instance
-from .lake import Lake
-from .records import MODES, Alternative, DIDInfo, DownloadRecord, FileEntry, Location, Page
-from .service import Lakes
+from .records import MODES, Alternative, Attachment, DIDInfo, FileEntry, Location, Page, Resolved, Rule, TransferRecord
+from .service import LakeService, Service
 
 __all__ = [
     "DID",
     "MODES",
     "AccessDenied",
     "Alternative",
+    "Attachment",
     "AuthenticationFailed",
     "Cache",
     "CacheUnusable",
     "Cancelled",
     "ChecksumMismatch",
     "DIDInfo",
-    "DownloadRecord",
     "FileEntry",
-    "Instance",
     "InstanceConfig",
     "InvalidRequest",
-    "Lake",
-    "Lakes",
+    "LakeService",
     "Location",
     "NotFound",
     "OdlakeError",
     "Page",
+    "Resolved",
     "RucioFailed",
+    "Rule",
+    "Service",
     "StorageError",
     "TimedOut",
+    "TransferRecord",
     "Unreachable",
     "discover",
     "from_lake",

@@ -225,6 +225,12 @@ def discover() -> list[InstanceConfig]:
     if lake:
         return [lake]
     cfg = environment_rucio_cfg()
-    if cfg:
+    if cfg and names_a_server(cfg):  # odlake's own file for Rucio's library names none (ensure_rucio_config)
         return [from_rucio_cfg(cfg)]
     return []
+
+
+def names_a_server(path: Path) -> bool:
+    """Does the rucio.cfg at ``path`` name a Rucio server (``[client] rucio_host``)?"""
+    parser = configparser.ConfigParser(interpolation=None)
+    return bool(parser.read(path)) and bool(parser.get("client", "rucio_host", fallback="").strip())

@@ -104,3 +104,14 @@ class TimedOut(OdlakeError):
 class Cancelled(OdlakeError):
     code = "cancelled"
     status = 409
+
+
+def error_of(code: str | None, message: str) -> OdlakeError:
+    """The error a stable ``code`` names (as the REST API and a transfer's record carry it), with ``message``."""
+    kinds = [OdlakeError]
+    while kinds:
+        kind = kinds.pop()
+        if kind.code == code:
+            return kind(message)
+        kinds += kind.__subclasses__()
+    return OdlakeError(message)

@@ -1,8 +1,10 @@
-"""What a user asks of one Rucio instance: its status, search, a DID, its files, where to read them, the catalog.
+"""The Rucio adapter behind ``LakeService``: one Rucio instance — its status, search, a DID, its files,
+where to read them, rules, the catalog.
 
-Plain Python over rucio-clients; knows nothing of Jupyter. The work is in the modules
-beside it (search, paging, locations, catalog, metadata); this class holds what they
-share for one instance: its connection, its metadata reader, its listing snapshots.
+Plain Python over rucio-clients; knows nothing of Jupyter, and only the service calls it. The
+work is in the modules beside it (search, paging, locations, catalog, metadata, rules); this
+class holds what they share for one instance: its connection, its metadata reader, its cursors
+and the RSE settings it has read.
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
 from .paths import inside
 from .probe import endpoint, silent
-from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, UploadRecord
-from .upload import upload
+from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, Rule
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -56,6 +57,11 @@ class Instance:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def default_mode(self) -> Mode:
+        """The mode of an attach that names none: the instance's configured one."""
+        return self.config.default_mode  # type: ignore[return-value]
 
     def status(self) -> dict[str, Any]:
         """Public description plus whether Rucio answers and accepts the credentials."""
@@ -139,7 +145,9 @@ class Instance:
                 items.append(replace(f, rses=sorted(states), available=any(is_available(s) for s in states.values())))
         if reading:  # what Rucio says of this page's files: a replica outside the counted copies counts too
             replicas = replicas if replicas is not None else self._replicas(page.items)
-            located = self._locate(page.items, reading, None, tuple(schemes) or self.schemes, known=replicas)
+            located = self._locate(
+                page.items, reading, None, tuple(schemes) or self.schemes, known=replicas, probe=False
+            )
             items = [replace(f, read=how_read(where)) for f, where in zip(items, located, strict=True)]
         if not availability:
             items = [replace(f, rses=None, available=None) for f in items]
@@ -269,7 +277,7 @@ class Instance:
         rse: str | None = None,
     ) -> Iterator[list[Location]]:
         """``locations`` as Rucio streams the files, ``size`` at a time, so that work can start on the first."""
-        mode = mode or self.config.default_mode  # type: ignore[assignment]
+        mode = mode or self.default_mode
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
         if rse and mode == "download":
@@ -294,8 +302,12 @@ class Instance:
         only: Only | None = None,
         copies: list[dict[str, Any]] | None = None,
         known: dict[tuple[str, str], dict[str, Any]] | None = None,
+        probe: bool = True,
     ) -> list[Location]:
         """Where to read each of ``files``; ``cache`` given in download mode only (no look at it per file otherwise).
+
+        ``probe``: whether the storages to stream from are asked if they answer (an attach does, so that
+        it reads another replica; a page of a file list, which only shows the choice, does not).
 
         ``only``: the RSEs to read from; replicas elsewhere are not alternatives. The replicas are
         ``known`` already, or composed for the whole ``copies``, or asked of Rucio.
@@ -320,7 +332,7 @@ class Instance:
                 elsewhere[key] = sorted({a.rse for a in alts if a.rse not in only.rses})
                 found[key] = [a for a in alts if a.rse in only.rses]
         dead: set[str] = set()
-        if mode in ("stream", "auto"):  # a storage that is down: read another replica, or say which is down
+        if probe and mode in ("stream", "auto"):  # a storage that is down: read another replica, or say which is down
             dead = silent(a.location for alts in found.values() for a in alts if a.kind == "stream" and a.available)
         out = []
         for f in files:
@@ -361,18 +373,12 @@ class Instance:
             out.append(location)
         return out
 
-    # -- giving back ---------------------------------------------------------------------------
-    def upload(
-        self, paths: Sequence[Path], dataset: DID, rse: str | None = None, metadata: dict[str, Any] | None = None
-    ) -> UploadRecord:
-        """Upload files into ``dataset`` (created when new) on ``rse`` (default: the instance's upload RSE)."""
-        return upload(self.connection, paths, dataset, rse or self.config.upload_rse, metadata).record()
-
-    def replicate(self, did: DID, rse_expression: str, lifetime_days: float | None = None) -> _rules.Rule:
+    # -- rules -------------------------------------------------------------------------------
+    def replicate(self, did: DID, rse_expression: str, lifetime_days: float | None = None) -> Rule:
         """A replication rule of this account: one copy of ``did`` on the RSEs of ``rse_expression``."""
         return _rules.replicate(self.connection, did, rse_expression, lifetime_days)
 
-    def rules(self) -> list[_rules.Rule]:
+    def rules(self) -> list[Rule]:
         return _rules.rules(self.connection)
 
     def delete_rule(self, rule_id: str) -> None:

@@ -1,9 +1,10 @@
-"""The records that cross odlake's parts: a DID's info, a file entry, a location, a download, a page.
+"""The records that cross odlake's parts: a DID's info, a file entry, a location, a page, a transfer job,
+a replication rule, an attach resolved.
 
-Each record is what core returns, what the REST API sends (``to_json``) and what the
-kernel's HTTP backend reads back (``from_json``), so the in-process and the HTTP paths
-give equal objects. The REST API's description (``server/openapi.yaml``) is tested
-against ``to_json`` of each.
+Each record is what the service (core/service.py) returns, what the REST API sends (``to_json``)
+and what the kernel's ``ServerService`` reads back (``from_json``), so the in-process and the HTTP
+paths give equal objects. The REST API's description (``server/openapi.yaml``) is held to
+``to_json`` of each by every REST test, and the panel's types to it by the frontend's.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ DIDType = Literal["container", "dataset", "file", ""]
 Mode = Literal["stream", "download", "mounted", "auto"]
 MODES: tuple[Mode, ...] = ("stream", "download", "mounted", "auto")
 LocationKind = Literal["mounted", "stream", "download"]
-DownloadState = Literal["resolving", "running", "done", "failed", "cancelled"]
-ACTIVE_STATES: tuple[DownloadState, ...] = ("resolving", "running")
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -127,77 +126,169 @@ class Location:
         return replace(record, alternatives=tuple(Alternative(**a) for a in data.get("alternatives", ())))
 
 
+TransferKind = Literal["download", "upload"]
+TransferState = Literal["resolving", "running", "done", "failed", "cancelled"]
+ACTIVE_STATES: tuple[TransferState, ...] = ("resolving", "running")
+
+
 @dataclass(frozen=True)
-class DownloadRecord:
-    """What a download is doing, as it was when asked."""
+class TransferRecord:
+    """What a transfer job is doing, as it was when asked: a download of a DID into the cache, or an
+    upload of files into a dataset (``did``), one record shape for both directions.
+
+    ``bytes_done`` counts what is in place (a file found in the cache, or already in the lake,
+    counts at once); ``bytes_moved`` only what went over the network, and ``rate`` is of those.
+    A download's ``paths`` are the cached files so far and ``transfers`` the files it moved itself;
+    an upload's ``rse`` is where it writes, ``current`` the file in flight and ``uploaded`` the
+    files in the dataset (did, bytes, adler32).
+    """
 
     id: str
+    kind: TransferKind
     instance: str
     did: str
-    state: DownloadState
+    state: TransferState
     files_total: int
     files_done: int
     bytes_total: int
     bytes_done: int
+    bytes_moved: int
     rate: float
-    transfers: int
     errors: tuple[str, ...]
     created: float
     finished: float | None
-    paths: tuple[str, ...]
+    error: str | None = None  # the code of the error that ended it (as the REST API's errors carry)
+    rse: str | None = None
+    current: str | None = None
+    transfers: int = 0
+    paths: tuple[str, ...] = ()
+    uploaded: tuple[dict[str, Any], ...] = ()
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
     def to_json(self) -> JSON:
-        data = asdict(self)
-        data["errors"], data["paths"] = list(self.errors), list(self.paths)
+        data = _shallow(self)
+        data["errors"], data["paths"], data["uploaded"] = list(self.errors), list(self.paths), list(self.uploaded)
         return data
 
     @classmethod
-    def from_json(cls, data: JSON) -> DownloadRecord:
-        record: DownloadRecord = _from_json(cls, data)
-        return replace(record, errors=tuple(data.get("errors", ())), paths=tuple(data.get("paths", ())))
+    def from_json(cls, data: JSON) -> TransferRecord:
+        record: TransferRecord = _from_json(cls, data)
+        return replace(
+            record,
+            errors=tuple(data.get("errors", ())),
+            paths=tuple(data.get("paths", ())),
+            uploaded=tuple(data.get("uploaded", ())),
+        )
 
 
-UploadState = Literal["running", "done", "failed", "cancelled"]
+# a rule's state, in words a user acts on
+RULE_STATES = {
+    "OK": "every copy is there",
+    "REPLICATING": "waiting for the lake's transfer service to copy the files",
+    "STUCK": "a copy failed and Rucio retries it; ask the lake's administrators if it stays so",
+    "SUSPENDED": "suspended by the lake's administrators",
+    "WAITING_APPROVAL": "waiting for the lake's administrators to approve it",
+    "INJECT": "being created",
+}
 
 
 @dataclass(frozen=True)
-class UploadRecord:
-    """What an upload is doing, as it was when asked: files go one after another, each verified and
-    registered by Rucio before the next; ``uploaded`` lists those in the dataset (did, bytes, adler32)."""
+class Rule:
+    """A replication rule of the user's account: copies of ``did`` kept on ``rse_expression``."""
 
     id: str
-    instance: str
-    dataset: str
-    rse: str
-    state: UploadState
-    files_total: int
-    files_done: int
-    bytes_total: int
-    bytes_done: int
-    rate: float
-    current: str | None
-    errors: tuple[str, ...]
-    created: float
-    finished: float | None
-    uploaded: tuple[dict[str, Any], ...]
+    did: str
+    rse_expression: str
+    state: str
+    locks_ok: int
+    locks_total: int
+    expires_at: str | None
+    account: str
 
     @property
-    def active(self) -> bool:
-        return self.state == "running"
+    def explained(self) -> str:
+        return RULE_STATES.get(self.state, self.state.lower())
 
     def to_json(self) -> JSON:
-        data = asdict(self)
-        data["errors"], data["uploaded"] = list(self.errors), list(self.uploaded)
-        return data
+        return {**_shallow(self), "explained": self.explained}
 
     @classmethod
-    def from_json(cls, data: JSON) -> UploadRecord:
-        record: UploadRecord = _from_json(cls, data)
-        return replace(record, errors=tuple(data.get("errors", ())), uploaded=tuple(data.get("uploaded", ())))
+    def from_json(cls, data: JSON) -> Rule:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One file of an attach, resolved: where it is read (``kind``: mounted, stream or download, with the
+    ``location`` a path or URL), or why it cannot be (``reason``, ``kind`` None)."""
+
+    scope: str
+    name: str
+    bytes: int | None
+    adler32: str | None
+    kind: LocationKind | None
+    location: str | None
+    rse: str | None
+    reason: str | None = None
+
+    @property
+    def did(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    @classmethod
+    def of(cls, location: Location) -> Resolved:
+        return cls(
+            location.scope,
+            location.name,
+            location.bytes,
+            location.adler32,
+            location.kind,
+            location.location,
+            location.rse,
+            location.reason,
+        )
+
+    def to_json(self) -> JSON:
+        return _shallow(self)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Resolved:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """The answer to an attach, decided where the lake is: each file resolved from one listing of the
+    DID, and the download that brings the files to be copied into the cache (None when none is)."""
+
+    did: str
+    instance: str
+    mode: Mode
+    files: tuple[Resolved, ...]
+    download: TransferRecord | None = None
+
+    def to_json(self) -> JSON:
+        return {
+            "did": self.did,
+            "instance": self.instance,
+            "mode": self.mode,
+            "files": [f.to_json() for f in self.files],
+            "download": self.download.to_json() if self.download else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: JSON) -> Attachment:
+        download = data.get("download")
+        return cls(
+            data["did"],
+            data["instance"],
+            data["mode"],
+            tuple(Resolved.from_json(f) for f in data["files"]),
+            TransferRecord.from_json(download) if download else None,
+        )
 
 
 @dataclass(frozen=True)

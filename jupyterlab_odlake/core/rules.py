@@ -8,68 +8,28 @@ with FTS) makes the copies and the rule stays REPLICATING until it has. A lake w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .connection import Connection
 from .did import DID
 from .errors import AccessDenied, InvalidRequest, quoted
-
-# a rule's state, in words a user acts on
-STATES = {
-    "OK": "every copy is there",
-    "REPLICATING": "waiting for the lake's transfer service to copy the files",
-    "STUCK": "a copy failed and Rucio retries it; ask the lake's administrators if it stays so",
-    "SUSPENDED": "suspended by the lake's administrators",
-    "WAITING_APPROVAL": "waiting for the lake's administrators to approve it",
-    "INJECT": "being created",
-}
+from .records import Rule
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    did: str
-    rse_expression: str
-    state: str
-    locks_ok: int
-    locks_replicating: int
-    locks_stuck: int
-    expires_at: str | None
-    account: str
-
-    @property
-    def explained(self) -> str:
-        return STATES.get(self.state, self.state.lower())
-
-    @classmethod
-    def of(cls, r: dict[str, Any]) -> Rule:
-        expires = r.get("expires_at")
-        return cls(
-            id=str(r["id"]),
-            did=f"{r['scope']}:{r['name']}",
-            rse_expression=str(r["rse_expression"]),
-            state=str(r["state"]).upper(),
-            locks_ok=int(r.get("locks_ok_cnt") or 0),
-            locks_replicating=int(r.get("locks_replicating_cnt") or 0),
-            locks_stuck=int(r.get("locks_stuck_cnt") or 0),
-            expires_at=str(expires) if expires else None,
-            account=str(r.get("account")),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        total = self.locks_ok + self.locks_replicating + self.locks_stuck
-        return {
-            "id": self.id,
-            "did": self.did,
-            "rse_expression": self.rse_expression,
-            "state": self.state,
-            "explained": self.explained,
-            "locks_ok": self.locks_ok,
-            "locks_total": total,
-            "expires_at": self.expires_at,
-            "account": self.account,
-        }
+def rule_of(r: dict[str, Any]) -> Rule:
+    """A rule as Rucio describes it (``get_replication_rule``, ``list_replication_rules``)."""
+    expires = r.get("expires_at")
+    locks = [int(r.get(k) or 0) for k in ("locks_ok_cnt", "locks_replicating_cnt", "locks_stuck_cnt")]
+    return Rule(
+        id=str(r["id"]),
+        did=f"{r['scope']}:{r['name']}",
+        rse_expression=str(r["rse_expression"]),
+        state=str(r["state"]).upper(),
+        locks_ok=locks[0],
+        locks_total=sum(locks),
+        expires_at=str(expires) if expires else None,
+        account=str(r.get("account")),
+    )
 
 
 def replicate(connection: Connection, did: DID, rse_expression: str, lifetime_days: float | None = None) -> Rule:
@@ -90,7 +50,7 @@ def replicate(connection: Connection, did: DID, rse_expression: str, lifetime_da
 
 
 def rule(connection: Connection, rule_id: str) -> Rule:
-    return Rule.of(connection.call(lambda c: c.get_replication_rule(rule_id), f"reading rule {quoted(rule_id)}"))
+    return rule_of(connection.call(lambda c: c.get_replication_rule(rule_id), f"reading rule {quoted(rule_id)}"))
 
 
 def rules(connection: Connection) -> list[Rule]:
@@ -99,7 +59,7 @@ def rules(connection: Connection) -> list[Rule]:
     listed = connection.call(
         lambda c: list(c.list_replication_rules({"account": account})), f"listing the rules of {account}"
     )
-    return [Rule.of(r) for r in sorted(listed, key=lambda r: str(r.get("created_at")), reverse=True)]
+    return [rule_of(r) for r in sorted(listed, key=lambda r: str(r.get("created_at")), reverse=True)]
 
 
 def delete(connection: Connection, rule_id: str) -> None:

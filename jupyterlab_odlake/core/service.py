@@ -1,30 +1,147 @@
-"""Everything a server (or a kernel without one) holds: the instances, the cache, the downloads."""
+"""The one way into the lake: what the REST API and the kernel ask of it, and the service that answers.
+
+``Service`` is the protocol every adapter calls: the REST handlers (server/handlers.py), the
+kernel's Python API in a kernel without a Jupyter server, and — over the REST API — the
+kernel's ``ServerService`` (kernel/backends.py), which implements it too, so an attach gives
+equal objects either way. ``LakeService`` answers in this process: the Rucio instances a user
+can reach (``Instance``, the Rucio adapter behind it), one cache, one registry of transfer jobs.
+A new feature adds a method here, never a side door into ``Instance``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from . import upload as _upload
 from .cache import Cache
+from .catalog import Catalog
 from .config import InstanceConfig, discover
 from .connection import ensure_rucio_config
 from .did import DID
 from .downloads import Downloads
 from .errors import InvalidRequest, NotFound, quoted
 from .instance import Instance
+from .jobs import Jobs
 from .locations import check_schemes
-from .records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page, UploadRecord
-from .upload import Uploads
+from .records import (
+    MODES,
+    Attachment,
+    DIDInfo,
+    FileEntry,
+    Location,
+    Mode,
+    Page,
+    Resolved,
+    Rule,
+    TransferKind,
+    TransferRecord,
+)
 
 CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 
 
-class Lakes:
-    """The Rucio instances a user can reach, by name, with one cache and one download queue.
+@runtime_checkable
+class Service(Protocol):
+    """What a notebook, the panel and any client ask of the lake; ``instance`` None is the default one."""
 
-    Implements ``core.lake.Lake`` in this process.
+    via: str  # "core" (answered in this process) or "server" (the Jupyter server's REST API)
+
+    def instance_name(self, instance: str | None = None) -> str:
+        """The name of ``instance``, or of the default instance when None."""
+
+    def search(
+        self,
+        query: str = "*",
+        did_type: str = "collection",
+        filters: str = "",
+        limit: int = 100,
+        cursor: str | None = None,
+        instance: str | None = None,
+    ) -> Page[DIDInfo]:
+        """A page of DIDs matching ``scope:pattern`` and metadata filters; ``cursor`` from the page before."""
+
+    def did(self, did: DID, instance: str | None = None) -> DIDInfo:
+        """Type, size, file count, checksum and metadata of one DID."""
+
+    def files(
+        self,
+        did: DID,
+        limit: int = 100,
+        cursor: str | None = None,
+        offset: int = 0,
+        availability: bool = True,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        instance: str | None = None,
+    ) -> Page[FileEntry]:
+        """A page of the files of ``did`` in Rucio's order; with ``mode``, how each would be read in it."""
+
+    def locations(
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
+    ) -> list[Location]:
+        """Per file of ``did``: where to read it in ``mode`` and every alternative (streaming with
+        ``schemes``, preferred first; only from the RSEs the expression ``rse`` names, when given)."""
+
+    def attach(
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
+    ) -> Attachment:
+        """Every file of ``did`` resolved for reading in ``mode`` (the instance's default mode when None),
+        from one listing; the files to copy into the cache come with the download that does it."""
+
+    def start_download(self, did: DID, instance: str | None = None) -> TransferRecord:
+        """Queue the verified download of ``did`` into the cache; returns at once."""
+
+    def start_upload(
+        self,
+        paths: Sequence[str],
+        dataset: DID,
+        rse: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        instance: str | None = None,
+    ) -> TransferRecord:
+        """Check an upload of files (absolute paths) into ``dataset`` (created when new) — refusals come
+        here, before anything is written — and start it; returns at once."""
+
+    def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        """A download or upload as it is now."""
+
+    def cancel_transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        """Stop a download, or an upload after the file in flight."""
+
+    def transfers(self, kind: TransferKind | None = None) -> list[TransferRecord]:
+        """The transfers remembered, oldest first: the running ones and the latest finished ones."""
+
+    def replicate(
+        self, did: DID, rse_expression: str, lifetime_days: float | None = None, instance: str | None = None
+    ) -> Rule:
+        """A replication rule of the instance's account for ``did`` on ``rse_expression``."""
+
+    def rules(self, instance: str | None = None) -> list[Rule]:
+        """The replication rules of the instance's account, newest first."""
+
+    def delete_rule(self, rule_id: str, instance: str | None = None) -> None:
+        """Delete one of the account's rules (as Rucio's policy allows)."""
+
+
+class LakeService:
+    """The Rucio instances a user can reach, by name, with one cache and one registry of transfers.
+
+    Implements ``Service`` in this process; the server extension holds one, and so does a kernel
+    that has no Jupyter server to ask.
     """
 
     via = "core"
@@ -46,20 +163,25 @@ class Lakes:
             raise InvalidRequest(f"Two Rucio instances have the same name: {', '.join(names)}.")
         state_dir = Path(state_dir or platformdirs.user_state_dir("odlake"))
         ensure_rucio_config(state_dir)
-        self.instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
+        self._instances = {c.name: Instance(c, state_dir / "tokens") for c in configs}
         server_schemes = check_schemes(stream_schemes)
-        for instance in self.instances.values():
+        for instance in self._instances.values():
             instance.server_schemes = server_schemes or instance.server_schemes
-        if default and default not in self.instances:
+        if default and default not in self._instances:
             raise InvalidRequest(
                 f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'})."
             )
         self.default = default or (names[0] if names else None)
         self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
-        self.queue = Downloads(self.cache, parallel_transfers)
-        self.uploads = Uploads()
+        self.jobs = Jobs()
+        self._downloads = Downloads(self.cache, self.jobs, parallel_transfers)
 
-    def instance(self, name: str | None = None) -> Instance:
+    @property
+    def names(self) -> list[str]:
+        """The configured instances' names."""
+        return list(self._instances)
+
+    def _instance(self, name: str | None = None) -> Instance:
         name = name or self.default
         if not name:
             raise NotFound(
@@ -67,60 +189,137 @@ class Lakes:
                 "set RUCIO_CONFIG, or configure c.Odlake.instances."
             )
         try:
-            return self.instances[name]
+            return self._instances[name]
         except KeyError:
-            known = ", ".join(self.instances) or "none"
+            known = ", ".join(self._instances) or "none"
             raise NotFound(f"There is no Rucio instance '{quoted(name)}' here; known: {known}.") from None
 
-    def instance_list(self) -> list[dict[str, Any]]:
-        return [dict(i.status(), default=(i.name == self.default)) for i in self.instances.values()]
+    # -- instances ---------------------------------------------------------------------------
+    def instance_name(self, instance: str | None = None) -> str:
+        return self._instance(instance).name
 
-    # -- core.lake.Lake ---------------------------------------------------------------------
-    def instance_name(self, instance: str | None) -> str:
-        return self.instance(instance).name
+    def instances(self) -> list[dict[str, Any]]:
+        """Each instance's public description, whether it answers and accepts its credentials."""
+        return [dict(i.status(), default=(i.name == self.default)) for i in self._instances.values()]
 
-    def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> Page[DIDInfo]:
-        return self.instance(instance).search(query, did_type, filters, limit)
+    def upload_rse(self, instance: str | None = None) -> str:
+        return self._instance(instance).config.upload_rse
 
-    def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
-        return self.instance(instance).files(did, limit)
+    # -- finding data ------------------------------------------------------------------------
+    def search(
+        self,
+        query: str = "*",
+        did_type: str = "collection",
+        filters: str = "",
+        limit: int = 100,
+        cursor: str | None = None,
+        instance: str | None = None,
+    ) -> Page[DIDInfo]:
+        return self._instance(instance).search(query, did_type, filters, limit, cursor)
 
+    def did(self, did: DID, instance: str | None = None) -> DIDInfo:
+        return self._instance(instance).did(did)
+
+    def files(
+        self,
+        did: DID,
+        limit: int = 100,
+        cursor: str | None = None,
+        offset: int = 0,
+        availability: bool = True,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        instance: str | None = None,
+    ) -> Page[FileEntry]:
+        return self._instance(instance).files(did, limit, cursor, availability, offset, mode, schemes)
+
+    def catalog(self, instance: str | None = None) -> Catalog:
+        """Analyses (channels) -> containers -> datasets, with their metadata."""
+        return self._instance(instance).catalog()
+
+    # -- reading -----------------------------------------------------------------------------
     def locations(
-        self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = (), rse: str | None = None
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
     ) -> list[Location]:
-        return self.instance(instance).locations(did, mode, self.cache, schemes, rse)
+        rucio = self._instance(instance)
+        mode = mode or rucio.default_mode
+        return rucio.locations(did, mode, self.cache if mode == "download" else None, schemes, rse)
 
-    def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
-        return self.queue.start(self.instance(instance), did).record()
+    def attach(
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
+    ) -> Attachment:
+        rucio = self._instance(instance)
+        mode = mode or rucio.default_mode
+        if mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
+        files = rucio.locations(did, mode, self.cache if mode == "download" else None, schemes, rse)
+        if not files:
+            raise NotFound(f"{did} holds no files.")
+        download = None
+        if mode == "download":
+            missing = [f for f in files if f.kind == "download" and not f.cached]
+            if missing:
+                download = self._downloads.start(rucio, did, missing).record()
+        elif mode == "auto" and not rse:  # what no replica serves may have a verified copy in the cache
+            files = [self._from_cache(f) if f.kind is None else f for f in files]
+        return Attachment(str(did), rucio.name, mode, tuple(Resolved.of(f) for f in files), download)
 
-    def download(self, download_id: str) -> DownloadRecord:
-        return self.queue.get(download_id).record()
+    def _from_cache(self, f: Location) -> Location:
+        did = DID(f.scope, f.name)
+        if not self.cache.has(did, f.bytes, f.adler32):
+            return f
+        return replace(f, kind="download", location=str(self.cache.path_for(did)), cached=True, reason=None)
 
-    def cancel_download(self, download_id: str) -> DownloadRecord:
-        return self.queue.cancel(download_id).record()
-
-    def downloads(self) -> list[DownloadRecord]:
-        return [d.record() for d in self.queue.all()]
-
-    def upload(
-        self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> UploadRecord:
-        return self.instance(instance).upload([Path(p) for p in paths], dataset, rse, metadata)
+    # -- transfers ---------------------------------------------------------------------------
+    def start_download(self, did: DID, instance: str | None = None) -> TransferRecord:
+        return self._downloads.start(self._instance(instance), did).record()
 
     def start_upload(
-        self, paths: Sequence[Path], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> UploadRecord:
-        return self.uploads.start(self.instance(instance), paths, dataset, rse, metadata).record()
+        self,
+        paths: Sequence[str],
+        dataset: DID,
+        rse: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        instance: str | None = None,
+    ) -> TransferRecord:
+        rucio = self._instance(instance)
+        files = [Path(p) for p in paths]
+        return _upload.start(
+            self.jobs, rucio.connection, files, dataset, rse or rucio.config.upload_rse, metadata
+        ).record()
 
+    def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        return self.jobs.get(transfer_id, kind).record()
+
+    def cancel_transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        return self.jobs.cancel(transfer_id, kind).record()
+
+    def transfers(self, kind: TransferKind | None = None) -> list[TransferRecord]:
+        return [j.record() for j in self.jobs.all(kind)]
+
+    # -- rules -------------------------------------------------------------------------------
     def replicate(
-        self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
-    ) -> dict[str, Any]:
-        return self.instance(instance).replicate(did, rse_expression, lifetime_days).to_json()
+        self, did: DID, rse_expression: str, lifetime_days: float | None = None, instance: str | None = None
+    ) -> Rule:
+        return self._instance(instance).replicate(did, rse_expression, lifetime_days)
 
-    def rules(self, instance: str | None) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.instance(instance).rules()]
+    def rules(self, instance: str | None = None) -> list[Rule]:
+        return self._instance(instance).rules()
+
+    def delete_rule(self, rule_id: str, instance: str | None = None) -> None:
+        self._instance(instance).delete_rule(rule_id)
 
     def close(self) -> None:
-        """Cancel running downloads and uploads and stop their threads."""
-        self.queue.shutdown()
-        self.uploads.shutdown()
+        """Cancel running transfers and stop their threads."""
+        self.jobs.shutdown()
+        self._downloads.shutdown()

@@ -11,105 +11,59 @@ lines are kept and become the message.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .connection import Connection
 from .did import DID
-from .errors import AccessDenied, InvalidRequest, NotFound, OdlakeError, StorageError, quoted
-from .records import UploadRecord, UploadState
-
-if TYPE_CHECKING:
-    from .instance import Instance
+from .errors import AccessDenied, InvalidRequest, OdlakeError, StorageError, quoted
+from .jobs import Job, Jobs
 
 _log = logging.getLogger(__name__)
-KEEP_FINISHED = 100  # finished uploads remembered for their records
 
 
-@dataclass
-class Upload:
-    """An upload as it runs (mutable, server-side); ``record()`` is what is shown of it."""
-
-    id: str
-    instance: str
-    dataset: str
-    rse: str
-    files_total: int = 0
-    bytes_total: int = 0
-    state: UploadState = "running"
-    files_done: int = 0
-    bytes_done: int = 0
-    current: str | None = None
-    errors: list[str] = field(default_factory=list)
-    uploaded: list[dict[str, Any]] = field(default_factory=list)
-    created: float = field(default_factory=time.time)
-    finished: float | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def record(self) -> UploadRecord:
-        elapsed = (self.finished or time.time()) - self.created
-        return UploadRecord(
-            id=self.id,
-            instance=self.instance,
-            dataset=self.dataset,
-            rse=self.rse,
-            state=self.state,
-            files_total=self.files_total,
-            files_done=self.files_done,
-            bytes_total=self.bytes_total,
-            bytes_done=self.bytes_done,
-            rate=self.bytes_done / elapsed if elapsed > 0 else 0.0,
-            current=self.current,
-            errors=tuple(self.errors),
-            created=self.created,
-            finished=self.finished,
-            uploaded=tuple(self.uploaded),
-        )
-
-    @classmethod
-    def of(cls, instance: str, paths: Sequence[Path], dataset: DID, rse: str, upload_id: str = "") -> Upload:
-        """A new upload of ``paths``, its totals counted once, before the first file goes."""
-        return cls(
-            id=upload_id,
-            instance=instance,
-            dataset=str(dataset),
-            rse=rse,
-            files_total=len(paths),
-            bytes_total=sum(p.stat().st_size for p in paths),
-        )
-
-
-def upload(
+def start(
+    jobs: Jobs,
     connection: Connection,
     paths: Sequence[Path],
     dataset: DID,
     rse: str,
     metadata: dict[str, Any] | None = None,
-) -> Upload:
-    """Upload ``paths`` (checked already to be where the caller may read) into ``dataset`` on ``rse``."""
-    check(connection, paths, dataset, rse)
-    return send(connection, paths, dataset, metadata, Upload.of(connection.config.name, paths, dataset, rse))
+) -> Job:
+    """Check an upload of ``paths`` (checked already to be where the caller may read) into ``dataset`` on
+    ``rse`` — a refusal comes here, before anything is written — then run it as a job of ``jobs``."""
+    there = check(connection, paths, dataset, rse)
+    job = Job("upload", connection.config.name, str(dataset), rse=rse)
+    job.plan(len(paths), sum(p.stat().st_size for p in paths))
+    job.state = "running"
+    return jobs.start(job, lambda job: send(connection, list(paths), dataset, metadata, job, there))
 
 
 def send(
-    connection: Connection, paths: Sequence[Path], dataset: DID, metadata: dict[str, Any] | None, job: Upload
-) -> Upload:
+    connection: Connection,
+    paths: Sequence[Path],
+    dataset: DID,
+    metadata: dict[str, Any] | None,
+    job: Job,
+    there: frozenset[str] = frozenset(),
+) -> None:
     """The files of a checked upload, one after another, so that ``job`` shows progress and a cancel stops
-    before the next file: what is in the dataset then is whole, verified and registered."""
+    before the next file: what is in the dataset then is whole, verified and registered. ``there``: the
+    names the lake holds with the same content already (attached again, nothing copied)."""
     try:
         for p in paths:
             if job.cancelled.is_set():
                 break
             job.current = p.name
-            _upload_file(connection, p, dataset, job.rse)
-            job.files_done += 1
-            job.bytes_done += p.stat().st_size
+            size = p.stat().st_size
+            if p.name in there:  # Rucio's upload skips a registered file, and then says "no files uploaded"
+                _attach_again(connection, p.name, dataset, job.rse or "")
+                job.file_done(size)
+            else:
+                _upload_file(connection, p, dataset, job.rse or "")
+                job.moved(size)
+                job.file_done()
     finally:
         job.current = None
         if job.files_done and metadata:  # a dataset with files is found by its metadata, also when cut short
@@ -124,13 +78,12 @@ def send(
                 for f in files
                 if f["name"] in names
             ]
-    job.state = "cancelled" if job.cancelled.is_set() and job.files_done < job.files_total else "done"
-    job.finished = time.time()
-    return job
 
 
-def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str) -> None:
-    """Refuse, before anything is written, what Rucio's upload would refuse half-way or skip silently."""
+def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str) -> frozenset[str]:
+    """Refuse, before anything is written, what Rucio's upload would refuse half-way or skip silently.
+
+    Returns the names the scope holds with the same content already (they are attached again)."""
     if not paths:
         raise InvalidRequest("Choose at least one file to upload.")
     missing = [p for p in paths if not p.is_file()]
@@ -155,6 +108,7 @@ def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str)
             f"Your quota on {rse} is used up: {needed:,} bytes to upload, {max(remaining, 0):,} left. Nothing was "
             "uploaded; free space or ask for a larger quota."
         )
+    there = set()
     for p in paths:  # a name taken in the scope: the same content is attached again, other content refused
         try:
             known: dict[str, Any] = connection.call(
@@ -168,6 +122,27 @@ def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str)
                 f"A file named '{quoted(p.name)}' exists in {dataset.scope} already, with other content; rename "
                 "yours, or upload it into another scope. Nothing was uploaded."
             )
+        there.add(p.name)
+    return frozenset(there)
+
+
+def _attach_again(connection: Connection, name: str, dataset: DID, rse: str) -> None:
+    """A file the scope holds with the same content already, attached to ``dataset`` (created when new,
+    kept on ``rse`` by a rule, as Rucio's upload makes it): nothing is copied."""
+    from rucio.common import exception as rx
+
+    def run(client: Any) -> None:
+        rule = {"account": connection.config.account, "copies": 1, "rse_expression": rse, "grouping": "DATASET"}
+        try:
+            client.add_dataset(dataset.scope, dataset.name, rules=[rule])
+        except rx.DataIdentifierAlreadyExists:
+            pass
+        try:
+            client.attach_dids(dataset.scope, dataset.name, [{"scope": dataset.scope, "name": name}])
+        except (rx.FileAlreadyExists, rx.DuplicateContent):
+            pass
+
+    connection.call(run, f"attaching {name} to {dataset}")
 
 
 def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> None:
@@ -213,64 +188,6 @@ def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> 
         raise StorageError(f"{rse} does not accept writes now; choose another RSE.") from None
     except rx.RucioException as e:  # Rucio's own refusals, in the user's words; a bug goes on as it is
         raise _refusal([f"{type(e).__name__}: {e}", *errors], dataset, rse, error=e) from e
-
-
-class Uploads:
-    """The uploads of one server (or kernel): each runs on a thread of its own, its record kept a while."""
-
-    def __init__(self, parallel: int = 2, keep_finished: int = KEEP_FINISHED):
-        self._runner = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="odlake-upload")
-        self._uploads: dict[str, Upload] = {}
-        self._lock = threading.Lock()
-        self.keep_finished = keep_finished
-
-    def start(
-        self, instance: Instance, paths: Sequence[Path], dataset: DID, rse: str | None, metadata: dict[str, Any]
-    ) -> Upload:
-        """Check the upload (refusals come before anything is written), then queue it; returns its record."""
-        rse = rse or instance.config.upload_rse
-        check(instance.connection, paths, dataset, rse)
-        job = Upload.of(instance.name, paths, dataset, rse, uuid.uuid4().hex[:12])
-        with self._lock:
-            finished = sorted((u for u in self._uploads.values() if u.state != "running"), key=lambda u: u.created)
-            for old in finished[: max(0, len(finished) - self.keep_finished)]:
-                del self._uploads[old.id]
-            self._uploads[job.id] = job
-        self._runner.submit(self._run, instance, list(paths), dataset, metadata, job)
-        return job
-
-    def get(self, upload_id: str) -> Upload:
-        try:
-            return self._uploads[upload_id]
-        except KeyError:
-            raise NotFound(f"There is no upload '{quoted(upload_id)}' on this server.") from None
-
-    def all(self) -> list[Upload]:
-        return sorted(self._uploads.values(), key=lambda u: u.created)
-
-    def cancel(self, upload_id: str) -> Upload:
-        """Stop before the next file; the file in flight is finished, so that the dataset holds only whole files."""
-        job = self.get(upload_id)
-        job.cancelled.set()
-        return job
-
-    def _run(self, instance: Instance, paths: list[Path], dataset: DID, metadata: dict[str, Any], job: Upload) -> None:
-        try:
-            send(instance.connection, paths, dataset, metadata, job)
-        except OdlakeError as e:
-            job.errors.append(e.message)
-            job.state = "failed"
-        except Exception as e:  # noqa: BLE001 - an upload must end in a state; the log gets the traceback
-            _log.exception("upload %s into %s failed", job.id, job.dataset)
-            job.errors.append(f"unexpected {type(e).__name__}: {e}")
-            job.state = "failed"
-        finally:
-            job.finished = job.finished or time.time()
-
-    def shutdown(self) -> None:
-        for job in self._uploads.values():
-            job.cancelled.set()
-        self._runner.shutdown(wait=False, cancel_futures=True)
 
 
 def _refusal(errors: list[str], dataset: DID, rse: str, error: Exception | None = None) -> OdlakeError:

@@ -6,20 +6,18 @@ subclasses), each with a one-sentence message that says what to do.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.did import DID
-from ..core.errors import InvalidRequest, NotFound, StorageError, quoted
-from ..core.lake import Lake
+from ..core.errors import InvalidRequest, StorageError, error_of, quoted
+from ..core.jobs import Progress, follow
 from ..core.locations import check_schemes
-from ..core.records import MODES, DIDInfo, DownloadRecord, FileEntry, Mode, UploadRecord
+from ..core.records import MODES, DIDInfo, FileEntry, Mode, Rule, TransferRecord
+from ..core.service import Service
 from . import backends
-from .attached import AttachedDID, AttachedFile
-
-Progress = Callable[[DownloadRecord], None]
+from .attached import AttachedDID, AttachedFile, size_text
 
 
 def attach(
@@ -36,38 +34,31 @@ def attach(
 
     ``mode``: ``stream`` (read over the network, nothing copied), ``download`` (verified copies
     in the shared cache), ``mounted`` (read in place from storage mounted here) or ``auto``
-    (mounted, else stream, else download; the default). ``scheme``: the stream schemes to read
-    with, preferred first ("root", "http,root"; default: the server's, root first). ``rse``: an RSE
-    expression (``ODLAKE_XROOTD``, ``type=DISK``): read only replicas on the RSEs it names, in
-    place or streamed (not in download mode); with ``request``, the files not there yet are asked for
-    there with a replication rule of your account (the error names it). ``options`` go to every
-    uproot call.
+    (mounted, else stream, else a verified copy in the cache); the default is the instance's
+    configured mode (``auto`` unless set). ``scheme``: the stream schemes to read with, preferred
+    first ("root", "http,root"; default: the server's, root first). ``rse``: an RSE expression
+    (``ODLAKE_XROOTD``, ``type=DISK``): read only replicas on the RSEs it names, in place or
+    streamed (not in download mode); with ``request``, the files not there yet are asked for there
+    with a replication rule of your account (the error names it). ``options`` go to every uproot call.
     """
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
-    mode = mode or "auto"
-    if mode not in MODES:
+    if mode is not None and mode not in MODES:
         raise InvalidRequest(f"mode '{quoted(mode)}' is not one of {', '.join(MODES)}.")
     schemes = check_schemes(scheme)  # a scheme odlake cannot read stops here too
-    lake = backends.current()
-    name = lake.instance_name(instance)
-    files = lake.locations(did, mode, name, schemes, rse)
-    if not files:
-        raise NotFound(f"{did} holds no files.")
-    missing = [f for f in files if f.kind is None]
-    if (mode == "download" and not all(f.cached for f in files)) or (mode == "auto" and missing and not rse):
-        record = wait_for_download(lake, lake.start_download(did, name), _progress_bar(str(did)) if progress else None)
+    service = backends.current()
+    attachment = service.attach(did, mode, schemes, rse, instance)
+    files, mode = attachment.files, attachment.mode
+    if attachment.download is not None:  # the files to copy first: follow the download that copies them
+        record = follow_transfer(service, attachment.download, progress)
         if record.state != "done":
             raise StorageError(f"The download of {did} {record.state}: " + "; ".join(record.errors[:3]))
-        if missing:  # auto mode: what had no replica to read is now in the cache; ask where
-            copies = {f.did: f for f in lake.locations(did, "download", name)}
-            files = [copies.get(f.did, f) if f.kind is None else f for f in files]
-    elif missing:
+    missing = [f for f in files if f.kind is None]
+    if missing:
         if rse and request:  # what is not there yet: ask Rucio for a copy on that RSE
-            rule = lake.replicate(did, rse, None, name)
+            rule = service.replicate(did, rse, None, attachment.instance)
             raise StorageError(
                 f"{len(missing)} of {len(files)} files of {did} are not on {rse} yet; asked for a copy there: "
-                f"rule {rule['id']}, {rule['state']} ({rule['explained']}). Attach again once it is OK "
-                "(%odlake rules)."
+                f"rule {rule.id}, {rule.state} ({rule.explained}). Attach again once it is OK (%odlake rules)."
             )
         hint = (
             f"leave rse out, or ask for a copy there: request=True (%odlake attach ... --request), "
@@ -82,35 +73,33 @@ def attach(
     attached = [
         AttachedFile(f.scope, f.name, f.bytes, f.adler32, f.location or "", f.kind or "download", f.rse) for f in files
     ]
-    return AttachedDID(str(did), mode, attached, instance=name, via=lake.via, options=options)
+    return AttachedDID(str(did), mode, attached, instance=attachment.instance, via=service.via, options=options)
 
 
-def wait_for_download(
-    lake: Lake, record: DownloadRecord, progress: Progress | None = None, interval: float = 0.1
-) -> DownloadRecord:
-    """Follow a download until it ends, showing each state to ``progress``."""
-    while record.active:
-        if progress:
-            progress(record)
-        time.sleep(interval)  # the REST API has no push: poll as the panel does
-        record = lake.download(record.id)
-    if progress:
-        progress(record)
-    return record
+def follow_transfer(service: Service, record: TransferRecord, progress: bool = True) -> TransferRecord:
+    """Follow a download or upload to its end, with a progress bar; an interrupted cell cancels it."""
+    return follow(
+        lambda r: service.transfer(r.kind, r.id),
+        record,
+        _progress_bar(record) if progress else None,
+        cancel=lambda r: service.cancel_transfer(r.kind, r.id),
+    )
 
 
-def _progress_bar(label: str) -> Progress:
+def _progress_bar(first: TransferRecord) -> Progress:
     from tqdm.auto import tqdm
 
     bar = None
 
-    def update(record: DownloadRecord) -> None:
+    def update(record: TransferRecord) -> None:
         nonlocal bar
         if bar is None and record.bytes_total:
-            bar = tqdm(total=record.bytes_total, unit="B", unit_scale=True, desc=f"odlake {label}", leave=True)
+            bar = tqdm(total=record.bytes_total, unit="B", unit_scale=True, desc=f"odlake {first.did}", leave=True)
         if bar is not None:
+            # the rate is the job's: of the bytes moved, not of files found in place (tqdm's own would count those)
             bar.n = min(record.bytes_done, bar.total)
-            bar.set_postfix_str(f"{record.files_done}/{record.files_total} files", refresh=True)
+            rate = f", {size_text(record.rate)}/s" if record.bytes_moved else ""
+            bar.set_postfix_str(f"{record.files_done}/{record.files_total} files{rate}", refresh=True)
             if not record.active:
                 bar.close()
 
@@ -127,7 +116,7 @@ def search(
     """DIDs matching ``scope:pattern`` (Rucio wildcards) and metadata filters, e.g. ``{"channel": "GamGam"}``."""
     if isinstance(filters, dict):
         filters = ",".join(f"{k}={v}" for k, v in filters.items())
-    return backends.current().search(pattern, type, filters or "", limit, instance).items
+    return backends.current().search(pattern, type, filters or "", limit, None, instance).items
 
 
 def upload(
@@ -136,25 +125,31 @@ def upload(
     rse: str | None = None,
     meta: dict[str, Any] | None = None,
     instance: str | None = None,
-) -> UploadRecord:
+    progress: bool = True,
+) -> TransferRecord:
     """Upload files into ``dataset`` (``user.<account>:name``, created when new), with metadata ``meta``,
     through Rucio's own upload (checksums verified); ``rse`` defaults to the instance's upload RSE.
-    ``.uploaded`` lists the files in the dataset (did, bytes, adler32)."""
+    Returns when done; ``.uploaded`` lists the files in the dataset (did, bytes, adler32). An
+    interrupted cell stops it after the file in flight."""
     dataset = dataset if isinstance(dataset, DID) else DID.parse(dataset)
     files = [paths] if isinstance(paths, str) else list(paths)
     absolute = [str(Path(p).expanduser().absolute()) for p in files]
-    return backends.current().upload(absolute, dataset, rse, dict(meta or {}), instance)
+    service = backends.current()
+    record = follow_transfer(
+        service, service.start_upload(absolute, dataset, rse, dict(meta or {}), instance), progress
+    )
+    if record.state == "failed":
+        raise error_of(record.error, record.errors[0] if record.errors else f"The upload into {dataset} failed.")
+    return record
 
 
-def replicate(
-    did: str | DID, rse: str, lifetime_days: float | None = None, instance: str | None = None
-) -> dict[str, Any]:
+def replicate(did: str | DID, rse: str, lifetime_days: float | None = None, instance: str | None = None) -> Rule:
     """Make ``did`` available on the RSEs of the expression ``rse``: a replication rule of your account."""
     did = did if isinstance(did, DID) else DID.parse(did)
     return backends.current().replicate(did, rse, lifetime_days, instance)
 
 
-def rules(instance: str | None = None) -> list[dict[str, Any]]:
+def rules(instance: str | None = None) -> list[Rule]:
     """Your replication rules, newest first: state (in words too), copies done of all, expiry."""
     return backends.current().rules(instance)
 
@@ -162,9 +157,9 @@ def rules(instance: str | None = None) -> list[dict[str, Any]]:
 def ls(did: str | DID, limit: int = 100, instance: str | None = None) -> list[FileEntry]:
     """The files of a DID: name, size, adler32, availability (the first ``limit``)."""
     did = did if isinstance(did, DID) else DID.parse(did)
-    return backends.current().files(did, limit, instance).items
+    return backends.current().files(did, limit, instance=instance).items
 
 
-def downloads() -> list[DownloadRecord]:
+def downloads() -> list[TransferRecord]:
     """The downloads of this session's lake connection (the server's, in JupyterLab)."""
-    return backends.current().downloads()
+    return backends.current().transfers("download")

@@ -4,14 +4,13 @@ Inside a kernel started by a Jupyter server that runs odlake, requests go to tha
 server's REST API (one cache, one download queue, one set of credentials), found with
 no configuration: the kernel's ``JPY_PARENT_PID`` names the server, whose runtime file
 holds its URL and token. Anywhere else (plain IPython, nbclient, a script) the core's
-``Lakes`` is used in this process, configured the way the server is when it has no
-configuration. Both implement ``core.lake.Lake``.
+``LakeService`` is used in this process, configured the way the server is when it has no
+configuration. Both implement ``core.service.Service``.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,28 +18,11 @@ from urllib.parse import quote
 from ..core import errors as E
 from ..core.did import DID
 from ..core.errors import OdlakeError
-from ..core.lake import Lake
-from ..core.records import DIDInfo, DownloadRecord, FileEntry, Location, Mode, Page, UploadRecord
-
-_ERRORS = {
-    cls.code: cls
-    for cls in (
-        E.InvalidRequest,
-        E.AuthenticationFailed,
-        E.AccessDenied,
-        E.NotFound,
-        E.StorageError,
-        E.ChecksumMismatch,
-        E.CacheUnusable,
-        E.RucioFailed,
-        E.Unreachable,
-        E.TimedOut,
-        E.Cancelled,
-    )
-}
+from ..core.records import Attachment, DIDInfo, FileEntry, Location, Mode, Page, Rule, TransferKind, TransferRecord
+from ..core.service import Service
 
 
-class ServerBackend:
+class ServerService:
     """The lake reached through the REST API of the Jupyter server running this kernel."""
 
     via = "server"
@@ -65,8 +47,7 @@ class ServerBackend:
         except ValueError:
             body = {"error": "error", "message": r.text[:200]}
         if r.status_code >= 400:
-            cls = _ERRORS.get(body.get("error"), OdlakeError)
-            raise cls(body.get("message") or f"The server answered {r.status_code}.")
+            raise E.error_of(body.get("error"), body.get("message") or f"The server answered {r.status_code}.")
         return body  # type: ignore[no-any-return]
 
     def info(self) -> dict[str, Any] | None:
@@ -77,11 +58,12 @@ class ServerBackend:
             return None
 
     @staticmethod
-    def _did_route(did: DID, route: str) -> str:
-        return f"dids/{quote(did.scope, safe='')}/{quote(did.name, safe='')}/{route}"
+    def _did_route(did: DID, route: str = "") -> str:
+        path = f"dids/{quote(did.scope, safe='')}/{quote(did.name, safe='')}"
+        return f"{path}/{route}" if route else path
 
-    # -- core.lake.Lake ---------------------------------------------------------------------
-    def instance_name(self, instance: str | None) -> str:
+    # -- core.service.Service ------------------------------------------------------------------
+    def instance_name(self, instance: str | None = None) -> str:
         if instance:
             return instance
         default = (self.info() or {}).get("default_instance")
@@ -89,58 +71,105 @@ class ServerBackend:
             raise E.NotFound("The Jupyter server knows no Rucio instance.")
         return str(default)
 
-    def search(self, query: str, did_type: str, filters: str, limit: int, instance: str | None) -> Page[DIDInfo]:
-        params = {"q": query, "type": did_type, "filter": filters or None, "limit": limit, "instance": instance}
-        return Page.from_json(self._call("GET", "search", params=params), DIDInfo.from_json)
+    def search(
+        self,
+        query: str = "*",
+        did_type: str = "collection",
+        filters: str = "",
+        limit: int = 100,
+        cursor: str | None = None,
+        instance: str | None = None,
+    ) -> Page[DIDInfo]:
+        params = {"q": query, "type": did_type, "filter": filters or None, "limit": limit, "cursor": cursor}
+        return Page.from_json(self._call("GET", "search", params=dict(params, instance=instance)), DIDInfo.from_json)
 
-    def files(self, did: DID, limit: int, instance: str | None) -> Page[FileEntry]:
-        body = self._call("GET", self._did_route(did, "files"), params={"limit": limit, "instance": instance})
-        return Page.from_json(body, FileEntry.from_json)
+    def did(self, did: DID, instance: str | None = None) -> DIDInfo:
+        return DIDInfo.from_json(self._call("GET", self._did_route(did), params={"instance": instance}))
+
+    def files(
+        self,
+        did: DID,
+        limit: int = 100,
+        cursor: str | None = None,
+        offset: int = 0,
+        availability: bool = True,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        instance: str | None = None,
+    ) -> Page[FileEntry]:
+        params = {
+            "limit": limit,
+            "cursor": cursor,
+            "offset": offset or None,
+            "availability": "true" if availability else "false",
+            "mode": mode,
+            "scheme": ",".join(schemes) or None,
+            "instance": instance,
+        }
+        return Page.from_json(self._call("GET", self._did_route(did, "files"), params=params), FileEntry.from_json)
 
     def locations(
-        self, did: DID, mode: Mode, instance: str | None, schemes: Sequence[str] = (), rse: str | None = None
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
     ) -> list[Location]:
         params = {"mode": mode, "instance": instance, "scheme": ",".join(schemes) or None, "rse": rse or None}
         body = self._call("GET", self._did_route(did, "replicas"), params=params)
         return [Location.from_json(f) for f in body["files"]]
 
-    def start_download(self, did: DID, instance: str | None) -> DownloadRecord:
-        return DownloadRecord.from_json(self._call("POST", "downloads", json={"did": str(did), "instance": instance}))
+    def attach(
+        self,
+        did: DID,
+        mode: Mode | None = None,
+        schemes: Sequence[str] = (),
+        rse: str | None = None,
+        instance: str | None = None,
+    ) -> Attachment:
+        body = {"mode": mode, "scheme": ",".join(schemes) or None, "rse": rse, "instance": instance}
+        return Attachment.from_json(self._call("POST", self._did_route(did, "attach"), json=body))
 
-    def download(self, download_id: str) -> DownloadRecord:
-        return DownloadRecord.from_json(self._call("GET", f"downloads/{quote(download_id, safe='')}"))
+    def start_download(self, did: DID, instance: str | None = None) -> TransferRecord:
+        return TransferRecord.from_json(self._call("POST", "downloads", json={"did": str(did), "instance": instance}))
 
-    def downloads(self) -> list[DownloadRecord]:
-        return [DownloadRecord.from_json(d) for d in self._call("GET", "downloads")["downloads"]]
-
-    def upload(
-        self, paths: Sequence[str], dataset: DID, rse: str | None, metadata: dict[str, Any], instance: str | None
-    ) -> UploadRecord:
+    def start_upload(
+        self,
+        paths: Sequence[str],
+        dataset: DID,
+        rse: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        instance: str | None = None,
+    ) -> TransferRecord:
         body = {"paths": list(paths), "dataset": str(dataset), "rse": rse, "metadata": metadata, "instance": instance}
-        record = UploadRecord.from_json(self._call("POST", "uploads", json=body))
-        route = f"uploads/{quote(record.id, safe='')}"
-        try:
-            while record.active:
-                time.sleep(0.2)
-                record = UploadRecord.from_json(self._call("GET", route))
-        except KeyboardInterrupt:  # an interrupted cell stops the upload after the file in flight
-            self._call("DELETE", route)
-            raise
-        if record.state == "failed":
-            raise OdlakeError(record.errors[0] if record.errors else f"The upload into {dataset} failed.")
-        return record
+        return TransferRecord.from_json(self._call("POST", "uploads", json=body))
+
+    def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        return TransferRecord.from_json(self._call("GET", f"{kind}s/{quote(transfer_id, safe='')}"))
+
+    def cancel_transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
+        return TransferRecord.from_json(self._call("DELETE", f"{kind}s/{quote(transfer_id, safe='')}"))
+
+    def transfers(self, kind: TransferKind | None = None) -> list[TransferRecord]:
+        kinds: tuple[TransferKind, ...] = (kind,) if kind else ("download", "upload")
+        found = [TransferRecord.from_json(t) for k in kinds for t in self._call("GET", f"{k}s")[f"{k}s"]]
+        return sorted(found, key=lambda t: t.created)
 
     def replicate(
-        self, did: DID, rse_expression: str, lifetime_days: float | None, instance: str | None
-    ) -> dict[str, Any]:
+        self, did: DID, rse_expression: str, lifetime_days: float | None = None, instance: str | None = None
+    ) -> Rule:
         body = {"did": str(did), "rse_expression": rse_expression, "lifetime_days": lifetime_days, "instance": instance}
-        return self._call("POST", "rules", json=body)
+        return Rule.from_json(self._call("POST", "rules", json=body))
 
-    def rules(self, instance: str | None) -> list[dict[str, Any]]:
-        return list(self._call("GET", "rules", params={"instance": instance})["rules"])
+    def rules(self, instance: str | None = None) -> list[Rule]:
+        return [Rule.from_json(r) for r in self._call("GET", "rules", params={"instance": instance})["rules"]]
+
+    def delete_rule(self, rule_id: str, instance: str | None = None) -> None:
+        self._call("DELETE", f"rules/{quote(rule_id, safe='')}", params={"instance": instance})
 
 
-def parent_server() -> ServerBackend | None:
+def parent_server() -> ServerService | None:
     """The Jupyter server that started this kernel, if it runs odlake."""
     parent = os.environ.get("JPY_PARENT_PID")
     if not parent:
@@ -152,21 +181,21 @@ def parent_server() -> ServerBackend | None:
     for info in list_running_servers():
         if str(info.get("pid")) == parent:
             token = info.get("token") or os.environ.get("JUPYTERHUB_API_TOKEN", "")
-            backend = ServerBackend(info.get("url", "").rstrip("/"), token)
+            backend = ServerService(info.get("url", "").rstrip("/"), token)
             return backend if backend.info() is not None else None
     return None
 
 
-_backend: Lake | None = None
+_backend: Service | None = None
 
 
-def current() -> Lake:
-    """The lake of this process, found once."""
+def current() -> Service:
+    """The service of this process, found once: the Jupyter server's, else one in this process."""
     global _backend
     if _backend is None:
-        from ..core import Lakes
+        from ..core import LakeService
 
-        _backend = parent_server() or Lakes()
+        _backend = parent_server() or LakeService()
     return _backend
 
 

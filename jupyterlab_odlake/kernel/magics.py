@@ -179,24 +179,17 @@ class OdlakeMagics(Magics):
         done = api.upload(opts.paths, opts.dataset, rse=opts.rse, meta=meta, instance=opts.instance)
         size = sum(f.get("bytes") or 0 for f in done.uploaded)
         names = ", ".join(f["did"].split(":", 1)[1] for f in done.uploaded)
-        print(f"uploaded {len(done.uploaded)} files ({size_text(size)}) into {done.dataset} on {done.rse}: {names}")
+        print(f"uploaded {len(done.uploaded)} files ({size_text(size)}) into {done.did} on {done.rse}: {names}")
         return None
 
     def _replicate(self, opts):
         rule = api.replicate(opts.did, opts.rse, opts.lifetime, opts.instance)
-        print(f"rule {rule['id']}: {rule['did']} on {rule['rse_expression']}, {rule['state']}: {rule['explained']}")
+        print(f"rule {rule.id}: {rule.did} on {rule.rse_expression}, {rule.state}: {rule.explained}")
         return None
 
     def _rules(self, opts):
         rows = [
-            [
-                r["id"],
-                r["did"],
-                r["rse_expression"],
-                r["state"],
-                f"{r['locks_ok']}/{r['locks_total']}",
-                r["expires_at"] or "",
-            ]
+            [r.id, r.did, r.rse_expression, r.state, f"{r.locks_ok}/{r.locks_total}", r.expires_at or ""]
             for r in api.rules(opts.instance)
         ]
         return Table(["rule", "DID", "RSEs", "state", "copies", "expires"], rows, "" if rows else "You have no rules.")

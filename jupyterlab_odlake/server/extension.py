@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from traitlets import Dict, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
-from ..core import InstanceConfig, Lakes
+from ..core import InstanceConfig, LakeService
 from ..core.locations import STREAM_SCHEMES
 from .routes import setup_route_handlers
 
-LAKES = "odlake_lakes"
+SERVICE = "odlake_service"
 EXECUTOR = "odlake_executor"
 
 
@@ -51,9 +51,9 @@ class Odlake(Configurable):
         "(root, https, davs, http; default: root first, as a grid site reads).",
     ).tag(config=True)
 
-    def make_lakes(self) -> Lakes:
+    def make_service(self) -> LakeService:
         configs = [InstanceConfig.from_dict(dict(i)) for i in self.instances] if self.instances else None
-        return Lakes(
+        return LakeService(
             configs,
             default=self.default_instance or None,
             cache_dir=self.cache_dir or None,
@@ -90,21 +90,21 @@ def load(server_app) -> None:
     config = drop_in_config(server_app.config_file_paths)
     config.merge(server_app.config)  # what the server's own config files and command line say wins
     config = Odlake(config=config, parent=server_app)
-    lakes = config.make_lakes()
+    service = config.make_service()
     settings = server_app.web_app.settings
-    settings[LAKES] = lakes
+    settings[SERVICE] = service
     settings[EXECUTOR] = config.make_executor()
     setup_route_handlers(server_app.web_app)
-    names = ", ".join(lakes.instances) or "none found"
+    names = ", ".join(service.names) or "none found"
     server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")
 
 
 def unload(server_app) -> None:
     """Cancel running downloads and stop odlake's threads when the server stops."""
     settings = server_app.web_app.settings
-    lakes = settings.pop(LAKES, None)
-    if lakes is not None:
-        lakes.close()
+    service = settings.pop(SERVICE, None)
+    if service is not None:
+        service.close()
     executor = settings.pop(EXECUTOR, None)
     if executor is not None:
         executor.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,5 @@
-"""Thin tornado handlers over the Jupyter-free core: parse, call one core method off the loop, answer JSON.
+"""Thin tornado handlers over the one service (core ``LakeService``): parse, call one of its methods off the
+event loop, answer JSON.
 
 Every error leaves as ``{"error": <code>, "message": <what happened and what to do>}``.
 The answers are described in ``openapi.yaml`` beside this file.
@@ -13,7 +14,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
-from ..core import DID, MODES, InvalidRequest, Lakes, NotFound, OdlakeError
+from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError
 from ..core.errors import quoted
 from ..core.locations import check_schemes
 from ..core.paths import inside
@@ -21,8 +22,8 @@ from ..core.paths import inside
 
 class OdlakeHandler(APIHandler):
     @property
-    def lakes(self) -> Lakes:
-        return self.settings["odlake_lakes"]
+    def service(self) -> LakeService:
+        return self.settings["odlake_service"]
 
     async def call(self, fn, *args):
         """Run a (blocking) core call on the odlake thread pool."""
@@ -82,16 +83,16 @@ class OdlakeHandler(APIHandler):
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
         return mode
 
-    def instance(self):
-        return self.lakes.instance(self.get_argument("instance", None) or None)
+    def instance(self) -> str:
+        """The instance the query names (its name, checked), or the default one."""
+        return self.service.instance_name(self.get_argument("instance", None) or None)
 
-    @staticmethod
-    def instance_in(body: dict) -> str | None:
-        """The instance a request's body names, or None for the default."""
+    def instance_in(self, body: dict) -> str:
+        """The instance a request's body names (checked), or the default one."""
         named = body.get("instance") or None
         if named is not None and not isinstance(named, str):
             raise InvalidRequest("instance must be a name.")
-        return named
+        return self.service.instance_name(named)
 
 
 class NoRouteHandler(OdlakeHandler):
@@ -112,13 +113,13 @@ class NoRouteHandler(OdlakeHandler):
 class InfoHandler(OdlakeHandler):
     @tornado.web.authenticated
     def get(self):
-        self.reply({"version": __version__, "default_instance": self.lakes.default})
+        self.reply({"version": __version__, "default_instance": self.service.default})
 
 
 class InstancesHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def get(self):
-        self.reply({"instances": await self.call(self.lakes.instance_list)})
+        self.reply({"instances": await self.call(self.service.instances)})
 
 
 class SearchHandler(OdlakeHandler):
@@ -128,15 +129,15 @@ class SearchHandler(OdlakeHandler):
         filters = ",".join(f for f in self.get_arguments("filter") if f.strip())
         query, did_type = self.get_argument("q", "*"), self.get_argument("type", "collection")
         limit, cursor = self.integer("limit", 100), self.get_argument("cursor", None)
-        page = await self.call(instance.search, query, did_type, filters, limit, cursor)
-        self.reply(dict(page.to_json(), instance=instance.name))
+        page = await self.call(self.service.search, query, did_type, filters, limit, cursor, instance)
+        self.reply(dict(page.to_json(), instance=instance))
 
 
 class DIDHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def get(self, scope, name):
         instance, did = self.instance(), DID.of(scope, name)
-        self.reply(dict((await self.call(instance.did, did)).to_json(), instance=instance.name))
+        self.reply(dict((await self.call(self.service.did, did, instance)).to_json(), instance=instance))
 
 
 class FilesHandler(OdlakeHandler):
@@ -145,8 +146,10 @@ class FilesHandler(OdlakeHandler):
         instance, did = self.instance(), DID.of(scope, name)
         limit, cursor, offset = self.integer("limit", 100), self.get_argument("cursor", None), self.integer("offset", 0)
         availability, schemes = self.flag("availability", True), check_schemes(self.get_argument("scheme", None))
-        page = await self.call(instance.files, did, limit, cursor, availability, offset, self.mode(), schemes)
-        self.reply(dict(page.to_json(), did=str(did), instance=instance.name))
+        page = await self.call(
+            self.service.files, did, limit, cursor, offset, availability, self.mode(), schemes, instance
+        )
+        self.reply(dict(page.to_json(), did=str(did), instance=instance))
 
 
 class ReplicasHandler(OdlakeHandler):
@@ -155,50 +158,81 @@ class ReplicasHandler(OdlakeHandler):
         instance, did = self.instance(), DID.of(scope, name)
         schemes = check_schemes(self.get_argument("scheme", None))
         rse = self.get_argument("rse", None) or None
-        files = await self.call(instance.locations, did, self.mode(), self.lakes.cache, schemes, rse)
-        self.reply({"did": str(did), "instance": instance.name, "files": [f.to_json() for f in files]})
+        files = await self.call(self.service.locations, did, self.mode(), schemes, rse, instance)
+        self.reply({"did": str(did), "instance": instance, "files": [f.to_json() for f in files]})
+
+
+class AttachHandler(OdlakeHandler):
+    """An attach resolved where the lake is: one listing; the files to copy come with their download."""
+
+    @tornado.web.authenticated
+    async def post(self, scope, name):
+        body, did = self.body(), DID.of(scope, name)
+        mode = body.get("mode") or None
+        if mode is not None and mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
+        schemes = check_schemes(body.get("scheme") if isinstance(body.get("scheme"), (str, list)) else None)
+        rse = body.get("rse") or None
+        if rse is not None and not isinstance(rse, str):
+            raise InvalidRequest("rse must be an RSE expression.")
+        instance = self.instance_in(body)
+        attachment = await self.call(self.service.attach, did, mode, schemes, rse, instance)
+        self.reply(attachment.to_json())
 
 
 class CatalogHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def get(self):
-        instance = self.instance()
-        self.reply((await self.call(instance.catalog)).to_json())
+        self.reply((await self.call(self.service.catalog, self.instance())).to_json())
 
 
-class DownloadsHandler(OdlakeHandler):
+class TransfersHandler(OdlakeHandler):
+    """The transfers of one kind (``kind`` in the route table): GET lists them, POST starts one."""
+
+    kind: str
+
     @tornado.web.authenticated
     def get(self):
-        self.reply({"downloads": [d.to_json() for d in self.lakes.downloads()]})
+        self.reply({f"{self.kind}s": [t.to_json() for t in self.service.transfers(self.kind)]})
+
+
+class TransferHandler(OdlakeHandler):
+    """One transfer: GET follows it, DELETE stops it (an upload after the file in flight, so that the
+    dataset keeps only whole, registered files)."""
+
+    kind: str
+
+    def initialize(self, kind: str) -> None:
+        self.kind = kind
+
+    @tornado.web.authenticated
+    def get(self, transfer_id):
+        self.reply(self.service.transfer(self.kind, transfer_id).to_json())
+
+    @tornado.web.authenticated
+    def delete(self, transfer_id):
+        self.reply(self.service.cancel_transfer(self.kind, transfer_id).to_json())
+
+
+class DownloadsHandler(TransfersHandler):
+    kind = "download"
 
     @tornado.web.authenticated
     def post(self):
         body = self.body()
         did = DID.parse(body.get("did", ""))
-        self.reply(self.lakes.start_download(did, self.instance_in(body)).to_json(), 202)
+        self.reply(self.service.start_download(did, self.instance_in(body)).to_json(), 202)
 
 
-class DownloadHandler(OdlakeHandler):
-    @tornado.web.authenticated
-    def get(self, download_id):
-        self.reply(self.lakes.download(download_id).to_json())
+class UploadsHandler(TransfersHandler):
+    """POST checks an upload (refusals answer at once) and starts it."""
 
-    @tornado.web.authenticated
-    def delete(self, download_id):
-        self.reply(self.lakes.cancel_download(download_id).to_json())
-
-
-class UploadsHandler(OdlakeHandler):
-    """Uploads of this server; POST checks one (refusals answer at once) and starts it."""
-
-    @tornado.web.authenticated
-    def get(self):
-        self.reply({"uploads": [u.record().to_json() for u in self.lakes.uploads.all()]})
+    kind = "upload"
 
     @tornado.web.authenticated
     async def post(self):
         body = self.body()
-        instance = self.lakes.instance(self.instance_in(body))
+        instance = self.instance_in(body)
         dataset = DID.parse(body.get("dataset", ""))
         rse = body.get("rse") or None
         metadata = body.get("metadata") or {}
@@ -207,8 +241,8 @@ class UploadsHandler(OdlakeHandler):
         paths = body.get("paths")
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise InvalidRequest("paths must be a list of file paths under the server's root directory.")
-        files = [self.under_root(p) for p in paths]
-        started = await self.call(self.lakes.start_upload, files, dataset, rse, metadata, instance.name)
+        files = [str(self.under_root(p)) for p in paths]
+        started = await self.call(self.service.start_upload, files, dataset, rse, metadata, instance)
         self.reply(started.to_json(), 202)
 
     def under_root(self, path: str) -> Path:
@@ -225,41 +259,30 @@ class UploadsHandler(OdlakeHandler):
         return Path(os.path.realpath(candidate))
 
 
-class UploadHandler(OdlakeHandler):
-    @tornado.web.authenticated
-    def get(self, upload_id):
-        self.reply(self.lakes.uploads.get(upload_id).record().to_json())
-
-    @tornado.web.authenticated
-    def delete(self, upload_id):
-        """Stop after the file in flight: the dataset keeps only whole, registered files."""
-        self.reply(self.lakes.uploads.cancel(upload_id).record().to_json())
-
-
 class RulesHandler(OdlakeHandler):
     """The replication rules of the instance's account; POST asks for one."""
 
     @tornado.web.authenticated
     async def get(self):
         instance = self.instance()
-        self.reply({"instance": instance.name, "rules": [r.to_json() for r in await self.call(instance.rules)]})
+        rules = await self.call(self.service.rules, instance)
+        self.reply({"instance": instance, "rules": [r.to_json() for r in rules]})
 
     @tornado.web.authenticated
     async def post(self):
         body = self.body()
-        instance = self.lakes.instance(self.instance_in(body))
+        instance = self.instance_in(body)
         did = DID.parse(body.get("did", ""))
         rse = body.get("rse_expression")
         lifetime = body.get("lifetime_days")
         if not isinstance(rse, str) or (lifetime is not None and not isinstance(lifetime, (int, float))):
             raise InvalidRequest("rse_expression must be an RSE expression, lifetime_days a number of days.")
-        rule = await self.call(instance.replicate, did, rse, lifetime)
-        self.reply(dict(rule.to_json(), instance=instance.name), 201)
+        rule = await self.call(self.service.replicate, did, rse, lifetime, instance)
+        self.reply(dict(rule.to_json(), instance=instance), 201)
 
 
 class RuleHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def delete(self, rule_id):
-        instance = self.instance()
-        await self.call(instance.delete_rule, rule_id)
+        await self.call(self.service.delete_rule, rule_id, self.instance())
         self.reply({"id": rule_id, "deleted": True})

@@ -13,11 +13,12 @@ ROUTES = [
     (r"catalog", h.CatalogHandler),
     (_DID + r"/files", h.FilesHandler),
     (_DID + r"/replicas", h.ReplicasHandler),
+    (_DID + r"/attach", h.AttachHandler),
     (_DID, h.DIDHandler),
     (r"downloads", h.DownloadsHandler),
-    (r"downloads/(?P<download_id>[^/]+)", h.DownloadHandler),
+    (r"downloads/(?P<transfer_id>[^/]+)", h.TransferHandler, {"kind": "download"}),
     (r"uploads", h.UploadsHandler),
-    (r"uploads/(?P<upload_id>[^/]+)", h.UploadHandler),
+    (r"uploads/(?P<transfer_id>[^/]+)", h.TransferHandler, {"kind": "upload"}),
     (r"rules", h.RulesHandler),
     (r"rules/(?P<rule_id>[0-9a-fA-F-]+)", h.RuleHandler),
 ]
@@ -27,5 +28,5 @@ FALLBACK = (r"(?P<rest>.*)", h.NoRouteHandler)
 
 def setup_route_handlers(web_app):
     base_url = web_app.settings["base_url"]
-    handlers = [(url_path_join(base_url, "odlake", pattern) + "$", handler) for pattern, handler in [*ROUTES, FALLBACK]]
+    handlers = [(url_path_join(base_url, "odlake", route[0]) + "$", *route[1:]) for route in [*ROUTES, FALLBACK]]
     web_app.add_handlers(".*$", handlers)

@@ -8,12 +8,11 @@ import type {
   DidType,
   ICatalog,
   IDid,
-  IDownload,
   IFile,
   IInfo,
   IInstance,
   IRule,
-  IUpload,
+  ITransfer,
   Metadata,
   Mode
 } from '../tokens';
@@ -27,8 +26,7 @@ const contract: Record<string, true> = {
   instance: true as Same<IInstance, Schemas['Instance']>,
   did: true as Same<IDid, Schemas['DID']>,
   file: true as Same<IFile, Schemas['File']>,
-  download: true as Same<IDownload, Schemas['Download']>,
-  upload: true as Same<IUpload, Schemas['Upload']>,
+  transfer: true as Same<ITransfer, Schemas['Transfer']>,
   rule: true as Same<IRule, Schemas['Rule']>,
   catalog: true as Same<ICatalog, Schemas['Catalog']>,
   mode: true as Same<Mode, Schemas['Mode']>,

@@ -312,7 +312,7 @@ function Transfers(props: { model: LakeModel }): JSX.Element | null {
         <Transfer
           key={u.id}
           kind="upload"
-          name={u.dataset}
+          name={u.did}
           state={u.state}
           active={isActive(u)}
           onCancel={() => void model.cancelUpload(u.id)}
