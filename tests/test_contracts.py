@@ -494,8 +494,12 @@ def test_closing_the_service_cancels_its_transfers_and_stops_their_threads(tmp_p
     [c for c in vars(E).values() if isinstance(c, type) and issubclass(c, OdlakeError) and c is not OdlakeError],
 )
 def test_each_error_the_server_answers_reaches_the_kernel_as_its_own_class(error):
+    from jupyterlab_odlake.server.handlers import status_of
+
+    assert status_of(error("x")) != 500  # each kind has its own status, not the unexpected one
+
     class Answer:
-        status_code = error.status
+        status_code = status_of(error("x"))
 
         def json(self):
             return {"error": error.code, "message": "what happened."}

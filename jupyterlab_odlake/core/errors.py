@@ -1,7 +1,7 @@
 """What can go wrong talking to a lake, as exceptions that carry a user-facing message.
 
-Each error has a stable ``code`` and the HTTP ``status`` the REST API answers with; the
-message says what happened and what to do.
+Each error has a stable ``code`` (the REST API answers it, with an HTTP status the server
+extension gives each kind); the message says what happened and what to do.
 """
 
 
@@ -26,7 +26,6 @@ class OdlakeError(Exception):
     """Base of every odlake error. ``str(error)`` is the message for the user."""
 
     code = "error"
-    status = 500
 
     def __init__(self, message: str):
         message = printable(message)
@@ -40,35 +39,30 @@ class InvalidRequest(OdlakeError):
     """A malformed DID, parameter or filter."""
 
     code = "invalid_request"
-    status = 400
 
 
 class AuthenticationFailed(OdlakeError):
     """Rucio rejected the credentials of an instance."""
 
     code = "authentication_failed"
-    status = 401
 
 
 class AccessDenied(OdlakeError):
     """Rucio knows the account but does not allow the operation."""
 
     code = "access_denied"
-    status = 403
 
 
 class NotFound(OdlakeError):
     """No such DID, scope, instance or download."""
 
     code = "not_found"
-    status = 404
 
 
 class StorageError(OdlakeError):
     """A storage element failed or served bad bytes."""
 
     code = "storage_error"
-    status = 502
 
 
 class ChecksumMismatch(StorageError):
@@ -79,31 +73,26 @@ class RucioFailed(OdlakeError):
     """Rucio's server answered, with a failure of its own (a 5xx): not the user's fault, not the credential's."""
 
     code = "rucio_failed"
-    status = 502
 
 
 class CacheUnusable(OdlakeError):
     """The download cache cannot take a file: its disk is full, or it cannot be written."""
 
     code = "cache_unusable"
-    status = 507
 
 
 class Unreachable(OdlakeError):
     """The Rucio server (or a storage) cannot be reached."""
 
     code = "unreachable"
-    status = 503
 
 
 class TimedOut(OdlakeError):
     code = "timeout"
-    status = 504
 
 
 class Cancelled(OdlakeError):
     code = "cancelled"
-    status = 409
 
 
 def error_of(code: str | None, message: str) -> OdlakeError:

@@ -15,9 +15,28 @@ from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
 from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError
+from ..core import errors as E
 from ..core.errors import quoted
 from ..core.locations import check_schemes
 from ..core.paths import inside
+
+# the HTTP status of each kind of error (a subclass answers as its nearest listed base)
+STATUS = {
+    E.InvalidRequest: 400,
+    E.AuthenticationFailed: 401,
+    E.AccessDenied: 403,
+    E.NotFound: 404,
+    E.Cancelled: 409,
+    E.StorageError: 502,
+    E.RucioFailed: 502,
+    E.Unreachable: 503,
+    E.TimedOut: 504,
+    E.CacheUnusable: 507,
+}
+
+
+def status_of(error: OdlakeError) -> int:
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
 
 
 class OdlakeHandler(APIHandler):
@@ -38,7 +57,7 @@ class OdlakeHandler(APIHandler):
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OdlakeError):
-            return self.reply({"error": exc.code, "message": exc.message}, exc.status)
+            return self.reply({"error": exc.code, "message": exc.message}, status_of(exc))
         reason = self._reason or "error"
         if status_code >= 500:
             message = "odlake hit an unexpected error; the server log has the details."
@@ -50,7 +69,7 @@ class OdlakeHandler(APIHandler):
         if isinstance(value, OdlakeError):  # expected: one line, the user's message (which holds no secret)
             cause = value.__cause__
             detail = f" (from {type(cause).__module__}.{type(cause).__name__})" if cause else ""
-            self.log.warning("odlake %s %s: %s%s", value.status, value.code, value.message, detail)
+            self.log.warning("odlake %s %s: %s%s", status_of(value), value.code, value.message, detail)
             return
         super().log_exception(typ, value, tb)
 
