@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
-import jupyterlab_odlake
+from jupyterlab_odlake.server import spec as spec_module
 
-SPEC_PATH = Path(jupyterlab_odlake.__file__).parent / "server" / "openapi.yaml"
-_URI = "urn:odlake:openapi"
-
-
-@lru_cache(maxsize=1)
-def spec() -> dict:
-    return yaml.safe_load(SPEC_PATH.read_text())
-
-
-@lru_cache(maxsize=1)
-def _registry() -> Registry:
-    return Registry().with_resource(_URI, Resource.from_contents(spec(), default_specification=DRAFT202012))
-
-
-def _pointer(*parts: str) -> str:
-    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def template_of(path: str) -> str | None:
-    """The documented path template an actual path (below /odlake) matches, e.g. /dids/{scope}/{name}/files."""
-    # the longest first: /dids/{scope}/{name}/files before /dids/{scope}/{name}, whose name may hold slashes
-    for template in sorted(spec()["paths"], key=len, reverse=True):
-        pattern = re.escape(template).replace(r"\{name\}", ".+?")
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", pattern)
-        if re.fullmatch(pattern, path):
-            return template
-    return None
+SPEC_PATH = spec_module.SPEC_PATH
+spec, template_of, _pointer, _registry, _URI = (
+    spec_module.spec,
+    spec_module.template_of,
+    spec_module.pointer,
+    spec_module.registry,
+    spec_module.URI,
+)
 
 
 def check(method: str, path: str, status: int, body) -> None:

@@ -19,6 +19,7 @@ from ..core import errors as E
 from ..core.errors import quoted
 from ..core.locations import check_schemes
 from ..core.paths import inside
+from .spec import body_problem
 
 # the HTTP status of each kind of error (a subclass answers as its nearest listed base)
 STATUS = {
@@ -75,12 +76,19 @@ class OdlakeHandler(APIHandler):
 
     # -- parsing a request, once, here ------------------------------------------------------
     def body(self) -> dict:
+        """The request's JSON body, checked against the route's request body in openapi.yaml."""
         try:
             data = json.loads(self.request.body or b"{}")
         except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
             raise InvalidRequest("The request body is not JSON.") from None
         if not isinstance(data, dict):
             raise InvalidRequest("The request body must be a JSON object.")
+        route = self.request.path.split("/odlake", 1)[-1]
+        problem = body_problem(route, self.request.method or "", data)
+        if problem:
+            raise InvalidRequest(
+                f"The request body does not fit the REST API ({quoted(problem, 200)}); see openapi.yaml."
+            )
         return data
 
     def integer(self, name: str, default: int) -> int:
@@ -107,11 +115,8 @@ class OdlakeHandler(APIHandler):
         return self.service.instance_name(self.get_argument("instance", None) or None)
 
     def instance_in(self, body: dict) -> str:
-        """The instance a request's body names (checked), or the default one."""
-        named = body.get("instance") or None
-        if named is not None and not isinstance(named, str):
-            raise InvalidRequest("instance must be a name.")
-        return self.service.instance_name(named)
+        """The instance a (checked) request body names, or the default one."""
+        return self.service.instance_name(body.get("instance") or None)
 
 
 class NoRouteHandler(OdlakeHandler):
@@ -187,13 +192,7 @@ class AttachHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def post(self, scope, name):
         body, did = self.body(), DID.of(scope, name)
-        mode = body.get("mode") or None
-        if mode is not None and mode not in MODES:
-            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
-        schemes = check_schemes(body.get("scheme") if isinstance(body.get("scheme"), (str, list)) else None)
-        rse = body.get("rse") or None
-        if rse is not None and not isinstance(rse, str):
-            raise InvalidRequest("rse must be an RSE expression.")
+        mode, schemes, rse = body.get("mode") or None, check_schemes(body.get("scheme")), body.get("rse") or None
         instance = self.instance_in(body)
         attachment = await self.call(self.service.attach, did, mode, schemes, rse, instance)
         self.reply(attachment.to_json())
@@ -239,7 +238,7 @@ class DownloadsHandler(TransfersHandler):
     @tornado.web.authenticated
     def post(self):
         body = self.body()
-        did = DID.parse(body.get("did", ""))
+        did = DID.parse(body["did"])
         self.reply(self.service.start_download(did, self.instance_in(body)).to_json(), 202)
 
 
@@ -252,15 +251,8 @@ class UploadsHandler(TransfersHandler):
     async def post(self):
         body = self.body()
         instance = self.instance_in(body)
-        dataset = DID.parse(body.get("dataset", ""))
-        rse = body.get("rse") or None
-        metadata = body.get("metadata") or {}
-        if (rse is not None and not isinstance(rse, str)) or not isinstance(metadata, dict):
-            raise InvalidRequest("rse must be a name and metadata an object of keys and values.")
-        paths = body.get("paths")
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise InvalidRequest("paths must be a list of file paths under the server's root directory.")
-        files = [str(self.under_root(p)) for p in paths]
+        dataset, rse, metadata = DID.parse(body["dataset"]), body.get("rse") or None, body.get("metadata") or {}
+        files = [str(self.under_root(p)) for p in body["paths"]]
         started = await self.call(self.service.start_upload, files, dataset, rse, metadata, instance)
         self.reply(started.to_json(), 202)
 
@@ -291,11 +283,7 @@ class RulesHandler(OdlakeHandler):
     async def post(self):
         body = self.body()
         instance = self.instance_in(body)
-        did = DID.parse(body.get("did", ""))
-        rse = body.get("rse_expression")
-        lifetime = body.get("lifetime_days")
-        if not isinstance(rse, str) or (lifetime is not None and not isinstance(lifetime, (int, float))):
-            raise InvalidRequest("rse_expression must be an RSE expression, lifetime_days a number of days.")
+        did, rse, lifetime = DID.parse(body["did"]), body["rse_expression"], body.get("lifetime_days")
         rule = await self.call(self.service.replicate, did, rse, lifetime, instance)
         self.reply(dict(rule.to_json(), instance=instance), 201)
 
