@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,66 @@ def test_rucio_and_network_errors_are_translated_and_keep_their_cause(tmp_path):
         connection.call(lambda c: c.whoami())
     assert caught.value.__cause__ is cause
     assert connection._client is None  # made again on the next call
+
+
+def test_a_streamed_file_the_storage_does_not_have_is_a_storage_error_that_keeps_uproots(tmp_path):
+    import http.server
+
+    from jupyterlab_odlake.core.errors import StorageError
+    from jupyterlab_odlake.kernel.attached import AttachedDID, AttachedFile
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=storage.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{storage.server_address[1]}/opendata/missing.root"
+        data = AttachedDID(
+            "opendata:missing.root", "stream", [AttachedFile("opendata", "missing.root", 10, None, url, "stream")]
+        )
+        with pytest.raises(StorageError) as caught:
+            data.open(0)
+    finally:
+        storage.shutdown()
+        storage.server_close()
+    assert f"127.0.0.1:{storage.server_address[1]}" in str(caught.value) and "\n" not in str(caught.value)
+    assert isinstance(caught.value.__cause__, OSError)  # uproot's, for the traceback
+
+
+def test_a_download_that_fails_keeps_what_the_storage_said(tmp_path):
+    import requests
+
+    from jupyterlab_odlake.core.cache import Cache
+    from jupyterlab_odlake.core.errors import StorageError
+
+    cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
+    for sources, cause in (
+        ([str(tmp_path / "missing.root")], FileNotFoundError),  # a mounted replica that is not there
+        ([str(tmp_path)], IsADirectoryError),  # a mounted replica that is not a file
+        (["http://127.0.0.1:9/f.root"], requests.ConnectionError),  # a storage that does not answer
+    ):
+        with pytest.raises(StorageError) as caught:
+            cache.fetch(did, sources, 10, None)
+        assert isinstance(caught.value.__cause__, cause), sources
+    with pytest.raises(StorageError, match="after 2 sources failed") as caught:
+        cache.fetch(did, [str(tmp_path / "missing.root"), "http://127.0.0.1:9/f.root"], 10, None)
+    assert isinstance(caught.value.__cause__.__cause__, requests.ConnectionError)  # the last source's
+
+
+def test_a_credential_file_that_cannot_be_read_keeps_why(tmp_path):
+    from jupyterlab_odlake.core.errors import AuthenticationFailed
+
+    for path, cause in ((tmp_path / "missing", FileNotFoundError), (tmp_path, IsADirectoryError)):
+        config = InstanceConfig(name="t", rucio_host="http://127.0.0.1:9", password_file=str(path))
+        with pytest.raises(AuthenticationFailed) as caught:
+            config.userpass_password()
+        assert isinstance(caught.value.__cause__, cause)
+        oidc = InstanceConfig(name="t", rucio_host="http://127.0.0.1:9", auth_type="oidc", token_file=str(path))
+        with pytest.raises(AuthenticationFailed) as caught:
+            Connection(oidc, tmp_path / "tokens")._install_oidc_token()
+        assert isinstance(caught.value.__cause__, cause)
 
 
 CUT_OFF = {

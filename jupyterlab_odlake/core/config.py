@@ -129,20 +129,20 @@ class InstanceConfig:
         if self.password_file:
             try:
                 return Path(self.password_file).expanduser().read_text().strip()
-            except FileNotFoundError:
+            except FileNotFoundError as e:
                 from .errors import AuthenticationFailed
 
                 raise AuthenticationFailed(
                     f"Instance '{self.name}': there is no password file {self.password_file} for account "
                     f"'{self.account}'. Without one you have no Rucio identity here: ask the administrators of "
                     "this service for one (on the demo lake: odlake lake user add NAME --unix-user NAME)."
-                ) from None
+                ) from e
             except OSError as e:
                 from .errors import AuthenticationFailed
 
                 raise AuthenticationFailed(
                     f"Instance '{self.name}': cannot read the password file {self.password_file} ({e.strerror})."
-                ) from None
+                ) from e
         if self.password_env:
             return os.environ.get(self.password_env)
         return self.password

@@ -105,7 +105,7 @@ class Connection:
             except OSError as e:
                 raise AuthenticationFailed(
                     f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror})."
-                ) from None
+                ) from e
         if not token:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
         (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
