@@ -53,6 +53,16 @@ def test_core_sources_import_nothing_outside_core():
         assert "from .." not in text and "import jupyterlab_odlake" not in text, source.name
 
 
+def test_the_lakes_services_module_names_every_server_it_runs():
+    from jupyterlab_odlake.lake import services
+
+    classes = [c for c in vars(services).values() if isinstance(c, type) and issubclass(c, services.Service)]
+    assert len(classes) > 5
+    for cls in classes:
+        if cls is not services.Service:
+            assert f"``{cls.__name__}``" in services.__doc__, cls.__name__
+
+
 # -- one protocol, two implementations ----------------------------------------------------------
 @pytest.mark.parametrize("implementation", [Lakes, ServerBackend])
 def test_both_lakes_implement_the_protocol_with_its_signatures(implementation):
