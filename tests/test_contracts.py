@@ -305,6 +305,24 @@ def test_rucio_composes_pfns_in_a_fresh_server_with_or_without_a_rucio_cfg(own, 
     assert out[1] == str({"opendata:a.root": "https://h:443/data/opendata/a.root"})
 
 
+def test_the_rucio_cfg_odlake_writes_for_rucio_is_no_instance_to_discover(tmp_path):
+    """A second server in the process, or a kernel or terminal started by the first (they inherit
+    its RUCIO_CONFIG), finds no instance in the file odlake wrote for Rucio, instead of failing on it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCIO")}
+    env["ODLAKE_LAKE_HOME"] = str(tmp_path / "no-lake")
+    code = (
+        "import os, sys; from pathlib import Path\n"
+        "from jupyterlab_odlake.core.connection import ensure_rucio_config\n"
+        "from jupyterlab_odlake.core.config import discover\n"
+        "ensure_rucio_config(Path(sys.argv[1])); print(os.environ['RUCIO_CONFIG']); print(discover())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "state")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [str(tmp_path / "state" / "rucio.cfg"), "[]"]
+
+
 class FakeMetadataConnection:
     """A connection whose JSON-metadata call fails as told, once."""
 

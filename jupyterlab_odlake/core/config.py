@@ -209,6 +209,12 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
     )
 
 
+# The first line of the rucio.cfg odlake writes for Rucio's client library when it finds none
+# (core.connection.ensure_rucio_config) and points RUCIO_CONFIG at, for this process and those
+# it starts: that file names no server, so it is no instance to discover.
+OWN_RUCIO_CFG = "# Written by odlake for Rucio's client library"
+
+
 def environment_rucio_cfg() -> Path | None:
     candidates = []
     if os.environ.get("RUCIO_CONFIG"):
@@ -216,7 +222,15 @@ def environment_rucio_cfg() -> Path | None:
     if os.environ.get("RUCIO_HOME"):
         candidates.append(Path(os.environ["RUCIO_HOME"]) / "etc" / "rucio.cfg")
     candidates.append(Path("/opt/rucio/etc/rucio.cfg"))
-    return next((p for p in candidates if p.is_file()), None)
+    return next((p for p in candidates if p.is_file() and not _odlakes_own(p)), None)
+
+
+def _odlakes_own(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(OWN_RUCIO_CFG)
+    except OSError:  # from_rucio_cfg says why it cannot be read
+        return False
 
 
 def discover() -> list[InstanceConfig]:
