@@ -68,7 +68,7 @@ def test_a_rule_on_a_dataset_follows_the_files_attached_to_it_later(lake, rucio_
     assert rule["locks_ok_cnt"] == 1 and rule["state"] == "OK", rule
 
 
-async def test_bad_requests_for_a_rule_are_said(api):
+async def test_bad_requests_for_a_rule_are_said(api, lake):
     status, body = await api("rules", method="POST", body={"did": "opendata:no-such", "rse_expression": "ODLAKE_HTTP"})
     assert status == 404 and "no such DID" in body["message"]
     status, body = await api("rules", method="POST", body={"did": "opendata:GamGam.MC", "rse_expression": "NOWHERE"})
