@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,16 @@ def test_core_sources_import_nothing_outside_core():
     for source in core.glob("*.py"):
         text = source.read_text()
         assert "from .." not in text and "import jupyterlab_odlake" not in text, source.name
+
+
+def test_the_lakes_services_module_names_every_server_it_runs():
+    from jupyterlab_odlake.lake import services
+
+    classes = [c for c in vars(services).values() if isinstance(c, type) and issubclass(c, services.Service)]
+    assert len(classes) > 5
+    for cls in classes:
+        if cls is not services.Service:
+            assert f"``{cls.__name__}``" in services.__doc__, cls.__name__
 
 
 # -- one service, reached in this process or through the server -----------------------------------
@@ -198,6 +209,66 @@ def test_rucio_and_network_errors_are_translated_and_keep_their_cause(tmp_path):
     assert connection._client is None  # made again on the next call
 
 
+def test_a_streamed_file_the_storage_does_not_have_is_a_storage_error_that_keeps_uproots(tmp_path):
+    import http.server
+
+    from jupyterlab_odlake.core.errors import StorageError
+    from jupyterlab_odlake.kernel.attached import AttachedDID, AttachedFile
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=storage.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{storage.server_address[1]}/opendata/missing.root"
+        data = AttachedDID(
+            "opendata:missing.root", "stream", [AttachedFile("opendata", "missing.root", 10, None, url, "stream")]
+        )
+        with pytest.raises(StorageError) as caught:
+            data.open(0)
+    finally:
+        storage.shutdown()
+        storage.server_close()
+    assert f"127.0.0.1:{storage.server_address[1]}" in str(caught.value) and "\n" not in str(caught.value)
+    assert isinstance(caught.value.__cause__, OSError)  # uproot's, for the traceback
+
+
+def test_a_download_that_fails_keeps_what_the_storage_said(tmp_path):
+    import requests
+
+    from jupyterlab_odlake.core.cache import Cache
+    from jupyterlab_odlake.core.errors import StorageError
+
+    cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
+    for sources, cause in (
+        ([str(tmp_path / "missing.root")], FileNotFoundError),  # a mounted replica that is not there
+        ([str(tmp_path)], IsADirectoryError),  # a mounted replica that is not a file
+        (["http://127.0.0.1:9/f.root"], requests.ConnectionError),  # a storage that does not answer
+    ):
+        with pytest.raises(StorageError) as caught:
+            cache.fetch(did, sources, 10, None)
+        assert isinstance(caught.value.__cause__, cause), sources
+    with pytest.raises(StorageError, match="after 2 sources failed") as caught:
+        cache.fetch(did, [str(tmp_path / "missing.root"), "http://127.0.0.1:9/f.root"], 10, None)
+    assert isinstance(caught.value.__cause__.__cause__, requests.ConnectionError)  # the last source's
+
+
+def test_a_credential_file_that_cannot_be_read_keeps_why(tmp_path):
+    from jupyterlab_odlake.core.errors import AuthenticationFailed
+
+    for path, cause in ((tmp_path / "missing", FileNotFoundError), (tmp_path, IsADirectoryError)):
+        config = InstanceConfig(name="t", rucio_host="http://127.0.0.1:9", password_file=str(path))
+        with pytest.raises(AuthenticationFailed) as caught:
+            config.userpass_password()
+        assert isinstance(caught.value.__cause__, cause)
+        oidc = InstanceConfig(name="t", rucio_host="http://127.0.0.1:9", auth_type="oidc", token_file=str(path))
+        with pytest.raises(AuthenticationFailed) as caught:
+            Connection(oidc, tmp_path / "tokens")._install_oidc_token()
+        assert isinstance(caught.value.__cause__, cause)
+
+
 CUT_OFF = {
     "chunked": lambda: requests.exceptions.ChunkedEncodingError("Connection broken: InvalidChunkLength"),
     "empty body": lambda: json.JSONDecodeError("Expecting value", "", 0),
@@ -247,6 +318,24 @@ def test_rucio_composes_pfns_in_a_fresh_server_with_or_without_a_rucio_cfg(own, 
     assert out[0] == str(mine if own else written)
     assert written.exists() != own and (own or "password" not in written.read_text())
     assert out[1] == str({"opendata:a.root": "https://h:443/data/opendata/a.root"})
+
+
+def test_the_rucio_cfg_odlake_writes_for_rucio_is_no_instance_to_discover(tmp_path):
+    """A second server in the process, or a kernel or terminal started by the first (they inherit
+    its RUCIO_CONFIG), finds no instance in the file odlake wrote for Rucio, instead of failing on it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCIO")}
+    env["ODLAKE_LAKE_HOME"] = str(tmp_path / "no-lake")
+    code = (
+        "import os, sys; from pathlib import Path\n"
+        "from jupyterlab_odlake.core.connection import ensure_rucio_config\n"
+        "from jupyterlab_odlake.core.config import discover\n"
+        "ensure_rucio_config(Path(sys.argv[1])); print(os.environ['RUCIO_CONFIG']); print(discover())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "state")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [str(tmp_path / "state" / "rucio.cfg"), "[]"]
 
 
 class FakeMetadataConnection:

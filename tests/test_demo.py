@@ -11,7 +11,8 @@ import sys
 import pytest
 from support import lake_processes
 
-from jupyterlab_odlake.lake.home import LakeHome
+from jupyterlab_odlake.lake import manager
+from jupyterlab_odlake.lake.home import HOME_ENV, LakeHome
 
 pytestmark = pytest.mark.lake  # each test starts a demo lake of its own
 
@@ -40,33 +41,35 @@ def jupyter_of(home) -> list:
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_the_demo_stops_jupyterlab_and_the_lake_on(sig, demo_home, tmp_path):
+def start_demo(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
+    """``odlake demo`` as from its own terminal, once it says that everything answers: the process,
+    what it printed until then, and JupyterLab's port."""
     demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab_odlake.cli",
-            "demo",
-            "--home",
-            str(demo_home),
-            "--notebook-dir",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "jupyterlab_odlake.cli", "demo", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **(env or {})},
         start_new_session=True,  # as from its own terminal: the signal goes to the demo alone
     )
+    lines = []
+    for line in demo.stdout:  # the URL is printed once everything answers
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    printed = "".join(lines)
+    url = re.search(r"http://127\.0\.0\.1:(\d+)/", printed)
+    if url is None:
+        demo.kill()
+        pytest.fail(printed)
+    return demo, printed, int(url.group(1))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_the_demo_stops_jupyterlab_and_the_lake_on(sig, demo_home, tmp_path):
+    demo, printed, port = start_demo("--home", str(demo_home), "--notebook-dir", str(tmp_path))
     try:
-        lines = []
-        for line in demo.stdout:  # the URL is printed once everything answers
-            lines.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        url = next((m.group(0) for m in map(re.compile(r"http://127\.0\.0\.1:\d+/").search, lines) if m), None)
-        assert url, "".join(lines)
-        port = int(url.rsplit(":", 1)[1].strip("/"))
+        assert f"Lake: started here, in {LakeHome(demo_home).root}" in printed
         assert listening(port) and jupyter_of(demo_home)
         assert lake_processes(LakeHome(demo_home).root)
         os.kill(demo.pid, sig)
@@ -79,3 +82,27 @@ def test_the_demo_stops_jupyterlab_and_the_lake_on(sig, demo_home, tmp_path):
     assert not listening(port)
     assert jupyter_of(demo_home) == []
     assert lake_processes(LakeHome(demo_home).root) == []
+
+
+def test_the_demo_leaves_running_a_lake_it_found_running(tmp_path_factory, tmp_path):
+    # a hub's shared lake, up before a user runs the demo with ODLAKE_LAKE_HOME naming it
+    home = LakeHome(tmp_path_factory.mktemp("shared") / "lake")
+    manager.up(home, log=lambda *_: None)
+    try:
+        demo, printed, port = start_demo("--notebook-dir", str(tmp_path), env={HOME_ENV: str(home.root)})
+        try:
+            assert jupyter_of(home.root)
+            os.kill(demo.pid, signal.SIGINT)
+            out, _ = demo.communicate(timeout=120)
+            assert demo.returncode == 0, out
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+        assert not listening(port) and jupyter_of(home.root) == []
+        _state, alive = manager.status(home)
+        assert alive and all(alive.values()), alive  # every server of the lake still answers
+        assert f"Lake: already running at {home.root}; it keeps running when the demo stops" in printed
+        assert "SIGINT: stopping JupyterLab (the lake keeps running)" in out
+    finally:
+        manager.down(home, purge=True, log=lambda *_: None)
+    assert lake_processes(home.root) == []

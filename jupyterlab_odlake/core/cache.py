@@ -227,7 +227,9 @@ class Cache:
                 except StorageError as e:
                     errors.append(e)
                 except OSError as e:
-                    errors.append(StorageError(str(e)))
+                    error = StorageError(str(e))
+                    error.__cause__ = e
+                    errors.append(error)
             raise _last_error(errors)
 
     def _transfer(
@@ -321,7 +323,7 @@ class Cache:
         except requests.RequestException as e:
             raise StorageError(
                 f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume."
-            ) from None
+            ) from e
 
     def _copy(
         self,
@@ -335,8 +337,8 @@ class Cache:
         try:
             with open(path, "rb") as src, open(part, "wb") as out:
                 _write(did, iter(lambda: src.read(CHUNK), b""), out, checksum, progress, cancelled)
-        except FileNotFoundError:
-            raise StorageError(f"{did}: the mounted replica {path} is missing.") from None
+        except FileNotFoundError as e:
+            raise StorageError(f"{did}: the mounted replica {path} is missing.") from e
 
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -377,6 +379,10 @@ def _host(url: str) -> str:
 
 
 def _last_error(errors: list[StorageError]) -> StorageError:
-    """The last source's error, of its own kind, saying how many sources failed before it."""
+    """The last source's error, of its own kind, saying how many sources failed before it (its cause)."""
     last = errors[-1]
-    return last if len(errors) == 1 else type(last)(f"{last.message} (after {len(errors)} sources failed)")
+    if len(errors) == 1:
+        return last
+    error = type(last)(f"{last.message} (after {len(errors)} sources failed)")
+    error.__cause__ = last
+    return error

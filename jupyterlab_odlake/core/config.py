@@ -129,20 +129,20 @@ class InstanceConfig:
         if self.password_file:
             try:
                 return Path(self.password_file).expanduser().read_text().strip()
-            except FileNotFoundError:
+            except FileNotFoundError as e:
                 from .errors import AuthenticationFailed
 
                 raise AuthenticationFailed(
                     f"Instance '{self.name}': there is no password file {self.password_file} for account "
                     f"'{self.account}'. Without one you have no Rucio identity here: ask the administrators of "
                     "this service for one (on the demo lake: odlake lake user add NAME --unix-user NAME)."
-                ) from None
+                ) from e
             except OSError as e:
                 from .errors import AuthenticationFailed
 
                 raise AuthenticationFailed(
                     f"Instance '{self.name}': cannot read the password file {self.password_file} ({e.strerror})."
-                ) from None
+                ) from e
         if self.password_env:
             return os.environ.get(self.password_env)
         return self.password
@@ -209,6 +209,12 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
     )
 
 
+# The first line of the rucio.cfg odlake writes for Rucio's client library when it finds none
+# (core.connection.ensure_rucio_config) and points RUCIO_CONFIG at, for this process and those
+# it starts: that file names no server, so it is no instance to discover.
+OWN_RUCIO_CFG = "# Written by odlake for Rucio's client library"
+
+
 def environment_rucio_cfg() -> Path | None:
     candidates = []
     if os.environ.get("RUCIO_CONFIG"):
@@ -216,7 +222,15 @@ def environment_rucio_cfg() -> Path | None:
     if os.environ.get("RUCIO_HOME"):
         candidates.append(Path(os.environ["RUCIO_HOME"]) / "etc" / "rucio.cfg")
     candidates.append(Path("/opt/rucio/etc/rucio.cfg"))
-    return next((p for p in candidates if p.is_file()), None)
+    return next((p for p in candidates if p.is_file() and not _odlakes_own(p)), None)
+
+
+def _odlakes_own(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(OWN_RUCIO_CFG)
+    except OSError:  # from_rucio_cfg says why it cannot be read
+        return False
 
 
 def discover() -> list[InstanceConfig]:
@@ -225,12 +239,6 @@ def discover() -> list[InstanceConfig]:
     if lake:
         return [lake]
     cfg = environment_rucio_cfg()
-    if cfg and names_a_server(cfg):  # odlake's own file for Rucio's library names none (ensure_rucio_config)
+    if cfg:
         return [from_rucio_cfg(cfg)]
     return []
-
-
-def names_a_server(path: Path) -> bool:
-    """Does the rucio.cfg at ``path`` name a Rucio server (``[client] rucio_host``)?"""
-    parser = configparser.ConfigParser(interpolation=None)
-    return bool(parser.read(path)) and bool(parser.get("client", "rucio_host", fallback="").strip())

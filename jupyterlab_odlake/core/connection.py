@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import InstanceConfig
+from .config import OWN_RUCIO_CFG, InstanceConfig
 from .errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -105,7 +105,7 @@ class Connection:
             except OSError as e:
                 raise AuthenticationFailed(
                     f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror})."
-                ) from None
+                ) from e
         if not token:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
         (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
@@ -210,7 +210,7 @@ def ensure_rucio_config(state_dir: Path) -> None:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir / "rucio.cfg"
     path.write_text(
-        "# Written by odlake for Rucio's client library (rsemanager); no server, no credential here.\n"
+        f"{OWN_RUCIO_CFG} (rsemanager); no server, no credential here.\n"
         "# odlake's instances are configured in Jupyter (c.Odlake.instances); for the rucio CLI,\n"
         "# point RUCIO_CONFIG at a rucio.cfg of your own.\n"
         "[common]\nmulti_vo = False\n\n[client]\n"

@@ -94,7 +94,7 @@ class AttachedDID:
             raise StorageError(
                 f"The storage at {', '.join(hosts)} cannot be reached while streaming {self.did} ({type(e).__name__}); "
                 "retry, or attach with mode='download' once it is back."
-            ) from None
+            ) from e
 
     def _sources(self, tree: str) -> dict[str, str]:
         return {p: tree for p in self.paths}

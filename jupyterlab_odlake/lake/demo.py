@@ -1,8 +1,10 @@
 """``odlake demo``: the demo lake plus a JupyterLab wired to it, stopped together.
 
 Ctrl-C (SIGINT), SIGTERM (a service manager, ``kill``) and SIGHUP (a closed terminal)
-all stop JupyterLab, its kernels and the lake: JupyterLab runs in a session of its own,
-so it would not see the terminal's signals.
+all stop JupyterLab, its kernels and what the demo started of the lake: JupyterLab runs in
+a session of its own, so it would not see the terminal's signals. A lake that was already
+running in the home (a hub's shared lake, ``$ODLAKE_LAKE_HOME``) is used as it is and left
+running; of a lake found in part, only the servers the demo started again are stopped.
 """
 
 from __future__ import annotations
@@ -28,24 +30,51 @@ def _stop(signum: int, _frame: object) -> None:
 
 
 def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str | None) -> int:
+    found = _running(home)  # should `up` fail, what runs then and did not before is stopped
+    keep: set[str] | None = None  # the lake's servers the demo did not start, left running
+    servers: list[str] = []
     for sig in STOP_SIGNALS:
         signal.signal(sig, _stop)
     lab: JupyterServer | None = None
     try:
-        manager.up(home, size=size, db=db)
+        state = manager.up(home, size=size, db=db)
+        servers = manager.service_names(home, state)
+        keep = {name for name in servers if name not in state["started"]}
         lab = start_jupyter(home, port=port, root_dir=notebook_dir, env={"RUCIO_CONFIG": str(home.rucio_cfg)})
         print(f"\nJupyterLab with the Open Data lake is running:\n\n    {lab.url}lab?token={lab.token}\n")
-        state = home.load_state()
-        print(f"Lake: Rucio {state['rucio']['url']}, storage {state['storage']['url']}, home {home.root}")
+        print(f"Lake: {_which_lake(home, servers, keep)}")
+        print(f"      Rucio {state['rucio']['url']}, storage {state['storage']['url']}")
         print(f"      RUCIO_CONFIG={home.rucio_cfg}")
-        print("Press Ctrl-C to stop JupyterLab and the lake.", flush=True)
+        print(f"Press Ctrl-C to stop {_what_stops(servers, keep)}.", flush=True)
         code = lab.process.wait()
         print(f"JupyterLab exited (code {code}); see {lab.log}", file=sys.stderr)
         return 1
     except Stopped as stopped:
-        print(f"\n{stopped}: stopping JupyterLab and the lake…", flush=True)
+        print(f"\n{stopped}: stopping {_what_stops(servers, keep)}…", flush=True)
         return 0
     finally:
         if lab is not None:
             lab.stop()
-        manager.down(home, log=lambda *_: None)
+        manager.down(home, log=lambda *_: None, keep=found if keep is None else keep)
+
+
+def _running(home: LakeHome) -> set[str]:
+    _state, alive = manager.status(home)
+    return {name for name, up in alive.items() if up}
+
+
+def _which_lake(home: LakeHome, servers: list[str], keep: set[str]) -> str:
+    if not keep:
+        return f"started here, in {home.root}"
+    if keep.issuperset(servers):
+        return f"already running at {home.root}; it keeps running when the demo stops"
+    again = ", ".join(name for name in servers if name not in keep)
+    return f"already running at {home.root}, its {again} started here again (they stop with the demo)"
+
+
+def _what_stops(servers: list[str], keep: set[str] | None) -> str:
+    if not keep:
+        return "JupyterLab and the lake"
+    if keep.issuperset(servers):
+        return "JupyterLab (the lake keeps running)"
+    return "JupyterLab and the lake's servers started here"

