@@ -1,4 +1,6 @@
-"""The Python API a notebook calls: ``attach``, ``search``, ``ls``, ``downloads``.
+"""The Python API a notebook calls: ``attach``, ``search``, ``ls``, ``downloads``, ``upload``, ``replicate``,
+``rules``. Each is a call of the one service (``core.service.Service``): the Jupyter server's through its
+REST API in JupyterLab, else one in this process (``backends.current()``).
 
 Errors are raised as ``jupyterlab_odlake.OdlakeError`` subclasses (plain ``Exception``
 subclasses), each with a one-sentence message that says what to do.
