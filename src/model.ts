@@ -2,7 +2,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { requestAPI } from './request';
+import { LakeClient } from './client';
 import {
   ICatalog,
   IDid,
@@ -13,13 +13,14 @@ import {
   IRule,
   isActive,
   IUpload,
-  Mode
+  Mode,
+  SearchType
 } from './tokens';
 
 /** The parameters a search started with; its later pages use them, whatever the search box holds then. */
 export interface ISearch {
   q: string;
-  type: string;
+  type: SearchType;
   filter: string[];
 }
 
@@ -99,7 +100,10 @@ export class FileListing {
  */
 export class LakeModel implements IDisposable {
   /** `onError` is called with each error the server reports, e.g. to show a notification. */
-  constructor(private _onError: (message: string) => void = () => undefined) {
+  constructor(
+    private _onError: (message: string) => void = () => undefined,
+    private _client = new LakeClient()
+  ) {
     this._poll = new Poll({
       auto: false,
       factory: () => this._refreshTransfers(),
@@ -137,7 +141,7 @@ export class LakeModel implements IDisposable {
   loadingCatalog = false;
 
   query = 'opendata:*';
-  type = 'collection';
+  type: SearchType = 'collection';
   filters: string[] = [];
   results: IPage<IDid> | null = null;
   searchError = '';
@@ -186,7 +190,7 @@ export class LakeModel implements IDisposable {
     this._changed.emit();
   }
 
-  setType(type: string): void {
+  setType(type: SearchType): void {
     this.type = type;
     this._changed.emit();
   }
@@ -212,7 +216,7 @@ export class LakeModel implements IDisposable {
   async refreshInstances(): Promise<void> {
     await this._latest(
       'instances',
-      () => requestAPI<{ instances: IInstance[] }>('instances'),
+      () => this._client.instances(),
       (reply, error) => {
         this.instanceError = error;
         if (!reply) {
@@ -245,7 +249,7 @@ export class LakeModel implements IDisposable {
     this.loadingCatalog = true;
     await this._latest(
       'catalog',
-      () => requestAPI<ICatalog>('catalog?' + this._params({})),
+      () => this._client.catalog(this._instance()),
       (catalog, error) => {
         this.catalog = catalog;
         this.catalogError = error;
@@ -299,29 +303,22 @@ export class LakeModel implements IDisposable {
 
   /** The files of a DID, paged from the server as a view scrolls. */
   fileListing(did: string): FileListing {
-    const [scope, name] = splitDid(did);
-    const route = `dids/${encodeURIComponent(scope)}/${encodeURIComponent(name)}/files?`;
     const pageSize = this.pageSize;
     return new FileListing(
       offset =>
-        requestAPI<IPage<IFile>>(
-          route +
-            this._params({
-              limit: String(pageSize),
-              offset: String(offset),
-              mode: this.readMode,
-              scheme: this.streamSchemes || undefined
-            })
-        ),
+        this._client.files(did, {
+          ...this._instance(),
+          limit: pageSize,
+          offset,
+          mode: this.readMode,
+          scheme: this.streamSchemes || undefined
+        }),
       pageSize
     );
   }
 
   async download(did: string): Promise<IDownload> {
-    const record = await requestAPI<IDownload>('downloads', {
-      method: 'POST',
-      body: JSON.stringify({ did, instance: this.instance })
-    });
+    const record = await this._client.startDownload({ did, instance: this.instance });
     this.downloads = [...this.downloads, record];
     this._changed.emit();
     void this._poll.start();
@@ -329,9 +326,7 @@ export class LakeModel implements IDisposable {
   }
 
   async cancel(id: string): Promise<void> {
-    const record = await requestAPI<IDownload>(`downloads/${encodeURIComponent(id)}`, {
-      method: 'DELETE'
-    });
+    const record = await this._client.cancelDownload(id);
     this._update(record);
   }
 
@@ -345,15 +340,12 @@ export class LakeModel implements IDisposable {
     rse: string,
     metadata: Record<string, string>
   ): Promise<IUpload> {
-    const record = await requestAPI<IUpload>('uploads', {
-      method: 'POST',
-      body: JSON.stringify({
-        paths,
-        dataset,
-        rse: rse || null,
-        metadata,
-        instance: this.instance
-      })
+    const record = await this._client.startUpload({
+      paths,
+      dataset,
+      rse: rse || null,
+      metadata,
+      instance: this.instance
     });
     this.uploads = [...this.uploads, record];
     this._changed.emit();
@@ -363,9 +355,7 @@ export class LakeModel implements IDisposable {
 
   /** Stop an upload after the file in flight: the dataset keeps only whole files. */
   async cancelUpload(id: string): Promise<void> {
-    const record = await requestAPI<IUpload>(`uploads/${encodeURIComponent(id)}`, {
-      method: 'DELETE'
-    });
+    const record = await this._client.cancelUpload(id);
     this._updateUpload(record);
   }
 
@@ -374,7 +364,7 @@ export class LakeModel implements IDisposable {
 
   async loadRules(): Promise<void> {
     try {
-      const reply = await requestAPI<{ rules: IRule[] }>('rules?' + this._params({}));
+      const reply = await this._client.rules(this._instance());
       this.rules = reply.rules;
       this.rulesError = '';
     } catch (error) {
@@ -385,21 +375,18 @@ export class LakeModel implements IDisposable {
 
   /** Ask for a rule keeping a copy of `did` on the RSEs of `rseExpression`; the rules reload. */
   async replicate(did: string, rseExpression: string, lifetimeDays: number | null): Promise<IRule> {
-    const rule = await requestAPI<IRule>('rules', {
-      method: 'POST',
-      body: JSON.stringify({
-        did,
-        rse_expression: rseExpression,
-        lifetime_days: lifetimeDays,
-        instance: this.instance
-      })
+    const rule = await this._client.createRule({
+      did,
+      rse_expression: rseExpression,
+      lifetime_days: lifetimeDays,
+      instance: this.instance
     });
     await this.loadRules();
     return rule;
   }
 
   async deleteRule(id: string): Promise<void> {
-    await requestAPI(`rules/${encodeURIComponent(id)}?` + this._params({}), { method: 'DELETE' });
+    await this._client.deleteRule(id, this._instance());
     await this.loadRules();
   }
 
@@ -420,14 +407,14 @@ export class LakeModel implements IDisposable {
   private async _refreshTransfers(): Promise<void> {
     for (const d of this.downloads.filter(isActive)) {
       try {
-        this._update(await requestAPI<IDownload>(`downloads/${encodeURIComponent(d.id)}`));
+        this._update(await this._client.download(d.id));
       } catch {
         // the next tick tries again
       }
     }
     for (const u of this.uploads.filter(isActive)) {
       try {
-        this._updateUpload(await requestAPI<IUpload>(`uploads/${encodeURIComponent(u.id)}`));
+        this._updateUpload(await this._client.upload(u.id));
       } catch {
         // the next tick tries again
       }
@@ -438,24 +425,17 @@ export class LakeModel implements IDisposable {
   }
 
   private _searchPage(search: ISearch, cursor?: string): Promise<IPage<IDid>> {
-    return requestAPI<IPage<IDid>>(
-      'search?' + this._params({ ...search, limit: String(this.pageSize), cursor })
-    );
+    return this._client.search({
+      ...this._instance(),
+      ...search,
+      limit: this.pageSize,
+      cursor
+    });
   }
 
-  private _params(extra: Record<string, string | string[] | undefined>): string {
-    const params = new URLSearchParams();
-    if (this.instance) {
-      params.set('instance', this.instance);
-    }
-    for (const [key, value] of Object.entries(extra)) {
-      if (Array.isArray(value)) {
-        value.forEach(v => params.append(key, v));
-      } else if (value !== undefined) {
-        params.set(key, value);
-      }
-    }
-    return params.toString();
+  /** The instance to ask, when one is chosen (else the server's default). */
+  private _instance(): { instance?: string } {
+    return this.instance ? { instance: this.instance } : {};
   }
 
   /**
@@ -492,9 +472,4 @@ export class LakeModel implements IDisposable {
   private _loadingMore = false;
   private _poll: Poll;
   private _isDisposed = false;
-}
-
-export function splitDid(did: string): [string, string] {
-  const i = did.indexOf(':');
-  return [did.slice(0, i), did.slice(i + 1)];
 }

@@ -142,6 +142,124 @@ export interface IRule {
   account: string;
 }
 
+/** Where and how one file of a DID is read in a mode, and the other ways to read it. */
+export interface ILocation {
+  did: string;
+  scope: string;
+  name: string;
+  bytes: number | null;
+  adler32: string | null;
+  mode: Mode;
+  kind: 'mounted' | 'stream' | 'download' | null;
+  location: string | null;
+  rse: string | null;
+  /** A verified copy is in the cache; null in the modes that do not read the cache. */
+  cached: boolean | null;
+  alternatives: IAlternative[];
+  reason: string | null;
+}
+
+export interface IAlternative {
+  kind: 'mounted' | 'stream';
+  location: string;
+  rse: string;
+  scheme: string;
+  available: boolean;
+  priority: number;
+}
+
+/*
+ * What each route answers and what its query and body hold (src/client.ts sends and reads
+ * these; the contract test holds them to openapi.yaml too).
+ */
+
+export interface IInstances {
+  instances: IInstance[];
+}
+
+export interface ISearchPage extends IPage<IDid> {
+  instance: string;
+}
+
+export interface IFilesPage extends IPage<IFile> {
+  did: string;
+  instance: string;
+}
+
+export interface IReplicas {
+  did: string;
+  instance: string;
+  files: ILocation[];
+}
+
+export interface IDownloads {
+  downloads: IDownload[];
+}
+
+export interface IUploads {
+  uploads: IUpload[];
+}
+
+export interface IRules {
+  instance: string;
+  rules: IRule[];
+}
+
+export interface IRuleDeleted {
+  id: string;
+  deleted: boolean;
+}
+
+/** What the search route looks for: collection is datasets and containers. */
+export type SearchType = 'container' | 'dataset' | 'file' | 'all' | 'collection';
+
+export interface IInstanceQuery {
+  instance?: string;
+}
+
+export interface ISearchQuery extends IInstanceQuery {
+  q?: string;
+  type?: SearchType;
+  filter?: string[];
+  limit?: number;
+  cursor?: string;
+}
+
+export interface IFilesQuery extends IInstanceQuery {
+  limit?: number;
+  cursor?: string;
+  offset?: number;
+  availability?: boolean;
+  mode?: Mode;
+  scheme?: string;
+}
+
+export interface IReplicasQuery extends IInstanceQuery {
+  mode?: Mode;
+  scheme?: string;
+  rse?: string;
+}
+
+export interface IDownloadBody {
+  did: string;
+  instance?: string | null;
+}
+
+export interface IUploadBody {
+  paths: string[];
+  dataset: string;
+  rse?: string | null;
+  metadata?: Record<string, string | number | boolean>;
+  instance?: string | null;
+}
+
+export interface IRuleBody {
+  did: string;
+  rse_expression: string;
+  lifetime_days?: number | null;
+  instance?: string | null;
+}
+
 export function isActive(download: IDownload | IUpload): boolean {
   return download.state === 'resolving' || download.state === 'running';
 }

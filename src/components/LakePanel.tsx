@@ -4,7 +4,16 @@ import { FixedSizeList } from 'react-window';
 import { ReactWidget } from '@jupyterlab/apputils';
 
 import { LakeModel } from '../model';
-import { formatBytes, ICatalog, IDid, IDownload, IRule, isActive, IUpload } from '../tokens';
+import {
+  formatBytes,
+  ICatalog,
+  IDid,
+  IDownload,
+  IRule,
+  isActive,
+  IUpload,
+  SearchType
+} from '../tokens';
 import { DidRow, IDidActions, metadataLines } from './DidRow';
 import { FileList } from './FileList';
 
@@ -161,7 +170,7 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
           value={model.type}
           aria-label="DID type"
           onChange={e => {
-            model.setType(e.target.value);
+            model.setType(e.target.value as SearchType);
             void model.search();
           }}
         >
