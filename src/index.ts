@@ -11,10 +11,12 @@ import { acceptDrops, DidDragger } from './dragdrop';
 import { askReplicate, askUpload } from './giveback';
 import { lakeIcon } from './icons';
 import { loadInKernels } from './kernels';
-import { LakeModel } from './model';
-import { DEFAULTS, ISettings, PLUGIN_ID } from './settings';
+import { CatalogModel } from './models/catalog';
+import { RulesModel } from './models/rules';
+import { TransfersModel } from './models/transfers';
+import { LakeSettings, PLUGIN_ID } from './settings';
 import { pythonSnippet, variableName } from './cells';
-import { formatBytes, IDid, IRule, IUpload } from './tokens';
+import { formatBytes, IDid, IRule, Transfer } from './tokens';
 
 export { lakeIcon };
 
@@ -32,8 +34,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     browsers: IFileBrowserFactory | null
   ) => {
-    const model = new LakeModel(message => Notification.error(message, { autoClose: 8000 }));
-    let settings: ISettings = { ...DEFAULTS };
+    const model = new CatalogModel(message => Notification.error(message, { autoClose: 8000 }));
+    const transfers = new TransfersModel(() => model.instance);
+    const rules = new RulesModel(model);
+    const lakeSettings = new LakeSettings();
+    let settings = lakeSettings.current;
+    lakeSettings.changed.connect((_, current) => {
+      settings = current;
+      model.configure(current);
+    });
     let contextDid: IDid | null = null;
 
     const currentNotebook = async (): Promise<NotebookPanel> => {
@@ -59,7 +68,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const download = async (did: IDid) => {
       try {
-        await model.download(did.did);
+        await transfers.download(did.did);
       } catch (error) {
         Notification.error(`Cannot download ${did.did}: ${(error as Error).message}`);
       }
@@ -76,40 +85,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .map(item => item.path);
     };
 
-    /** The metadata keys the catalog shows, as suggestions for an upload's metadata. */
-    const catalogKeys = (): string[] => {
-      const keys = new Set<string>();
-      for (const analysis of model.catalog?.analyses ?? []) {
-        for (const container of analysis.containers) {
-          for (const did of [container, ...container.datasets]) {
-            Object.keys(did.metadata).forEach(k => keys.add(k));
-          }
-        }
-      }
-      return [...keys].slice(0, 8);
-    };
-
     const upload = async () => {
       const current = model.current;
       const request = await askUpload(
         selectedFiles(),
         current?.account ?? '',
         current?.upload_rse ?? '',
-        catalogKeys()
+        model.catalogKeys()
       );
       if (!request) {
         return;
       }
       labShell.activateById(panel.id);
       try {
-        await model.upload(request.paths, request.dataset, request.rse, request.metadata);
+        await transfers.upload(request);
       } catch (error) {
         Notification.error(`Nothing was uploaded: ${(error as Error).message}`, {
           autoClose: 10000
         });
       }
     };
-    model.onUploadEnded = (u: IUpload) => {
+    transfers.ended.connect((_, u: Transfer) => {
+      if (u.kind !== 'upload') {
+        return;
+      }
       if (u.state === 'done') {
         Notification.success(
           `Uploaded ${u.files_done} files (${formatBytes(u.bytes_done)}) into ${u.dataset} on ${u.rse}.`,
@@ -122,7 +121,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           autoClose: 6000
         });
       }
-    };
+    });
 
     const replicate = async (did: IDid) => {
       const request = await askReplicate(did.did, '');
@@ -130,12 +129,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       try {
-        const rule = await model.replicate(did.did, request.rseExpression, request.lifetimeDays);
+        const rule = await rules.replicate(did.did, request.rseExpression, request.lifetimeDays);
         Notification.success(`Rule ${rule.id} for ${rule.did}: ${rule.state}, ${rule.explained}.`, {
           autoClose: 8000
         });
+        panel.setView('rules');
         labShell.activateById(panel.id);
-        model.setView('rules');
       } catch (error) {
         Notification.error(`No rule was made: ${(error as Error).message}`, { autoClose: 10000 });
       }
@@ -151,7 +150,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       try {
-        await model.deleteRule(rule.id);
+        await rules.deleteRule(rule.id);
         Notification.info(`Rule ${rule.id} deleted: it expires within the hour.`, {
           autoClose: 6000
         });
@@ -173,7 +172,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         dragger.press(did.did, event);
       }
     };
-    const panel = new LakePanel(model, rowActions);
+    const panel = new LakePanel({ catalog: model, transfers, rules }, rowActions);
     const dragger = new DidDragger(panel);
     panel.title.icon = lakeIcon;
     panel.title.caption = 'Open Data Lake';
@@ -183,10 +182,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app,
       {
         showPanel: () => labShell.activateById(panel.id),
-        refresh: async () => {
-          await model.refreshInstances();
-          await model.loadCatalog();
-        },
+        refresh: () => model.refresh(),
         attach,
         download,
         snippet: did =>
@@ -200,8 +196,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         upload,
         replicate,
         showRules: () => {
+          panel.setView('rules');
           labShell.activateById(panel.id);
-          model.setView('rules');
         }
       },
       palette
@@ -213,23 +209,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(loaded => {
-          const update = () => {
-            settings = { ...DEFAULTS, ...(loaded.composite as Partial<ISettings>) };
-            model.pageSize = settings.pageSize;
-            model.defaultInstance = settings.defaultInstance;
-            model.readMode = settings.defaultMode;
-            model.streamSchemes = settings.streamSchemes;
-          };
-          update();
-          loaded.changed.connect(update);
-        })
-        .catch(reason => console.error('Failed to load settings for jupyterlab-odlake.', reason));
+      void lakeSettings.load(settingRegistry);
     }
 
-    void model.refreshInstances().then(() => model.loadCatalog());
+    void model.refresh();
   }
 };
 
