@@ -2,8 +2,8 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Drag } from '@lumino/dragdrop';
 import { Widget } from '@lumino/widgets';
 
-import { insertCell } from './attach';
 import { dragPayload, droppedCell } from './cells';
+import { insertCell } from './notebook';
 import { DID_MIME, ISettings } from './tokens';
 
 /**

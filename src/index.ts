@@ -1,16 +1,17 @@
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { askAttachLine, insertCell } from './attach';
 import { addCommands } from './commands';
 import { IPanelActions, LakePanel } from './components/LakePanel';
 import { acceptDrops, DidDragger } from './dragdrop';
-import { askReplicate, askUpload } from './giveback';
+import { askDeleteRule, askReplicate } from './dialogs/rules';
+import { askUpload } from './dialogs/upload';
 import { lakeIcon } from './icons';
 import { loadInKernels } from './kernels';
+import { attachInNotebook } from './notebook';
 import { CatalogModel } from './models/catalog';
 import { RulesModel } from './models/rules';
 import { TransfersModel } from './models/transfers';
@@ -45,26 +46,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     let contextDid: IDid | null = null;
 
-    const currentNotebook = async (): Promise<NotebookPanel> => {
-      if (tracker.currentWidget) {
-        return tracker.currentWidget;
-      }
-      const created: NotebookPanel = await app.commands.execute('notebook:create-new', {
-        kernelName: 'python3'
-      });
-      await created.sessionContext.ready;
-      return created;
-    };
-
-    const attach = async (did: IDid) => {
-      const line = await askAttachLine(did.did, settings.defaultMode, settings.streamSchemes);
-      if (!line) {
-        return;
-      }
-      const notebook = await currentNotebook();
-      labShell.activateById(notebook.id);
-      await insertCell(notebook, notebook.content.activeCellIndex + 1, line, true);
-    };
+    const attach = (did: IDid) => attachInNotebook(app, tracker, did.did, settings);
 
     const download = async (did: IDid) => {
       try {
@@ -141,12 +123,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const deleteRule = async (rule: IRule) => {
-      const answer = await showDialog({
-        title: 'Delete the rule?',
-        body: `The rule keeping ${rule.did} on ${rule.rse_expression} ends: Rucio lets it expire within the hour, then removes the copies only it kept.`,
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-      });
-      if (!answer.button.accept) {
+      if (!(await askDeleteRule(rule))) {
         return;
       }
       try {
