@@ -8,7 +8,8 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 
 import { CommandIDs } from './commands';
 import { askUpload } from './dialogs/upload';
-import { formatBytes, ICatalogModel, ILakePanel, ITransfersModel, IUploadJob } from './tokens';
+import { formatBytes } from './format';
+import { ICatalogModel, ILakePanel, ITransfersModel, IUploadJob } from './tokens';
 
 export interface IUploadOptions {
   catalog: ICatalogModel;

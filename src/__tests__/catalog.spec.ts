@@ -4,7 +4,7 @@
  */
 import { CatalogModel } from '../models/catalog';
 import { requestAPI } from '../request';
-import { readLabel } from '../tokens';
+import { readLabel } from '../format';
 
 jest.mock('../request', () => ({ requestAPI: jest.fn() }));
 const request = requestAPI as jest.MockedFunction<typeof requestAPI>;

@@ -6,8 +6,7 @@ import { Notification, showDialog } from '@jupyterlab/apputils';
 
 import { askAttachLine } from '../dialogs/attach';
 import { askDeleteRule, askReplicate } from '../dialogs/rules';
-import { askUpload } from '../dialogs/upload';
-import { parseMetadata, proposedDataset } from '../tokens';
+import { askUpload, parseMetadata, proposedDataset } from '../dialogs/upload';
 
 jest.mock('@jupyterlab/apputils', () => ({
   showDialog: jest.fn(),

@@ -1,7 +1,8 @@
 import * as React from 'react';
 import { FixedSizeList } from 'react-window';
 
-import { formatBytes, ICatalogModel, readLabel } from '../tokens';
+import { formatBytes, readLabel } from '../format';
+import { ICatalogModel } from '../tokens';
 
 const ROW = 22;
 const MAX_VISIBLE = 12;

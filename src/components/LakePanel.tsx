@@ -3,8 +3,8 @@ import { FixedSizeList } from 'react-window';
 
 import { ReactWidget } from '@jupyterlab/apputils';
 
+import { formatBytes } from '../format';
 import {
-  formatBytes,
   ICatalog,
   ICatalogModel,
   IDid,

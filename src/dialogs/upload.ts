@@ -1,5 +1,30 @@
-import { IUploadRequest, parseMetadata, proposedDataset } from '../tokens';
+import { IUploadRequest } from '../tokens';
 import { ask, Checked, field, Form, input, textarea } from './form';
+
+/** A dataset name proposed for files: the first file's name without its extension. */
+export function proposedDataset(account: string, paths: string[]): string {
+  const first = (paths[0] ?? '').split('/').pop() ?? '';
+  const stem = first.includes('.') ? first.slice(0, first.lastIndexOf('.')) : first;
+  return `user.${account || 'ACCOUNT'}:${stem || 'results'}`;
+}
+
+/** Metadata typed in as key=value lines: the keys and values, or the first line that is not one. */
+export function parseMetadata(text: string): { metadata: Record<string, string>; error: string } {
+  const metadata: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) {
+      continue;
+    }
+    const i = line.indexOf('=');
+    const key = i > 0 ? line.slice(0, i).trim() : '';
+    if (!/^[A-Za-z_][\w.]*$/.test(key)) {
+      return { metadata, error: `"${line.slice(0, 40)}" is not key=value` };
+    }
+    metadata[key] = line.slice(i + 1).trim();
+  }
+  return { metadata, error: '' };
+}
 
 /** What to upload where: files, a dataset (proposed in the user's scope), an RSE, metadata. */
 class UploadForm extends Form<IUploadRequest> {
