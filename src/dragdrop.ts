@@ -2,10 +2,9 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Drag } from '@lumino/dragdrop';
 import { Widget } from '@lumino/widgets';
 
-import { insertCell } from './attach';
-import { ISettings } from './settings';
 import { dragPayload, droppedCell } from './cells';
-import { DID_MIME } from './tokens';
+import { insertCell } from './notebook';
+import { DID_MIME, ISettings } from './tokens';
 
 /**
  * Start a lumino drag of a DID once the mouse has moved a few pixels from where it was

@@ -1,236 +1,152 @@
+/**
+ * The plugins of the extension. The settings and the models are provided behind the
+ * tokens of ./tokens; the panel, the commands, the file browser's upload, the notebooks'
+ * drops and the kernels' %odlake each require what they use.
+ */
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { askAttachLine, insertCell } from './attach';
 import { addCommands } from './commands';
-import { IPanelActions, LakePanel } from './components/LakePanel';
-import { acceptDrops, DidDragger } from './dragdrop';
-import { askReplicate, askUpload } from './giveback';
+import { acceptDrops } from './dragdrop';
 import { lakeIcon } from './icons';
 import { loadInKernels } from './kernels';
-import { LakeModel } from './model';
-import { DEFAULTS, ISettings, PLUGIN_ID } from './settings';
-import { pythonSnippet, variableName } from './cells';
-import { formatBytes, IDid, IRule, IUpload } from './tokens';
+import { CatalogModel } from './models/catalog';
+import { RulesModel } from './models/rules';
+import { TransfersModel } from './models/transfers';
+import { LakeSidebar } from './panel';
+import { LakeSettings, PLUGIN_ID } from './settings';
+import { ICatalogModel, ILakePanel, ILakeSettings, IRulesModel, ITransfersModel } from './tokens';
+import { addUploadCommand } from './upload';
 
 export { lakeIcon };
 
-const plugin: JupyterFrontEndPlugin<void> = {
+/** The settings of schema/plugin.json: this plugin's id names them. */
+const settings: JupyterFrontEndPlugin<ILakeSettings> = {
   id: PLUGIN_ID,
-  description: 'Browse, search and attach the Open Data samples of a Rucio lake.',
+  description: 'The settings of the Open Data Lake extension.',
   autoStart: true,
-  requires: [ILabShell, INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, IFileBrowserFactory],
-  activate: (
-    app: JupyterFrontEnd,
-    labShell: ILabShell,
-    tracker: INotebookTracker,
-    settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null,
-    browsers: IFileBrowserFactory | null
-  ) => {
-    const model = new LakeModel(message => Notification.error(message, { autoClose: 8000 }));
-    let settings: ISettings = { ...DEFAULTS };
-    let contextDid: IDid | null = null;
-
-    const currentNotebook = async (): Promise<NotebookPanel> => {
-      if (tracker.currentWidget) {
-        return tracker.currentWidget;
-      }
-      const created: NotebookPanel = await app.commands.execute('notebook:create-new', {
-        kernelName: 'python3'
-      });
-      await created.sessionContext.ready;
-      return created;
-    };
-
-    const attach = async (did: IDid) => {
-      const line = await askAttachLine(did.did, settings.defaultMode, settings.streamSchemes);
-      if (!line) {
-        return;
-      }
-      const notebook = await currentNotebook();
-      labShell.activateById(notebook.id);
-      await insertCell(notebook, notebook.content.activeCellIndex + 1, line, true);
-    };
-
-    const download = async (did: IDid) => {
-      try {
-        await model.download(did.did);
-      } catch (error) {
-        Notification.error(`Cannot download ${did.did}: ${(error as Error).message}`);
-      }
-    };
-
-    /** The files selected in the file browser, as paths under the Jupyter root. */
-    const selectedFiles = (): string[] => {
-      const browser = browsers?.tracker.currentWidget;
-      if (!browser) {
-        return [];
-      }
-      return Array.from(browser.selectedItems())
-        .filter(item => item.type !== 'directory')
-        .map(item => item.path);
-    };
-
-    /** The metadata keys the catalog shows, as suggestions for an upload's metadata. */
-    const catalogKeys = (): string[] => {
-      const keys = new Set<string>();
-      for (const analysis of model.catalog?.analyses ?? []) {
-        for (const container of analysis.containers) {
-          for (const did of [container, ...container.datasets]) {
-            Object.keys(did.metadata).forEach(k => keys.add(k));
-          }
-        }
-      }
-      return [...keys].slice(0, 8);
-    };
-
-    const upload = async () => {
-      const current = model.current;
-      const request = await askUpload(
-        selectedFiles(),
-        current?.account ?? '',
-        current?.upload_rse ?? '',
-        catalogKeys()
-      );
-      if (!request) {
-        return;
-      }
-      labShell.activateById(panel.id);
-      try {
-        await model.upload(request.paths, request.dataset, request.rse, request.metadata);
-      } catch (error) {
-        Notification.error(`Nothing was uploaded: ${(error as Error).message}`, {
-          autoClose: 10000
-        });
-      }
-    };
-    model.onUploadEnded = (u: IUpload) => {
-      if (u.state === 'done') {
-        Notification.success(
-          `Uploaded ${u.files_done} files (${formatBytes(u.bytes_done)}) into ${u.did} on ${u.rse}.`,
-          { autoClose: 6000 }
-        );
-      } else if (u.state === 'failed') {
-        Notification.error(`The upload into ${u.did} failed: ${u.errors[0] ?? ''}`);
-      } else {
-        Notification.info(`Upload into ${u.did} stopped: ${u.files_done} whole files kept.`, {
-          autoClose: 6000
-        });
-      }
-    };
-
-    const replicate = async (did: IDid) => {
-      const request = await askReplicate(did.did, '');
-      if (!request) {
-        return;
-      }
-      try {
-        const rule = await model.replicate(did.did, request.rseExpression, request.lifetimeDays);
-        Notification.success(`Rule ${rule.id} for ${rule.did}: ${rule.state}, ${rule.explained}.`, {
-          autoClose: 8000
-        });
-        labShell.activateById(panel.id);
-        model.setView('rules');
-      } catch (error) {
-        Notification.error(`No rule was made: ${(error as Error).message}`, { autoClose: 10000 });
-      }
-    };
-
-    const deleteRule = async (rule: IRule) => {
-      const answer = await showDialog({
-        title: 'Delete the rule?',
-        body: `The rule keeping ${rule.did} on ${rule.rse_expression} ends: Rucio lets it expire within the hour, then removes the copies only it kept.`,
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-      });
-      if (!answer.button.accept) {
-        return;
-      }
-      try {
-        await model.deleteRule(rule.id);
-        Notification.info(`Rule ${rule.id} deleted: it expires within the hour.`, {
-          autoClose: 6000
-        });
-      } catch (error) {
-        Notification.error((error as Error).message, { autoClose: 10000 });
-      }
-    };
-
-    const rowActions: IPanelActions = {
-      upload: () => void upload(),
-      deleteRule: rule => void deleteRule(rule),
-      attach: did => void attach(did),
-      download: did => void download(did),
-      context: did => {
-        contextDid = did;
-      },
-      drag: (did, event) => {
-        contextDid = did;
-        dragger.press(did.did, event);
-      }
-    };
-    const panel = new LakePanel(model, rowActions);
-    const dragger = new DidDragger(panel);
-    panel.title.icon = lakeIcon;
-    panel.title.caption = 'Open Data Lake';
-    labShell.add(panel, 'left', { rank: 400 });
-
-    addCommands(
-      app,
-      {
-        showPanel: () => labShell.activateById(panel.id),
-        refresh: async () => {
-          await model.refreshInstances();
-          await model.loadCatalog();
-        },
-        attach,
-        download,
-        snippet: did =>
-          pythonSnippet(
-            did.did,
-            variableName(did.did),
-            settings.defaultMode,
-            settings.streamSchemes
-          ),
-        contextDid: () => contextDid,
-        upload,
-        replicate,
-        showRules: () => {
-          labShell.activateById(panel.id);
-          model.setView('rules');
-        }
-      },
-      palette
-    );
-
-    tracker.widgetAdded.connect((_, notebook) => {
-      loadInKernels(notebook, () => settings);
-      acceptDrops(notebook, () => settings);
-    });
-
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(loaded => {
-          const update = () => {
-            settings = { ...DEFAULTS, ...(loaded.composite as Partial<ISettings>) };
-            model.pageSize = settings.pageSize;
-            model.defaultInstance = settings.defaultInstance;
-            model.readMode = settings.defaultMode;
-            model.streamSchemes = settings.streamSchemes;
-          };
-          update();
-          loaded.changed.connect(update);
-        })
-        .catch(reason => console.error('Failed to load settings for jupyterlab-odlake.', reason));
+  provides: ILakeSettings,
+  optional: [ISettingRegistry],
+  activate: (app: JupyterFrontEnd, registry: ISettingRegistry | null) => {
+    const lakeSettings = new LakeSettings();
+    if (registry) {
+      void lakeSettings.load(registry);
     }
-
-    void model.refreshInstances().then(() => model.loadCatalog());
+    return lakeSettings;
   }
 };
 
-export default plugin;
+const catalog: JupyterFrontEndPlugin<ICatalogModel> = {
+  id: 'jupyterlab-odlake:catalog',
+  description: "The Rucio instances, the chosen one's catalog, searches and file lists.",
+  autoStart: true,
+  provides: ICatalogModel,
+  requires: [ILakeSettings],
+  activate: (app: JupyterFrontEnd, settings: ILakeSettings) => {
+    const model = new CatalogModel(message => Notification.error(message, { autoClose: 8000 }));
+    model.configure(settings.current);
+    settings.changed.connect((_, current) => model.configure(current));
+    void model.refresh();
+    return model;
+  }
+};
+
+const transfers: JupyterFrontEndPlugin<ITransfersModel> = {
+  id: 'jupyterlab-odlake:transfers',
+  description: 'The downloads and uploads started in this lab, with their progress.',
+  autoStart: true,
+  provides: ITransfersModel,
+  requires: [ICatalogModel],
+  activate: (app: JupyterFrontEnd, catalog: ICatalogModel) =>
+    new TransfersModel(() => catalog.instance)
+};
+
+const rules: JupyterFrontEndPlugin<IRulesModel> = {
+  id: 'jupyterlab-odlake:rules',
+  description: "The replication rules of the chosen instance's account.",
+  autoStart: true,
+  provides: IRulesModel,
+  requires: [ICatalogModel],
+  activate: (app: JupyterFrontEnd, catalog: ICatalogModel) => new RulesModel(catalog)
+};
+
+const panel: JupyterFrontEndPlugin<ILakePanel> = {
+  id: 'jupyterlab-odlake:panel',
+  description: 'Browse, search and attach the Open Data samples of a Rucio lake.',
+  autoStart: true,
+  provides: ILakePanel,
+  requires: [ILabShell, ICatalogModel, ITransfersModel, IRulesModel],
+  activate: (
+    app: JupyterFrontEnd,
+    shell: ILabShell,
+    catalog: ICatalogModel,
+    transfers: ITransfersModel,
+    rules: IRulesModel
+  ) => new LakeSidebar(app, shell, { catalog, transfers, rules })
+};
+
+const commands: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-odlake:commands',
+  description: 'Attach, download, make available and copy DIDs; show the panel and the rules.',
+  autoStart: true,
+  requires: [
+    ILakePanel,
+    ICatalogModel,
+    ITransfersModel,
+    IRulesModel,
+    ILakeSettings,
+    INotebookTracker
+  ],
+  optional: [ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    panel: ILakePanel,
+    catalog: ICatalogModel,
+    transfers: ITransfersModel,
+    rules: IRulesModel,
+    settings: ILakeSettings,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null
+  ) => addCommands(app, { catalog, transfers, rules, settings, panel, tracker, palette })
+};
+
+const upload: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-odlake:upload',
+  description: 'Upload files from the file browser into a dataset of the lake.',
+  autoStart: true,
+  requires: [ICatalogModel, ITransfersModel],
+  optional: [IFileBrowserFactory, ILakePanel, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    catalog: ICatalogModel,
+    transfers: ITransfersModel,
+    browsers: IFileBrowserFactory | null,
+    panel: ILakePanel | null,
+    palette: ICommandPalette | null
+  ) => addUploadCommand(app, { catalog, transfers, browsers, panel, palette })
+};
+
+const drops: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-odlake:dragdrop',
+  description: 'A DID dropped on a notebook becomes a %odlake attach cell.',
+  autoStart: true,
+  requires: [INotebookTracker, ILakeSettings],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, settings: ILakeSettings) => {
+    tracker.widgetAdded.connect((_, notebook) => acceptDrops(notebook, () => settings.current));
+  }
+};
+
+const kernels: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-odlake:kernels',
+  description: 'Load %odlake in the Python kernels of notebooks, on start and restart.',
+  autoStart: true,
+  requires: [INotebookTracker, ILakeSettings],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, settings: ILakeSettings) => {
+    tracker.widgetAdded.connect((_, notebook) => loadInKernels(notebook, () => settings.current));
+  }
+};
+
+export default [settings, catalog, transfers, rules, panel, commands, upload, drops, kernels];

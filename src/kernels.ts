@@ -2,7 +2,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { PromiseDelegate } from '@lumino/coreutils';
 
-import { ISettings } from './settings';
+import { ISettings } from './tokens';
 
 const LOAD_EXTENSION = '%load_ext jupyterlab_odlake';
 

@@ -1,6 +1,10 @@
 /**
- * What the odlake REST API answers, as the frontend uses it.
+ * What the odlake REST API answers, as the frontend uses it, and what the plugins share:
+ * the settings, the models and the panel, each behind a Token.
  */
+import { Token } from '@lumino/coreutils';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal } from '@lumino/signaling';
 
 export type DidType = 'container' | 'dataset' | 'file' | '';
 export type Mode = 'stream' | 'download' | 'mounted' | 'auto';
@@ -142,71 +146,335 @@ export interface IRule {
   account: string;
 }
 
+/** Where and how one file of a DID is read in a mode, and the other ways to read it. */
+export interface ILocation {
+  did: string;
+  scope: string;
+  name: string;
+  bytes: number | null;
+  adler32: string | null;
+  mode: Mode;
+  kind: 'mounted' | 'stream' | 'download' | null;
+  location: string | null;
+  rse: string | null;
+  /** A verified copy is in the cache; null in the modes that do not read the cache. */
+  cached: boolean | null;
+  alternatives: IAlternative[];
+  reason: string | null;
+}
+
+export interface IAlternative {
+  kind: 'mounted' | 'stream';
+  location: string;
+  rse: string;
+  scheme: string;
+  available: boolean;
+  priority: number;
+}
+
+/*
+ * What each route answers and what its query and body hold (src/client.ts sends and reads
+ * these; the contract test holds them to openapi.yaml too).
+ */
+
+export interface IInstances {
+  instances: IInstance[];
+}
+
+export interface ISearchPage extends IPage<IDid> {
+  instance: string;
+}
+
+export interface IFilesPage extends IPage<IFile> {
+  did: string;
+  instance: string;
+}
+
+export interface IReplicas {
+  did: string;
+  instance: string;
+  files: ILocation[];
+}
+
+export interface IDownloads {
+  downloads: IDownload[];
+}
+
+export interface IUploads {
+  uploads: IUpload[];
+}
+
+export interface IRules {
+  instance: string;
+  rules: IRule[];
+}
+
+export interface IRuleDeleted {
+  id: string;
+  deleted: boolean;
+}
+
+/** What the search route looks for: collection is datasets and containers. */
+export type SearchType = 'container' | 'dataset' | 'file' | 'all' | 'collection';
+
+export interface IInstanceQuery {
+  instance?: string;
+}
+
+export interface ISearchQuery extends IInstanceQuery {
+  q?: string;
+  type?: SearchType;
+  filter?: string[];
+  limit?: number;
+  cursor?: string;
+}
+
+export interface IFilesQuery extends IInstanceQuery {
+  limit?: number;
+  cursor?: string;
+  offset?: number;
+  availability?: boolean;
+  mode?: Mode;
+  scheme?: string;
+}
+
+export interface IReplicasQuery extends IInstanceQuery {
+  mode?: Mode;
+  scheme?: string;
+  rse?: string;
+}
+
+/** What an attach asks the server to resolve (POST /dids/{scope}/{name}/attach). */
+export interface IAttachBody {
+  mode?: Mode | null;
+  scheme?: string | null;
+  rse?: string | null;
+  instance?: string | null;
+}
+
+/** One file of an attach, resolved: where it is read, or why it cannot be (kind null). */
+export interface IResolved {
+  scope: string;
+  name: string;
+  bytes: number | null;
+  adler32: string | null;
+  kind: 'mounted' | 'stream' | 'download' | null;
+  location: string | null;
+  rse: string | null;
+  reason: string | null;
+}
+
+/** An attach resolved from one listing, with the download of what the cache lacks. */
+export interface IAttachment {
+  did: string;
+  instance: string;
+  mode: Mode;
+  files: IResolved[];
+  download: ITransfer | null;
+}
+
+export interface IDownloadBody {
+  did: string;
+  instance?: string | null;
+}
+
+export interface IUploadBody {
+  paths: string[];
+  dataset: string;
+  rse?: string | null;
+  metadata?: Record<string, string | number | boolean>;
+  instance?: string | null;
+}
+
+export interface IRuleBody {
+  did: string;
+  rse_expression: string;
+  lifetime_days?: number | null;
+  instance?: string | null;
+}
+
 export function isActive(download: IDownload | IUpload): boolean {
   return download.state === 'resolving' || download.state === 'running';
 }
 
-/** A dataset name proposed for files: the first file's name without its extension. */
-export function proposedDataset(account: string, paths: string[]): string {
-  const first = (paths[0] ?? '').split('/').pop() ?? '';
-  const stem = first.includes('.') ? first.slice(0, first.lastIndexOf('.')) : first;
-  return `user.${account || 'ACCOUNT'}:${stem || 'results'}`;
+/*
+ * What the plugins share. One plugin provides each token (src/index.ts); the others require it.
+ */
+
+/** The panel's settings (schema/plugin.json), as the plugins read them. */
+export interface ISettings {
+  defaultInstance: string;
+  defaultMode: Mode;
+  /** Stream schemes, preferred first ("root,http"); empty for the server's order. */
+  streamSchemes: string;
+  runDroppedCell: boolean;
+  loadExtensionInKernels: boolean;
+  pageSize: number;
 }
 
-/** Metadata typed in as key=value lines: the keys and values, or the first line that is not one. */
-export function parseMetadata(text: string): { metadata: Record<string, string>; error: string } {
-  const metadata: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line) {
-      continue;
-    }
-    const i = line.indexOf('=');
-    const key = i > 0 ? line.slice(0, i).trim() : '';
-    if (!/^[A-Za-z_][\w.]*$/.test(key)) {
-      return { metadata, error: `"${line.slice(0, 40)}" is not key=value` };
-    }
-    metadata[key] = line.slice(i + 1).trim();
-  }
-  return { metadata, error: '' };
+/** The settings as they are now, and a signal when the user changes them. */
+export interface ILakeSettings {
+  readonly current: ISettings;
+  readonly changed: ISignal<ILakeSettings, ISettings>;
 }
 
-/** A file row's short word for how the file is read ("root", "in place", "copy") and its tooltip. */
-export function readLabel(read: IFileRead | undefined, mode: Mode): { tag: string; title: string } {
-  if (!read) {
-    return { tag: '', title: '' };
-  }
-  switch (read.kind) {
-    case 'stream':
-      return {
-        tag: read.scheme ?? 'stream',
-        title: `streamed over ${read.scheme}:// from ${read.rse}`
-      };
-    case 'mounted':
-      return { tag: 'in place', title: `read in place from ${read.rse}, where it is mounted` };
-    case 'download':
-      return { tag: 'copy', title: 'copied into the cache first, then read locally' };
-    default:
-      return mode === 'auto'
-        ? {
-            tag: 'copy',
-            title: 'no replica to read in place or stream: copied into the cache first'
-          }
-        : { tag: 'none', title: read.reason ?? `cannot be read in ${mode} mode` };
-  }
+export const ILakeSettings = new Token<ILakeSettings>(
+  'jupyterlab-odlake:ILakeSettings',
+  'The settings of the Open Data Lake extension.'
+);
+
+/** The parameters a search started with; its later pages use them, whatever the search box holds then. */
+export interface ISearch {
+  q: string;
+  type: SearchType;
+  filter: string[];
 }
 
-/** Human size: 1.6 MB. */
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) {
-    return '';
-  }
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+/**
+ * The files of one DID, paged from the server: the pages under the rows in view are
+ * fetched, once each. Views render from `items` and re-render on `changed`.
+ */
+export interface IFileListing {
+  readonly changed: ISignal<IFileListing, void>;
+  /** One entry a file (undefined until its page came); null before the first page. */
+  readonly items: (IFile | undefined)[] | null;
+  readonly error: string;
+  /** How many files there are, once the server has read the listing to its end; else null. */
+  readonly total: number | null;
+  /** "2,100 files" once the end was read, "300+ files" while more may follow. */
+  countText(): string;
+  /** Fetch the pages that hold rows `start` to `stop`, unless asked for already. */
+  show(start: number, stop: number): Promise<void>;
 }
+
+/**
+ * The lake as the panel browses it: the instances and the one chosen, its catalog, a
+ * search and its pages, the files of a DID. Views render from it and re-render on `changed`.
+ */
+export interface ICatalogModel extends IDisposable {
+  readonly changed: ISignal<ICatalogModel, void>;
+  /** Another instance was chosen (its name): what belongs to the last one is stale. */
+  readonly instanceChanged: ISignal<ICatalogModel, string>;
+
+  readonly instances: IInstance[];
+  /** The chosen instance's name; empty until the instances came. */
+  readonly instance: string;
+  readonly current: IInstance | undefined;
+  readonly instanceError: string;
+  readonly catalog: ICatalog | null;
+  readonly catalogError: string;
+  readonly loadingCatalog: boolean;
+
+  readonly query: string;
+  readonly type: SearchType;
+  readonly filters: string[];
+  readonly results: IPage<IDid> | null;
+  readonly searchError: string;
+  readonly searching: boolean;
+  /** The search that the current results belong to. */
+  readonly lastSearch: ISearch | null;
+  /** How attached DIDs are read (the settings' mode): file lists say it per file. */
+  readonly readMode: Mode;
+
+  /** How many results, in words: "12 found", "100+ found" while the server has more, or why nothing. */
+  resultCount(): string;
+  /** The metadata keys the catalog shows (a few), as suggestions for an upload's metadata. */
+  catalogKeys(): string[];
+  setQuery(query: string): void;
+  setType(type: SearchType): void;
+  /** Add a metadata filter chip; false when it is not of a form the server understands. */
+  addFilter(filter: string): boolean;
+  removeFilter(filter: string): void;
+  /** Check the instances again, then load the catalog of the chosen one. */
+  refresh(): Promise<void>;
+  refreshInstances(): Promise<void>;
+  selectInstance(name: string): Promise<void>;
+  loadCatalog(): Promise<void>;
+  /** Search with the box's query, type and filters; only the latest search shows its answer. */
+  search(): Promise<void>;
+  /** The next page of the current results, of the search as it was started. */
+  moreResults(): Promise<void>;
+  /** The files of a DID, paged from the server as a view scrolls. */
+  fileListing(did: string): IFileListing;
+}
+
+export const ICatalogModel = new Token<ICatalogModel>(
+  'jupyterlab-odlake:ICatalogModel',
+  "The Rucio instances, the chosen one's catalog, searches and file lists."
+);
+
+/** A download as a transfer. */
+export type IDownloadJob = ITransfer & { kind: 'download' };
+
+/** An upload as a transfer. */
+export type IUploadJob = ITransfer & { kind: 'upload' };
+
+/** A download or an upload, told apart by its kind: one record shape, followed alike, in one list. */
+export type Transfer = ITransfer;
+
+/** What the upload form asks: files under the Jupyter root, into which dataset, where, with what metadata. */
+export interface IUploadRequest {
+  paths: string[];
+  dataset: string;
+  /** Empty for the instance's upload RSE. */
+  rse: string;
+  metadata: Record<string, string>;
+}
+
+/** The transfers started in this lab, followed by one poll while any is active. */
+export interface ITransfersModel extends IDisposable {
+  readonly changed: ISignal<ITransfersModel, void>;
+  /** Each transfer once, as it ends (done, failed or cancelled). */
+  readonly ended: ISignal<ITransfersModel, Transfer>;
+  /** Oldest first. */
+  readonly jobs: readonly Transfer[];
+  /** Start the verified download of a DID into the cache. */
+  download(did: string): Promise<IDownloadJob>;
+  /**
+   * Upload files into a dataset; the server checks them first (a refusal rejects here,
+   * nothing queued), then the upload is followed file by file.
+   */
+  upload(request: IUploadRequest): Promise<IUploadJob>;
+  /** Cancel: a download keeps its partial files to resume; an upload stops after the file in flight. */
+  cancel(job: Transfer): Promise<void>;
+}
+
+export const ITransfersModel = new Token<ITransfersModel>(
+  'jupyterlab-odlake:ITransfersModel',
+  'The downloads and uploads started in this lab, with their progress.'
+);
+
+/** The replication rules of the chosen instance's account. */
+export interface IRulesModel extends IDisposable {
+  readonly changed: ISignal<IRulesModel, void>;
+  /** Once asked for; null before (and after another instance was chosen). */
+  readonly items: IRule[] | null;
+  readonly error: string;
+  load(): Promise<void>;
+  /** Ask for a rule keeping a copy of `did` on the RSEs of `rseExpression`; the rules reload. */
+  replicate(did: string, rseExpression: string, lifetimeDays: number | null): Promise<IRule>;
+  /** Delete a rule of one's own; the rules reload. */
+  deleteRule(id: string): Promise<void>;
+}
+
+export const IRulesModel = new Token<IRulesModel>(
+  'jupyterlab-odlake:IRulesModel',
+  "The replication rules of the chosen instance's account."
+);
+
+/** The views of the panel. */
+export type LakeView = 'catalog' | 'search' | 'rules';
+
+/** The sidebar panel, for the commands that show it or act on its rows. */
+export interface ILakePanel {
+  readonly id: string;
+  /** The DID a context menu was opened on, or the row in focus (or dragged); null before. */
+  readonly contextDid: IDid | null;
+  /** Bring the panel forward, in `view` when given. */
+  show(view?: LakeView): void;
+}
+
+export const ILakePanel = new Token<ILakePanel>(
+  'jupyterlab-odlake:ILakePanel',
+  'The Open Data Lake panel in the left sidebar.'
+);

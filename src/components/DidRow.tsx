@@ -2,7 +2,8 @@ import * as React from 'react';
 
 import { fileIcon, folderIcon, listIcon } from '@jupyterlab/ui-components';
 
-import { formatBytes, IDid } from '../tokens';
+import { formatBytes } from '../format';
+import { IDid } from '../tokens';
 
 export interface IDidActions {
   attach(did: IDid): void;

@@ -1,8 +1,8 @@
 import * as React from 'react';
 import { FixedSizeList } from 'react-window';
 
-import { LakeModel } from '../model';
-import { formatBytes, readLabel } from '../tokens';
+import { formatBytes, readLabel } from '../format';
+import { ICatalogModel } from '../tokens';
 
 const ROW = 22;
 const MAX_VISIBLE = 12;
@@ -12,9 +12,13 @@ const MAX_VISIBLE = 12;
  * rows in view are in the DOM, and the pages under the rows in view are fetched. Until the
  * server has read the listing to its end, the list ends in a row that fetches the next page.
  */
-export function FileList(props: { model: LakeModel; did: string; depth: number }): JSX.Element {
-  const { model, did } = props;
-  const listing = React.useMemo(() => model.fileListing(did), [model, did]);
+export function FileList(props: {
+  catalog: ICatalogModel;
+  did: string;
+  depth: number;
+}): JSX.Element {
+  const { catalog, did } = props;
+  const listing = React.useMemo(() => catalog.fileListing(did), [catalog, did]);
   const [, setTick] = React.useState(0);
   React.useEffect(() => {
     const rerender = () => setTick(t => t + 1);
@@ -51,7 +55,7 @@ export function FileList(props: { model: LakeModel; did: string; depth: number }
       >
         {({ index, style }) => {
           const file = items[index];
-          const read = readLabel(file?.read, model.readMode);
+          const read = readLabel(file?.read, catalog.readMode);
           return (
             <div
               className="jp-OdlakeFile"

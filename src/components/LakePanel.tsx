@@ -3,8 +3,19 @@ import { FixedSizeList } from 'react-window';
 
 import { ReactWidget } from '@jupyterlab/apputils';
 
-import { LakeModel } from '../model';
-import { formatBytes, ICatalog, IDid, IDownload, IRule, isActive, IUpload } from '../tokens';
+import { formatBytes } from '../format';
+import {
+  ICatalog,
+  ICatalogModel,
+  IDid,
+  IRule,
+  IRulesModel,
+  isActive,
+  ITransfersModel,
+  LakeView,
+  SearchType,
+  Transfer
+} from '../tokens';
 import { DidRow, IDidActions, metadataLines } from './DidRow';
 import { FileList } from './FileList';
 
@@ -16,13 +27,20 @@ export interface IPanelActions extends IDidActions {
   deleteRule(rule: IRule): void;
 }
 
-function StatusDot(props: { model: LakeModel }): JSX.Element {
-  const current = props.model.current;
+/** What the panel shows. */
+export interface ILakeModels {
+  catalog: ICatalogModel;
+  transfers: ITransfersModel;
+  rules: IRulesModel;
+}
+
+function StatusDot(props: { catalog: ICatalogModel }): JSX.Element {
+  const current = props.catalog.current;
   let state = 'unknown';
   let title = 'Checking…';
-  if (props.model.instanceError) {
+  if (props.catalog.instanceError) {
     state = 'error';
-    title = props.model.instanceError;
+    title = props.catalog.instanceError;
   } else if (current) {
     state = current.authenticated ? 'ok' : 'error';
     title = current.authenticated
@@ -35,7 +53,7 @@ function StatusDot(props: { model: LakeModel }): JSX.Element {
 function Expandable(props: {
   did: IDid;
   depth: number;
-  model: LakeModel;
+  catalog: ICatalogModel;
   actions: IDidActions;
   children?: (depth: number) => React.ReactNode;
 }): JSX.Element {
@@ -63,7 +81,7 @@ function Expandable(props: {
         (props.children ? (
           props.children(props.depth + 1)
         ) : (
-          <FileList model={props.model} did={props.did.did} depth={props.depth + 1} />
+          <FileList catalog={props.catalog} did={props.did.did} depth={props.depth + 1} />
         ))}
     </div>
   );
@@ -77,22 +95,22 @@ function namedByItsContainer(analysis: ICatalog['analyses'][number]): boolean {
   );
 }
 
-function CatalogView(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
-  const { model, actions } = props;
-  if (model.catalogError) {
-    return <div className="jp-OdlakeError">{model.catalogError}</div>;
+function CatalogView(props: { catalog: ICatalogModel; actions: IDidActions }): JSX.Element {
+  const { catalog, actions } = props;
+  if (catalog.catalogError) {
+    return <div className="jp-OdlakeError">{catalog.catalogError}</div>;
   }
-  if (!model.catalog) {
+  if (!catalog.catalog) {
     return (
-      <div className="jp-OdlakeHint">{model.loadingCatalog ? 'Loading the catalog…' : ''}</div>
+      <div className="jp-OdlakeHint">{catalog.loadingCatalog ? 'Loading the catalog…' : ''}</div>
     );
   }
-  if (model.catalog.analyses.length === 0) {
+  if (catalog.catalog.analyses.length === 0) {
     return <div className="jp-OdlakeHint">No containers in this lake yet.</div>;
   }
   return (
     <div className="jp-OdlakeCatalog">
-      {model.catalog.analyses.map(analysis => (
+      {catalog.catalog.analyses.map(analysis => (
         <div key={analysis.name} className="jp-OdlakeAnalysis" data-analysis={analysis.name}>
           {!namedByItsContainer(analysis) && (
             <div className="jp-OdlakeAnalysis-title">{analysis.name}</div>
@@ -102,12 +120,18 @@ function CatalogView(props: { model: LakeModel; actions: IDidActions }): JSX.Ele
               key={container.did}
               did={container}
               depth={0}
-              model={model}
+              catalog={catalog}
               actions={actions}
             >
               {depth =>
                 container.datasets.map(ds => (
-                  <Expandable key={ds.did} did={ds} depth={depth} model={model} actions={actions} />
+                  <Expandable
+                    key={ds.did}
+                    did={ds}
+                    depth={depth}
+                    catalog={catalog}
+                    actions={actions}
+                  />
                 ))
               }
             </Expandable>
@@ -118,17 +142,17 @@ function CatalogView(props: { model: LakeModel; actions: IDidActions }): JSX.Ele
   );
 }
 
-function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Element {
-  const { model, actions } = props;
+function SearchView(props: { catalog: ICatalogModel; actions: IDidActions }): JSX.Element {
+  const { catalog, actions } = props;
   const [filter, setFilter] = React.useState('');
   const [filterError, setFilterError] = React.useState('');
   const [selected, setSelected] = React.useState<IDid | null>(null);
-  const results = model.results;
+  const results = catalog.results;
   const addFilter = () => {
     if (!filter.trim()) {
       return;
     }
-    if (model.addFilter(filter)) {
+    if (catalog.addFilter(filter)) {
       setFilter('');
       setFilterError('');
     } else {
@@ -142,27 +166,27 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
         onSubmit={e => {
           e.preventDefault();
           addFilter();
-          void model.search();
+          void catalog.search();
         }}
       >
         <input
           className="jp-mod-styled jp-OdlakeSearch-query"
           placeholder="a word (GamGam) or scope:pattern (opendata:*MC*)"
-          value={model.query}
+          value={catalog.query}
           aria-label="DID pattern"
           onChange={e => {
-            model.setQuery(e.target.value);
+            catalog.setQuery(e.target.value);
             setSelected(null);
             setFilterError('');
           }}
         />
         <select
           className="jp-mod-styled jp-OdlakeSearch-type"
-          value={model.type}
+          value={catalog.type}
           aria-label="DID type"
           onChange={e => {
-            model.setType(e.target.value);
-            void model.search();
+            catalog.setType(e.target.value as SearchType);
+            void catalog.search();
           }}
         >
           <option value="collection">datasets & containers</option>
@@ -184,15 +208,15 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
       </form>
       {filterError && <div className="jp-OdlakeError">{filterError}</div>}
       <div className="jp-OdlakeChips">
-        {model.filters.map(f => (
+        {catalog.filters.map(f => (
           <span key={f} className="jp-OdlakeChip" data-filter={f}>
             {f}
             <button
               className="jp-OdlakeChip-remove"
               title={`Remove the filter ${f}`}
               onClick={() => {
-                model.removeFilter(f);
-                void model.search();
+                catalog.removeFilter(f);
+                void catalog.search();
               }}
             >
               ×
@@ -200,9 +224,11 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
           </span>
         ))}
       </div>
-      {model.searchError && <div className="jp-OdlakeError">{model.searchError}</div>}
-      {model.searching && <div className="jp-OdlakeHint">Searching…</div>}
-      {results && <div className="jp-OdlakeHint jp-OdlakeSearch-count">{model.resultCount()}</div>}
+      {catalog.searchError && <div className="jp-OdlakeError">{catalog.searchError}</div>}
+      {catalog.searching && <div className="jp-OdlakeHint">Searching…</div>}
+      {results && (
+        <div className="jp-OdlakeHint jp-OdlakeSearch-count">{catalog.resultCount()}</div>
+      )}
       {results && results.items.length > 0 && (
         <FixedSizeList
           className="jp-OdlakeResults"
@@ -212,7 +238,7 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
           itemSize={RESULT_ROW}
           onItemsRendered={({ visibleStopIndex }) => {
             if (visibleStopIndex >= results.items.length - 3 && results.next) {
-              void model.moreResults();
+              void catalog.moreResults();
             }
           }}
         >
@@ -226,148 +252,112 @@ function SearchView(props: { model: LakeModel; actions: IDidActions }): JSX.Elem
       {selected && selected.type !== 'file' && (
         <div className="jp-OdlakeSelected">
           <div className="jp-OdlakeHint">Files of {selected.did}</div>
-          <FileList key={selected.did} model={model} did={selected.did} depth={0} />
+          <FileList key={selected.did} catalog={catalog} did={selected.did} depth={0} />
         </div>
       )}
     </div>
   );
 }
 
+/** What an upload's row says after its counts: the file in flight, or what a stopped one kept. */
+function uploadDetail(t: Transfer): string {
+  if (t.kind !== 'upload') {
+    return '';
+  }
+  if (t.current) {
+    return `sending ${t.current} to ${t.rse}`;
+  }
+  return t.state === 'cancelled' ? `stopped: ${t.files_done} whole files kept` : `on ${t.rse}`;
+}
+
 /** One transfer's row: what, state, cancel while active, a progress bar and the counts. */
-function Transfer(props: {
-  kind: 'download' | 'upload';
-  name: string;
-  state: string;
-  active: boolean;
-  onCancel: () => void;
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-  rate: number;
-  detail: string;
-  errors: string[];
-}): JSX.Element {
-  const p = props;
+function TransferRow(props: { transfer: Transfer; onCancel: () => void }): JSX.Element {
+  const t = props.transfer;
+  const active = isActive(t);
+  const detail = uploadDetail(t);
   return (
     <div
       className="jp-OdlakeDownload"
-      data-kind={p.kind}
-      data-state={p.state}
-      title={p.errors.join('\n')}
+      data-kind={t.kind}
+      data-state={t.state}
+      title={t.errors.join('\n')}
     >
       <div className="jp-OdlakeDownload-head">
         <span className="jp-OdlakeDownload-did">
-          {p.kind === 'upload' ? '↑ ' : '↓ '}
-          {p.name}
+          {t.kind === 'upload' ? '↑ ' : '↓ '}
+          {t.did}
         </span>
-        <span className="jp-OdlakeDownload-state">{p.state}</span>
-        {p.active && (
-          <button className="jp-OdlakeButton jp-mod-styled" onClick={p.onCancel}>
+        <span className="jp-OdlakeDownload-state">{t.state}</span>
+        {active && (
+          <button className="jp-OdlakeButton jp-mod-styled" onClick={props.onCancel}>
             Cancel
           </button>
         )}
       </div>
-      <progress max={1} value={p.bytesTotal ? p.bytesDone / p.bytesTotal : 0} />
+      <progress max={1} value={t.bytes_total ? t.bytes_done / t.bytes_total : 0} />
       <div className="jp-OdlakeDownload-detail">
-        {p.filesDone}/{p.filesTotal} files · {formatBytes(p.bytesDone)} of{' '}
-        {formatBytes(p.bytesTotal)}
-        {p.active && p.rate > 0 ? ` · ${formatBytes(p.rate)}/s` : ''}
-        {p.detail ? ` · ${p.detail}` : ''}
-        {p.errors.length > 0 ? ` · ${p.errors[0]}` : ''}
+        {t.files_done}/{t.files_total} files · {formatBytes(t.bytes_done)} of{' '}
+        {formatBytes(t.bytes_total)}
+        {active && t.rate > 0 ? ` · ${formatBytes(t.rate)}/s` : ''}
+        {detail ? ` · ${detail}` : ''}
+        {t.errors.length > 0 ? ` · ${t.errors[0]}` : ''}
       </div>
     </div>
   );
 }
 
-function Transfers(props: { model: LakeModel }): JSX.Element | null {
-  const { model } = props;
-  if (model.downloads.length === 0 && model.uploads.length === 0) {
+/** The downloads and uploads, newest first. */
+function Transfers(props: { transfers: ITransfersModel }): JSX.Element | null {
+  const { transfers } = props;
+  if (transfers.jobs.length === 0) {
     return null;
   }
-  const rows = [
-    ...model.downloads.map((d: IDownload) => ({
-      created: d.created,
-      row: (
-        <Transfer
-          key={d.id}
-          kind="download"
-          name={d.did}
-          state={d.state}
-          active={isActive(d)}
-          onCancel={() => void model.cancel(d.id)}
-          filesDone={d.files_done}
-          filesTotal={d.files_total}
-          bytesDone={d.bytes_done}
-          bytesTotal={d.bytes_total}
-          rate={d.rate}
-          detail=""
-          errors={d.errors}
-        />
-      )
-    })),
-    ...model.uploads.map((u: IUpload) => ({
-      created: u.created,
-      row: (
-        <Transfer
-          key={u.id}
-          kind="upload"
-          name={u.did}
-          state={u.state}
-          active={isActive(u)}
-          onCancel={() => void model.cancelUpload(u.id)}
-          filesDone={u.files_done}
-          filesTotal={u.files_total}
-          bytesDone={u.bytes_done}
-          bytesTotal={u.bytes_total}
-          rate={u.rate}
-          detail={
-            u.current
-              ? `sending ${u.current} to ${u.rse}`
-              : u.state === 'cancelled'
-                ? `stopped: ${u.files_done} whole files kept`
-                : `on ${u.rse}`
-          }
-          errors={u.errors}
-        />
-      )
-    }))
-  ].sort((a, b) => b.created - a.created);
+  const newestFirst = [...transfers.jobs].sort((a, b) => b.created - a.created);
   return (
     <div className="jp-OdlakeDownloads">
       <div className="jp-OdlakeSection-title">Transfers</div>
-      {rows.map(r => r.row)}
+      {newestFirst.map(t => (
+        <TransferRow
+          key={`${t.kind}:${t.id}`}
+          transfer={t}
+          onCancel={() => void transfers.cancel(t)}
+        />
+      ))}
     </div>
   );
 }
 
 /** The rules of the user's account: what, where, state in words, locks done/total, expiry, delete. */
-function RulesView(props: { model: LakeModel; actions: IPanelActions }): JSX.Element {
-  const { model, actions } = props;
+function RulesView(props: {
+  rules: IRulesModel;
+  catalog: ICatalogModel;
+  actions: IPanelActions;
+}): JSX.Element {
+  const { rules, catalog, actions } = props;
   React.useEffect(() => {
-    void model.loadRules();
-  }, [model, model.instance]);
+    void rules.load();
+  }, [rules, catalog.instance]);
   return (
     <div className="jp-OdlakeRules">
       <div className="jp-OdlakeRules-head">
         <span className="jp-OdlakeHint">
-          Replication rules of {model.current?.account ?? 'your account'}
+          Replication rules of {catalog.current?.account ?? 'your account'}
         </span>
         <button
           className="jp-OdlakeButton jp-mod-styled"
           title="Read the rules again"
-          onClick={() => void model.loadRules()}
+          onClick={() => void rules.load()}
         >
           ⟳
         </button>
       </div>
-      {model.rulesError && <div className="jp-OdlakeError">{model.rulesError}</div>}
-      {model.rules && model.rules.length === 0 && (
+      {rules.error && <div className="jp-OdlakeError">{rules.error}</div>}
+      {rules.items && rules.items.length === 0 && (
         <div className="jp-OdlakeHint">
           No rules yet: right-click a dataset and choose “Make available on…”.
         </div>
       )}
-      {(model.rules ?? []).map(rule => (
+      {(rules.items ?? []).map(rule => (
         <div
           key={rule.id}
           className="jp-OdlakeRule"
@@ -399,41 +389,45 @@ function RulesView(props: { model: LakeModel; actions: IPanelActions }): JSX.Ele
   );
 }
 
-type View = 'catalog' | 'search' | 'rules';
-const VIEWS: { view: View; label: string }[] = [
+const VIEWS: { view: LakeView; label: string }[] = [
   { view: 'catalog', label: 'Catalog' },
   { view: 'search', label: 'Search' },
   { view: 'rules', label: 'Rules' }
 ];
 
-function Panel(props: { model: LakeModel; actions: IPanelActions }): JSX.Element {
-  const { model, actions } = props;
+function Panel(props: {
+  models: ILakeModels;
+  view: LakeView;
+  onView: (view: LakeView) => void;
+  actions: IPanelActions;
+}): JSX.Element {
+  const { models, view, onView: setView, actions } = props;
+  const { catalog, transfers, rules } = models;
   const [, setTick] = React.useState(0);
-  const view = model.view;
-  const setView = (v: View) => model.setView(v);
   React.useEffect(() => {
     const rerender = () => setTick(t => t + 1);
-    model.changed.connect(rerender);
-    // the model may have changed between the first render and this subscription (an answer that
+    const signals = [catalog.changed, transfers.changed, rules.changed];
+    signals.forEach(s => s.connect(rerender));
+    // a model may have changed between the first render and this subscription (an answer that
     // came meanwhile): render once more, or the panel would show "Loading…" until the next change
     rerender();
     return () => {
-      model.changed.disconnect(rerender);
+      signals.forEach(s => s.disconnect(rerender));
     };
-  }, [model]);
+  }, [catalog, transfers, rules]);
   return (
     <div className="jp-OdlakePanel-body">
       <div className="jp-OdlakePanel-header">
         <h2>Open Data Lake</h2>
         <div className="jp-OdlakeInstance">
-          <StatusDot model={model} />
+          <StatusDot catalog={catalog} />
           <select
             className="jp-mod-styled"
             aria-label="Rucio instance"
-            value={model.instance}
-            onChange={e => void model.selectInstance(e.target.value)}
+            value={catalog.instance}
+            onChange={e => void catalog.selectInstance(e.target.value)}
           >
-            {model.instances.map(i => (
+            {catalog.instances.map(i => (
               <option key={i.name} value={i.name}>
                 {i.display_name}
               </option>
@@ -442,15 +436,13 @@ function Panel(props: { model: LakeModel; actions: IPanelActions }): JSX.Element
           <button
             className="jp-OdlakeButton jp-mod-styled"
             title="Check the instances again and reload"
-            onClick={() => {
-              void model.refreshInstances().then(() => model.loadCatalog());
-            }}
+            onClick={() => void catalog.refresh()}
           >
             ⟳
           </button>
         </div>
-        {model.current && !model.current.authenticated && (
-          <div className="jp-OdlakeError">{model.current.message}</div>
+        {catalog.current && !catalog.current.authenticated && (
+          <div className="jp-OdlakeError">{catalog.current.message}</div>
         )}
         <div className="jp-OdlakeTabs" role="tablist">
           {VIEWS.map(v => (
@@ -474,19 +466,19 @@ function Panel(props: { model: LakeModel; actions: IPanelActions }): JSX.Element
         </div>
       </div>
       <div className="jp-OdlakePanel-content">
-        {view === 'catalog' && <CatalogView model={model} actions={actions} />}
-        {view === 'search' && <SearchView model={model} actions={actions} />}
-        {view === 'rules' && <RulesView model={model} actions={actions} />}
+        {view === 'catalog' && <CatalogView catalog={catalog} actions={actions} />}
+        {view === 'search' && <SearchView catalog={catalog} actions={actions} />}
+        {view === 'rules' && <RulesView rules={rules} catalog={catalog} actions={actions} />}
       </div>
-      <Transfers model={model} />
+      <Transfers transfers={transfers} />
     </div>
   );
 }
 
-/** The left-sidebar panel. */
+/** The left-sidebar panel: the catalog, a search or the rules, and the transfers under them. */
 export class LakePanel extends ReactWidget {
   constructor(
-    readonly model: LakeModel,
+    readonly models: ILakeModels,
     private _actions: IPanelActions
   ) {
     super();
@@ -494,16 +486,25 @@ export class LakePanel extends ReactWidget {
     this.addClass('jp-OdlakePanel');
   }
 
-  render(): JSX.Element {
-    return <Panel model={this.model} actions={this._actions} />;
+  get view(): LakeView {
+    return this._view;
   }
 
-  /** The panel owns its model: disposing the panel stops the model's polling. */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.model.dispose();
-    super.dispose();
+  setView(view: LakeView): void {
+    this._view = view;
+    this.update();
   }
+
+  render(): JSX.Element {
+    return (
+      <Panel
+        models={this.models}
+        view={this._view}
+        onView={view => this.setView(view)}
+        actions={this._actions}
+      />
+    );
+  }
+
+  private _view: LakeView = 'catalog';
 }

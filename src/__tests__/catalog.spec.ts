@@ -1,10 +1,10 @@
 /**
- * The panel's model against a fake server: paging with cursors, searches keeping their
+ * The catalog model against a fake server: paging with cursors, searches keeping their
  * parameters, only the latest answer winning, file pages fetched once, disposal.
  */
-import { LakeModel } from '../model';
+import { CatalogModel } from '../models/catalog';
 import { requestAPI } from '../request';
-import { parseMetadata, proposedDataset, readLabel } from '../tokens';
+import { readLabel } from '../format';
 
 jest.mock('../request', () => ({ requestAPI: jest.fn() }));
 const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
@@ -46,7 +46,7 @@ afterEach(() => request.mockReset());
 
 describe('search', () => {
   it('asks for a page, then the next with the cursor and the parameters the search started with', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     model.setQuery('opendata:*GamGam*');
     model.setType('all');
     model.addFilter('sample_type=mc');
@@ -80,7 +80,7 @@ describe('search', () => {
 
   it('shows only the latest search, whatever order the answers come in', async () => {
     const pending = deferredServer();
-    const model = new LakeModel();
+    const model = new CatalogModel();
     model.setQuery('opendata:first');
     const first = model.search();
     model.setQuery('opendata:second');
@@ -95,7 +95,7 @@ describe('search', () => {
   });
 
   it('counts "100+" while the server has more, and exactly once it has all', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     model.pageSize = 2;
     expect(model.resultCount()).toBe('');
     request.mockResolvedValueOnce({ items: [did('a'), did('b')], total: null, next: 'MORE' });
@@ -111,7 +111,7 @@ describe('search', () => {
 
   it('reports an error and keeps no stale results', async () => {
     const errors: string[] = [];
-    const model = new LakeModel(message => errors.push(message));
+    const model = new CatalogModel(message => errors.push(message));
     request.mockRejectedValueOnce(new Error('Rucio instance demo cannot be reached.'));
     await model.search();
     expect(model.results).toBeNull();
@@ -120,7 +120,7 @@ describe('search', () => {
   });
 
   it('accepts only filters the server understands', () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     expect(model.addFilter('xsec_pb >= 0.01')).toBe(true);
     expect(model.addFilter('channel=GamGam')).toBe(true);
     expect(model.addFilter('channel=GamGam')).toBe(true);
@@ -132,7 +132,7 @@ describe('search', () => {
 
 describe('file listing', () => {
   it('fetches each page under the rows in view once, at its offset', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     model.pageSize = 100;
     request.mockImplementation(async (url?: string) => {
       const offset = Number(query(url ?? '').get('offset'));
@@ -157,7 +157,7 @@ describe('file listing', () => {
   });
 
   it('grows a page at a time while the total is unknown, and counts "N+" until the end', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     model.pageSize = 100;
     request.mockImplementation(async (url?: string) => {
       const offset = Number(query(url ?? '').get('offset'));
@@ -183,7 +183,7 @@ describe('file listing', () => {
   });
 
   it('asks how each file is read in the mode and schemes of the settings', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     request.mockResolvedValue({ items: [], total: 0, next: null });
     await model.fileListing('opendata:a').show(0, 0);
     expect(asObject(query(request.mock.calls[0][0] as string))).toMatchObject({ mode: 'auto' });
@@ -198,17 +198,67 @@ describe('file listing', () => {
   });
 
   it('escapes a DID name in the route', async () => {
-    const model = new LakeModel();
+    const model = new CatalogModel();
     request.mockResolvedValue({ items: [], total: 0, next: null });
     await model.fileListing('user.alice:a/b c?.root').show(0, 0);
     expect(request.mock.calls[0][0]).toMatch(/^dids\/user\.alice\/a%2Fb%20c%3F\.root\/files\?/);
   });
 });
 
+describe('instances and settings', () => {
+  it('asks the chosen instance, and says when another is chosen', async () => {
+    const model = new CatalogModel();
+    const chosen: string[] = [];
+    model.instanceChanged.connect((_, name) => chosen.push(name));
+    request.mockResolvedValueOnce({
+      instances: [
+        { name: 'other', default: false },
+        { name: 'demo', default: true }
+      ]
+    });
+    await model.refreshInstances();
+    expect(model.instance).toBe('demo');
+    request.mockResolvedValue({ instance: 'other', analyses: [] });
+    await model.selectInstance('other');
+    expect(request.mock.calls[1][0]).toBe('catalog?instance=other');
+    await model.selectInstance('other');
+    expect(chosen).toEqual(['demo', 'other']);
+  });
+
+  it('takes the page size, preferred instance and read mode from the settings', async () => {
+    const model = new CatalogModel();
+    model.configure({
+      defaultInstance: 'other',
+      defaultMode: 'download',
+      streamSchemes: 'root',
+      runDroppedCell: false,
+      loadExtensionInKernels: true,
+      pageSize: 10
+    });
+    request.mockResolvedValueOnce({
+      instances: [
+        { name: 'demo', default: true },
+        { name: 'other', default: false }
+      ]
+    });
+    await model.refreshInstances();
+    expect(model.instance).toBe('other');
+    request.mockResolvedValue({ items: [], total: 0, next: null });
+    await model.fileListing('opendata:a').show(0, 0);
+    expect(asObject(query(request.mock.calls[1][0] as string))).toEqual({
+      instance: 'other',
+      limit: '10',
+      offset: '0',
+      mode: 'download',
+      scheme: 'root'
+    });
+  });
+});
+
 describe('lifecycle', () => {
-  it('stops emitting and polling once disposed', async () => {
+  it('stops emitting once disposed, and applies no answer that comes later', async () => {
     const pending = deferredServer();
-    const model = new LakeModel();
+    const model = new CatalogModel();
     let emitted = 0;
     model.changed.connect(() => emitted++);
     const loading = model.loadCatalog();
@@ -245,63 +295,5 @@ describe('how a file is read', () => {
       title: 'it has no replica on ODLAKE_LOCAL'
     });
     expect(readLabel(undefined, 'auto')).toEqual({ tag: '', title: '' });
-  });
-});
-
-describe('uploads', () => {
-  const record = (state: string, done: number) => ({
-    id: 'u1',
-    instance: 'demo',
-    dataset: 'user.ulla:skim',
-    rse: 'USERDISK',
-    state,
-    files_total: 2,
-    files_done: done,
-    bytes_total: 20,
-    bytes_done: done * 10,
-    rate: 5,
-    current: null,
-    errors: [],
-    created: 1,
-    finished: null,
-    uploaded: []
-  });
-  it('posts the form, follows the upload to its end and says once that it ended', async () => {
-    const model = new LakeModel();
-    model.instance = 'demo';
-    const ended: string[] = [];
-    model.onUploadEnded = u => ended.push(u.state);
-    request.mockResolvedValueOnce(record('running', 0));
-    await model.upload(['a.txt', 'b.txt'], 'user.ulla:skim', '', { channel: 'GamGam' });
-    const [url, init] = request.mock.calls[0];
-    expect(url).toBe('uploads');
-    expect(JSON.parse(init?.body as string)).toEqual({
-      paths: ['a.txt', 'b.txt'],
-      dataset: 'user.ulla:skim',
-      rse: null,
-      metadata: { channel: 'GamGam' },
-      instance: 'demo'
-    });
-    expect(model.uploads.map(u => u.state)).toEqual(['running']);
-    request.mockResolvedValueOnce(record('done', 2));
-    await model.cancelUpload('u1'); // any later record of it: here the one a cancel answers
-    expect(model.uploads[0].files_done).toBe(2);
-    expect(ended).toEqual(['done']);
-    model.dispose();
-  });
-});
-
-describe('the upload form', () => {
-  it('reads key=value lines and names the first line that is not one', () => {
-    expect(parseMetadata('channel=GamGam\n\n note = a fit ')).toEqual({
-      metadata: { channel: 'GamGam', note: 'a fit' },
-      error: ''
-    });
-    expect(parseMetadata('channel=GamGam\njust words').error).toBe('"just words" is not key=value');
-    expect(parseMetadata('=x').error).not.toBe('');
-  });
-  it("proposes a dataset in the user's scope named after the first file", () => {
-    expect(proposedDataset('ulla', ['results/skim.root', 'mass.txt'])).toBe('user.ulla:skim');
-    expect(proposedDataset('', [])).toBe('user.ACCOUNT:results');
   });
 });
