@@ -1,6 +1,6 @@
 import { MimeData } from '@lumino/coreutils';
 
-import { DID_MIME, Mode } from './tokens';
+import { DID_MIME, SettingsMode } from './tokens';
 
 /*
  * What a DID becomes in a notebook: the variable it is attached as, the %odlake line,
@@ -47,27 +47,38 @@ export function isVariableName(name: string): boolean {
  * The magic line that attaches a DID; without a variable, the kernel names it.
  * Only DIDs the server listed get here (no quotes or control characters in them).
  */
-export function attachLine(did: string, variable: string | null, mode: Mode, schemes = ''): string {
+export function attachLine(
+  did: string,
+  variable: string | null,
+  mode: SettingsMode,
+  schemes = ''
+): string {
   // shell-style quoting for the magic's parser, should a name hold spaces or other odd characters
   const shown = /^[\w.:/+-]+$/.test(did) ? did : `'${did.replace(/'/g, '')}'`;
   return (
     `%odlake attach ${shown}` +
     (variable ? ` as ${variable}` : '') +
-    (mode === 'auto' ? '' : ` --mode ${mode}`) +
+    (mode ? ` --mode ${mode}` : '') + // none: the instance's default mode, as the kernel reads it
     (streams(mode) && schemes ? ` --scheme ${schemes}` : '')
   );
 }
 
-/** Does this mode stream (so that a scheme order matters)? */
-function streams(mode: Mode): boolean {
-  return mode === 'stream' || mode === 'auto';
+/** May this mode stream (so that a scheme order matters)? The instance's default may. */
+function streams(mode: SettingsMode): boolean {
+  return mode === 'stream' || mode === 'auto' || mode === '';
 }
 
-export function pythonSnippet(did: string, variable: string, mode: Mode, schemes = ''): string {
+export function pythonSnippet(
+  did: string,
+  variable: string,
+  mode: SettingsMode,
+  schemes = ''
+): string {
   const scheme = streams(mode) && schemes ? `, scheme=${JSON.stringify(schemes)}` : '';
+  const how = mode ? `, mode=${JSON.stringify(mode)}` : '';
   return (
     'import jupyterlab_odlake as odlake\n' +
-    `${variable} = odlake.attach(${JSON.stringify(did)}, mode=${JSON.stringify(mode)}${scheme})\n` +
+    `${variable} = odlake.attach(${JSON.stringify(did)}${how}${scheme})\n` +
     `events = ${variable}.arrays("mini")`
   );
 }
@@ -81,6 +92,6 @@ export function dragPayload(did: string): MimeData {
 }
 
 /** The cell a dropped DID becomes: the kernel names the variable, by the same rule as everywhere. */
-export function droppedCell(did: string, mode: Mode, schemes = ''): string {
+export function droppedCell(did: string, mode: SettingsMode, schemes = ''): string {
   return attachLine(did, null, mode, schemes);
 }

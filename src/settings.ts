@@ -8,7 +8,7 @@ export const PLUGIN_ID = 'jupyterlab-odlake:plugin';
 
 export const DEFAULTS: ISettings = {
   defaultInstance: '',
-  defaultMode: 'auto',
+  defaultMode: '',
   streamSchemes: '',
   runDroppedCell: false,
   loadExtensionInKernels: true,

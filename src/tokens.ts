@@ -302,9 +302,12 @@ export function isActive(download: IDownload | IUpload): boolean {
  */
 
 /** The panel's settings (schema/plugin.json), as the plugins read them. */
+/** A mode the settings name, or '' for the instance's own default mode (the server's configuration). */
+export type SettingsMode = Mode | '';
+
 export interface ISettings {
   defaultInstance: string;
-  defaultMode: Mode;
+  defaultMode: SettingsMode;
   /** Stream schemes, preferred first ("root,http"); empty for the server's order. */
   streamSchemes: string;
   runDroppedCell: boolean;
@@ -374,6 +377,7 @@ export interface ICatalogModel extends IDisposable {
   /** The search that the current results belong to. */
   readonly lastSearch: ISearch | null;
   /** How attached DIDs are read (the settings' mode): file lists say it per file. */
+  /** How the file lists say files are read: the settings' mode, else the chosen instance's default. */
   readonly readMode: Mode;
 
   /** How many results, in words: "12 found", "100+ found" while the server has more, or why nothing. */

@@ -161,7 +161,8 @@ def test_the_modes_are_the_settings_schema_enum():
     from jupyterlab_odlake.core import MODES
 
     schema = json.loads((Path(__file__).parent.parent / "schema" / "plugin.json").read_text())
-    assert sorted(MODES) == sorted(schema["properties"]["defaultMode"]["enum"])
+    # and '' for the instance's own default mode, which the kernel takes when an attach names none
+    assert sorted(["", *MODES]) == sorted(schema["properties"]["defaultMode"]["enum"])
 
 
 def test_the_panels_stream_schemes_are_the_ones_the_server_reads():

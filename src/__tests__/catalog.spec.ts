@@ -188,7 +188,7 @@ describe('file listing', () => {
     await model.fileListing('opendata:a').show(0, 0);
     expect(asObject(query(request.mock.calls[0][0] as string))).toMatchObject({ mode: 'auto' });
     expect(query(request.mock.calls[0][0] as string).has('scheme')).toBe(false);
-    model.readMode = 'stream';
+    model.settingsMode = 'stream';
     model.streamSchemes = 'http,root';
     await model.fileListing('opendata:b').show(0, 0);
     expect(asObject(query(request.mock.calls[1][0] as string))).toMatchObject({
@@ -252,6 +252,22 @@ describe('instances and settings', () => {
       mode: 'download',
       scheme: 'root'
     });
+  });
+
+  it("reads files in the chosen instance's default mode when the settings name none", async () => {
+    const model = new CatalogModel();
+    request.mockResolvedValueOnce({
+      instances: [
+        { name: 'demo', default: true, default_mode: 'download' },
+        { name: 'other', default: false, default_mode: 'stream' }
+      ]
+    });
+    await model.refreshInstances();
+    expect(model.readMode).toBe('download');
+    model.instance = 'other';
+    expect(model.readMode).toBe('stream');
+    model.settingsMode = 'mounted';
+    expect(model.readMode).toBe('mounted');
   });
 });
 

@@ -40,31 +40,40 @@ describe('the attach line', () => {
       '%odlake attach opendata:GamGam.MC as mc --mode stream'
     );
     expect(attachLine('opendata:GamGam.MC', 'mc', 'auto')).toBe(
-      '%odlake attach opendata:GamGam.MC as mc'
+      '%odlake attach opendata:GamGam.MC as mc --mode auto'
+    );
+  });
+
+  it("leaves the mode to the instance's default when the settings name none", () => {
+    expect(attachLine('opendata:GamGam.MC', 'mc', '', 'root')).toBe(
+      '%odlake attach opendata:GamGam.MC as mc --scheme root'
+    );
+    expect(pythonSnippet('opendata:GamGam.MC', 'mc', '')).toContain(
+      'odlake.attach("opendata:GamGam.MC")'
     );
   });
 
   it('leaves the name to the kernel when dropped', () => {
-    expect(droppedCell('opendata:class', 'auto')).toBe('%odlake attach opendata:class');
+    expect(droppedCell('opendata:class', '')).toBe('%odlake attach opendata:class');
     expect(droppedCell('opendata:class', 'download')).toBe(
       '%odlake attach opendata:class --mode download'
     );
   });
 
   it('quotes a name the magic would otherwise split', () => {
-    expect(attachLine('user.alice:my results (v2).root', null, 'auto')).toBe(
+    expect(attachLine('user.alice:my results (v2).root', null, '')).toBe(
       "%odlake attach 'user.alice:my results (v2).root'"
     );
-    expect(attachLine('opendata:a;b', 'x', 'auto')).toBe("%odlake attach 'opendata:a;b' as x");
+    expect(attachLine('opendata:a;b', 'x', '')).toBe("%odlake attach 'opendata:a;b' as x");
     // a quote can never reach the kernel as code (the server refuses such names anyway)
-    expect(attachLine("opendata:it's", null, 'auto')).toBe("%odlake attach 'opendata:its'");
+    expect(attachLine("opendata:it's", null, '')).toBe("%odlake attach 'opendata:its'");
   });
 
   it('asks for the stream schemes set in the settings, where the mode streams', () => {
     expect(attachLine('opendata:GamGam.MC', 'mc', 'stream', 'http,root')).toBe(
       '%odlake attach opendata:GamGam.MC as mc --mode stream --scheme http,root'
     );
-    expect(droppedCell('opendata:GamGam.MC', 'auto', 'root')).toBe(
+    expect(droppedCell('opendata:GamGam.MC', '', 'root')).toBe(
       '%odlake attach opendata:GamGam.MC --scheme root'
     );
     expect(droppedCell('opendata:GamGam.MC', 'download', 'root')).toBe(
@@ -96,6 +105,6 @@ describe('a dragged DID', () => {
 
 describe('modes', () => {
   it('are the settings schema enum', () => {
-    expect([...MODES].sort()).toEqual([...schema.properties.defaultMode.enum].sort());
+    expect(['', ...MODES].sort()).toEqual([...schema.properties.defaultMode.enum].sort());
   });
 });

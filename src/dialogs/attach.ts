@@ -1,17 +1,18 @@
 import { attachLine, isVariableName, variableName } from '../cells';
-import { Mode, MODES } from '../tokens';
+import { MODES, SettingsMode } from '../tokens';
 import { ask, Checked, Form, input, select } from './form';
 
 /** The attach form: a variable name (checked) and a mode; its value is the attach line. */
 class AttachForm extends Form<string> {
   constructor(
     private _did: string,
-    mode: Mode,
+    mode: SettingsMode,
     private _schemes: string
   ) {
     super('jp-OdlakeAttachForm');
     this._name = input('Variable name', variableName(_did));
-    this._mode = select('Mode', MODES, mode);
+    this._mode = select('Mode', ['', ...MODES], mode);
+    this._mode.options[0].textContent = "the instance's default";
     const label = (text: string, control: HTMLElement) => {
       const l = document.createElement('label');
       l.textContent = text;
@@ -26,7 +27,7 @@ class AttachForm extends Form<string> {
     if (!isVariableName(name)) {
       return { error: `"${name}" is not a valid Python variable name.` };
     }
-    return { value: attachLine(this._did, name, this._mode.value as Mode, this._schemes) };
+    return { value: attachLine(this._did, name, this._mode.value as SettingsMode, this._schemes) };
   }
 
   private _name: HTMLInputElement;
@@ -34,6 +35,10 @@ class AttachForm extends Form<string> {
 }
 
 /** Ask for a variable name and a mode; the attach line, or null when cancelled or the name is refused. */
-export function askAttachLine(did: string, mode: Mode, schemes = ''): Promise<string | null> {
+export function askAttachLine(
+  did: string,
+  mode: SettingsMode,
+  schemes = ''
+): Promise<string | null> {
   return ask(`Attach ${did}`, new AttachForm(did, mode, schemes), 'Attach');
 }

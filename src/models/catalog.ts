@@ -12,6 +12,7 @@ import {
   ISearch,
   ISettings,
   Mode,
+  SettingsMode,
   SearchType
 } from '../tokens';
 
@@ -121,14 +122,19 @@ export class CatalogModel implements ICatalogModel {
 
   pageSize = 100;
   defaultInstance = '';
-  readMode: Mode = 'auto';
+  /** The settings' mode; '' for the chosen instance's default. */
+  settingsMode: SettingsMode = '';
   streamSchemes = '';
+
+  get readMode(): Mode {
+    return this.settingsMode || this.current?.default_mode || 'auto';
+  }
 
   /** Take the settings that say how to page, which instance to prefer and how files are read. */
   configure(settings: ISettings): void {
     this.pageSize = settings.pageSize;
     this.defaultInstance = settings.defaultInstance;
-    this.readMode = settings.defaultMode;
+    this.settingsMode = settings.defaultMode;
     this.streamSchemes = settings.streamSchemes;
   }
 
