@@ -32,10 +32,9 @@ def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str 
         signal.signal(sig, _stop)
     lab: JupyterServer | None = None
     try:
-        manager.up(home, size=size, db=db)
+        state = manager.up(home, size=size, db=db)
         lab = start_jupyter(home, port=port, root_dir=notebook_dir, env={"RUCIO_CONFIG": str(home.rucio_cfg)})
         print(f"\nJupyterLab with the Open Data lake is running:\n\n    {lab.url}lab?token={lab.token}\n")
-        state = home.load_state()
         print(f"Lake: Rucio {state['rucio']['url']}, storage {state['storage']['url']}, home {home.root}")
         print(f"      RUCIO_CONFIG={home.rucio_cfg}")
         print("Press Ctrl-C to stop JupyterLab and the lake.", flush=True)
