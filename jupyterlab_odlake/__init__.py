@@ -16,8 +16,16 @@ The package is in five parts: ``core`` (Rucio, replicas, cache; no Jupyter), ``s
 (the demo lake) and ``cli`` (the ``odlake`` command).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+    from jupyter_server.serverapp import ServerApp
+
 try:
-    from ._version import __version__
+    from ._version import __version__ as __version__
 except ImportError:  # running from a source tree that was never built
     import warnings
 
@@ -45,7 +53,7 @@ _API = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # the notebook API is imported on first use, so loading the server extension stays light
     if name in _API:
         import importlib
@@ -54,29 +62,29 @@ def __getattr__(name):
     raise AttributeError(f"module 'jupyterlab_odlake' has no attribute {name!r}")
 
 
-def load_ipython_extension(ipython):
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext jupyterlab_odlake``: registers the ``%odlake`` magic."""
     from .kernel.magics import load_ipython_extension as load
 
     load(ipython)
 
 
-def _jupyter_labextension_paths():
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyterlab-odlake"}]
 
 
-def _jupyter_server_extension_points():
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "jupyterlab_odlake"}]
 
 
-def _load_jupyter_server_extension(server_app):
+def _load_jupyter_server_extension(server_app: ServerApp) -> None:
     """Register the odlake REST routes on the running Jupyter server."""
     from .server.extension import load
 
     load(server_app)
 
 
-def _unload_jupyter_server_extension(server_app):
+def _unload_jupyter_server_extension(server_app: ServerApp) -> None:
     """Stop odlake's downloads and threads with the server."""
     from .server.extension import unload
 

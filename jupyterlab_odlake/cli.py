@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
-from .lake.home import HOME_ENV, LakeError, LakeHome
+from .lake.home import HOME_ENV, LakeError, LakeHome, State
 from .lake.samples import SIZES
 
 
-def _lake_up(args) -> int:
+def _lake_up(args: argparse.Namespace) -> int:
     from .lake import manager
 
     home = LakeHome.resolve(args.home)
@@ -22,7 +23,7 @@ def _lake_up(args) -> int:
     return 0
 
 
-def _lake_down(args) -> int:
+def _lake_down(args: argparse.Namespace) -> int:
     from .lake import manager
 
     home = LakeHome.resolve(args.home)
@@ -33,7 +34,7 @@ def _lake_down(args) -> int:
     return 0
 
 
-def _lake_status(args) -> int:
+def _lake_status(args: argparse.Namespace) -> int:
     from .lake import manager
 
     home = LakeHome.resolve(args.home)
@@ -48,7 +49,7 @@ def _lake_status(args) -> int:
     return 0 if all(alive.values()) else 3
 
 
-def _lake_user_add(args) -> int:
+def _lake_user_add(args: argparse.Namespace) -> int:
     from .lake import manager
     from .lake.users import add_user
 
@@ -65,8 +66,8 @@ def _lake_user_add(args) -> int:
     return 0
 
 
-def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
-    def line(name, where):
+def _print_status(home: LakeHome, state: State, alive: dict[str, bool]) -> None:
+    def line(name: str, where: str) -> None:
         mark = "running" if alive.get(name) else "stopped"
         pid = state[name].get("pid")
         print(f"  {name:<9} {mark:<8} {where}" + (f"  (pid {pid})" if pid and alive.get(name) else ""))
@@ -89,21 +90,21 @@ def _print_status(home: LakeHome, state: dict, alive: dict[str, bool]) -> None:
     print(f"Try: RUCIO_CONFIG={state['rucio_cfg']} rucio did list '{state['scope']}:*'")
 
 
-def _demo(args) -> int:
+def _demo(args: argparse.Namespace) -> int:
     from .lake import demo
 
     return demo.run(LakeHome.resolve(args.home), args.size, args.db, args.port, args.notebook_dir)
 
 
-def _ipython(args) -> int:
+def _ipython(args: argparse.Namespace) -> int:
     from .kernel import ipython_startup
 
     if args.action == "install":
         path = ipython_startup.install(args.profile)
         print(f"%odlake is now loaded in every IPython and kernel of profile '{args.profile}' ({path}).")
     else:
-        path = ipython_startup.uninstall(args.profile)
-        print(f"Removed {path}." if path else "Nothing to remove: odlake was not installed in that profile.")
+        removed = ipython_startup.uninstall(args.profile)
+        print(f"Removed {removed}." if removed else "Nothing to remove: odlake was not installed in that profile.")
     return 0
 
 
@@ -171,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func  # each subcommand's set_defaults
     try:
-        return args.func(args)
+        return command(args)
     except LakeError as e:
         print(f"odlake: error: {e}", file=sys.stderr)
         return 1

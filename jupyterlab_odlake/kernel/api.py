@@ -92,14 +92,16 @@ def _progress_bar(first: TransferRecord) -> Progress:
     from tqdm.auto import tqdm
 
     bar = None
+    total = 0  # the bar's, from the first record that knows it
 
     def update(record: TransferRecord) -> None:
-        nonlocal bar
+        nonlocal bar, total
         if bar is None and record.bytes_total:
-            bar = tqdm(total=record.bytes_total, unit="B", unit_scale=True, desc=f"odlake {first.did}", leave=True)
+            total = record.bytes_total
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"odlake {first.did}", leave=True)
         if bar is not None:
             # the rate is the job's: of the bytes moved, not of files found in place (tqdm's own would count those)
-            bar.n = min(record.bytes_done, bar.total)
+            bar.n = min(record.bytes_done, total)
             rate = f", {size_text(record.rate)}/s" if record.bytes_moved else ""
             bar.set_postfix_str(f"{record.files_done}/{record.files_total} files{rate}", refresh=True)
             if not record.active:

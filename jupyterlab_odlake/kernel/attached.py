@@ -8,8 +8,10 @@ so the next line of an analysis is uproot or awkward, not odlake.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -30,7 +32,7 @@ class AttachedFile:
         return f"{self.scope}:{self.name}"
 
 
-def size_text(n: int | None) -> str:
+def size_text(n: float | None) -> str:
     if n is None:
         return "unknown size"
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -53,7 +55,7 @@ class AttachedDID:
     files: list[AttachedFile]
     instance: str = ""
     via: str = ""  # "server" (the Jupyter server's REST API) or "core"
-    options: dict = field(default_factory=dict, repr=False)
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- what a physicist uses --------------------------------------------------------------
     @property
@@ -70,18 +72,19 @@ class AttachedDID:
     def __len__(self) -> int:
         return len(self.files)
 
-    def __iter__(self):
+    # uproot has no type information: its directories and arrays are Any here
+    def __iter__(self) -> Iterator[Any]:
         """The files as uproot directories, opened one at a time."""
         for i in range(len(self.files)):
             yield self.open(i)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, AttachedDID):
             return NotImplemented
         return (self.did, self.mode, self.files, self.instance) == (other.did, other.mode, other.files, other.instance)
 
     @contextmanager
-    def _reading(self):
+    def _reading(self) -> Iterator[None]:
         """uproot's network errors -> one StorageError saying which storage did not answer."""
         try:
             yield
@@ -99,7 +102,7 @@ class AttachedDID:
     def _sources(self, tree: str) -> dict[str, str]:
         return {p: tree for p in self.paths}
 
-    def _options(self, kw: dict) -> dict:
+    def _options(self, kw: dict[str, Any]) -> dict[str, Any]:
         """uproot's options for a call: the attach's, the call's, and for root:// files a source
         that works around uproot handing XRootD NumPy offsets (see ``kernel.sources``)."""
         options = {**self.options, **kw}
@@ -109,21 +112,36 @@ class AttachedDID:
             options["handler"] = XRootDFriendlySource
         return options
 
-    def open(self, i: int = 0, **options):
+    def open(self, i: int = 0, **options: Any) -> Any:
         """The ``i``-th file as an uproot directory."""
         import uproot
 
         with self._reading():
             return uproot.open(self.paths[i], **self._options(options))
 
-    def arrays(self, tree: str, expressions=None, cut=None, library: str = "ak", **kw):
+    def arrays(
+        self,
+        tree: str,
+        expressions: str | Sequence[str] | None = None,
+        cut: str | None = None,
+        library: str = "ak",
+        **kw: Any,
+    ) -> Any:
         """All files' ``tree`` in one array (uproot.concatenate)."""
         import uproot
 
         with self._reading():
             return uproot.concatenate(self._sources(tree), expressions, cut, library=library, **self._options(kw))
 
-    def iterate(self, tree: str, expressions=None, cut=None, step_size="100 MB", library: str = "ak", **kw):
+    def iterate(
+        self,
+        tree: str,
+        expressions: str | Sequence[str] | None = None,
+        cut: str | None = None,
+        step_size: int | str = "100 MB",
+        library: str = "ak",
+        **kw: Any,
+    ) -> Iterator[Any]:
         """Chunks of ``tree`` across all files (uproot.iterate)."""
         import uproot
 
@@ -132,7 +150,7 @@ class AttachedDID:
                 self._sources(tree), expressions, cut, step_size=step_size, library=library, **self._options(kw)
             )
 
-    def dask(self, tree: str, **kw):
+    def dask(self, tree: str, **kw: Any) -> Any:
         """A lazy dask-awkward array of ``tree`` over all files (uproot.dask): scales out on a dask cluster."""
         import uproot
 
@@ -142,7 +160,7 @@ class AttachedDID:
     # -- how it shows ---------------------------------------------------------------------------
     def where(self) -> str:
         """Where the bytes are, in words."""
-        parts = []
+        parts: list[str] = []
         streamed = [f for f in self.files if f.kind == "stream"]
         if streamed:
             rses = sorted({f.rse or urlparse(f.location).netloc for f in streamed})

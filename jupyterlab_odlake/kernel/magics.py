@@ -12,6 +12,8 @@ import keyword
 import re
 import shlex
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
@@ -21,6 +23,9 @@ from ..core.metadata import SHOWN_METADATA
 from ..core.records import MODES
 from . import api
 from .attached import size_text
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 USAGE = """\
 %odlake attach SCOPE:NAME [as VARIABLE] [--mode stream|download|mounted|auto] [--scheme root,http] [--rse RSE]
@@ -46,7 +51,7 @@ Python: import jupyterlab_odlake as odlake; data = odlake.attach("opendata:GamGa
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise InvalidRequest(f"{message}. See %odlake help.")
 
 
@@ -108,7 +113,7 @@ def check_variable(name: str) -> str:
 class Table:
     """Rows shown as text, or as an HTML table in a notebook."""
 
-    def __init__(self, columns: list[str], rows: list[list], note: str = ""):
+    def __init__(self, columns: list[str], rows: Sequence[Sequence[object]], note: str = "") -> None:
         self.columns, self.rows, self.note = columns, rows, note
 
     def __repr__(self) -> str:
@@ -125,14 +130,16 @@ class Table:
         return f"<table><tr>{head}</tr>{body}</table>{note}"
 
 
-def _meta_summary(meta: dict) -> str:
+def _meta_summary(meta: dict[str, Any]) -> str:
     return ", ".join(f"{k}={meta[k]}" for k in SHOWN_METADATA[:6] if k in meta)
 
 
 @magics_class
 class OdlakeMagics(Magics):
+    shell: InteractiveShell  # registered by load_ipython_extension, always with its shell
+
     @line_magic
-    def odlake(self, line: str):
+    def odlake(self, line: str) -> Table | None:
         """Attach, search and list Rucio DIDs. %odlake help for usage."""
         try:
             return self._run(line)
@@ -140,21 +147,30 @@ class OdlakeMagics(Magics):
             print(f"odlake: {e.message}", file=sys.stderr)
         except ValueError as e:  # shlex: unbalanced quotes
             print(f"odlake: cannot read the command ({e}). See %odlake help.", file=sys.stderr)
+        return None
 
-    def _run(self, line: str):
+    def _run(self, line: str) -> Table | None:
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("help", [])
         if command == "help":
             print(USAGE)
             return None
-        if command not in ("attach", "search", "ls", "downloads", "upload", "replicate", "rules"):
+        commands: dict[str, Callable[[argparse.Namespace], Table | None]] = {
+            "attach": self._attach,
+            "search": self._search,
+            "ls": self._ls,
+            "upload": self._upload,
+            "replicate": self._replicate,
+            "rules": self._rules,
+        }
+        if command != "downloads" and command not in commands:
             raise InvalidRequest(f"unknown command '{command[:30]}'. See %odlake help.")
         if command == "downloads":
             return self._downloads()
         opts = _parser(command).parse_args(args)
-        return getattr(self, "_" + command)(opts)
+        return commands[command](opts)
 
-    def _attach(self, opts):
+    def _attach(self, opts: argparse.Namespace) -> None:
         target = None
         if opts.rest:
             if len(opts.rest) != 2 or opts.rest[0] != "as":
@@ -169,8 +185,8 @@ class OdlakeMagics(Magics):
         print(f"{name} = {attached.summary()}")
         return None
 
-    def _upload(self, opts):
-        meta = {}
+    def _upload(self, opts: argparse.Namespace) -> None:
+        meta: dict[str, str] = {}
         for pair in opts.meta:
             key, sep, value = pair.partition("=")
             if not sep or not key.strip():
@@ -182,30 +198,30 @@ class OdlakeMagics(Magics):
         print(f"uploaded {len(done.uploaded)} files ({size_text(size)}) into {done.did} on {done.rse}: {names}")
         return None
 
-    def _replicate(self, opts):
+    def _replicate(self, opts: argparse.Namespace) -> None:
         rule = api.replicate(opts.did, opts.rse, opts.lifetime, opts.instance)
         print(f"rule {rule.id}: {rule.did} on {rule.rse_expression}, {rule.state}: {rule.explained}")
         return None
 
-    def _rules(self, opts):
+    def _rules(self, opts: argparse.Namespace) -> Table:
         rows = [
             [r.id, r.did, r.rse_expression, r.state, f"{r.locks_ok}/{r.locks_total}", r.expires_at or ""]
             for r in api.rules(opts.instance)
         ]
         return Table(["rule", "DID", "RSEs", "state", "copies", "expires"], rows, "" if rows else "You have no rules.")
 
-    def _search(self, opts):
+    def _search(self, opts: argparse.Namespace) -> Table:
         items = api.search(opts.pattern, ",".join(opts.filter), opts.type, opts.limit, opts.instance)
         rows = [[i.did, i.type, size_text(i.bytes) if i.bytes else "", _meta_summary(i.metadata)] for i in items]
         note = "" if rows else "Nothing found: check the pattern (scope:name with * wildcards) and the filters."
         return Table(["DID", "type", "size", "metadata"], rows, note)
 
-    def _ls(self, opts):
+    def _ls(self, opts: argparse.Namespace) -> Table:
         files = api.ls(DID.parse(opts.did), opts.limit, opts.instance)
         rows = [[f.name, size_text(f.bytes), f.adler32 or "", "yes" if f.available else "no"] for f in files]
         return Table(["file", "size", "adler32", "available"], rows)
 
-    def _downloads(self):
+    def _downloads(self) -> Table:
         rows = [
             [
                 d.did,
@@ -218,5 +234,5 @@ class OdlakeMagics(Magics):
         return Table(["DID", "state", "files", "bytes"], rows, "" if rows else "No downloads yet.")
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     ipython.register_magics(OdlakeMagics)

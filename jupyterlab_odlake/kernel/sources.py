@@ -10,9 +10,12 @@ so that dask can send it to its workers.
 
 from __future__ import annotations
 
+from typing import SupportsInt
+
+from uproot.source.chunk import Chunk
 from uproot.source.fsspec import FSSpecSource
 
 
-class XRootDFriendlySource(FSSpecSource):
-    def chunk(self, start, stop):
+class XRootDFriendlySource(FSSpecSource):  # type: ignore[misc]  # uproot has no type information
+    def chunk(self, start: SupportsInt, stop: SupportsInt) -> Chunk:
         return super().chunk(int(start), int(stop))

@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..core.config import LAKE_HOME_ENV, default_lake_home
 
@@ -21,6 +22,8 @@ XROOTD_RSE = "ODLAKE_XROOTD"
 USERDISK_RSE = "ODLAKE_USERDISK"
 HOME_ENV = LAKE_HOME_ENV
 
+State = dict[str, Any]  # what lake.json holds: the lake's servers, ports, RSEs and samples
+
 
 class LakeError(Exception):
     """A lake operation failed for a reason the user can act on; the message says how."""
@@ -31,7 +34,7 @@ class LakeHome:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None) -> LakeHome:
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> LakeHome:
         return cls(Path(home).expanduser().absolute() if home else default_lake_home().absolute())
 
     # files the user and the clients read
@@ -115,15 +118,16 @@ class LakeHome:
         write_private(self.secret_file, value + "\n")
         return value
 
-    def load_state(self) -> dict | None:
+    def load_state(self) -> State | None:
         try:
-            return json.loads(self.lake_json.read_text())
+            state: State = json.loads(self.lake_json.read_text())
+            return state
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
             raise LakeError(f"cannot read {self.lake_json} ({e}); remove it and run 'odlake lake up' again") from None
 
-    def save_state(self, state: dict) -> None:
+    def save_state(self, state: State) -> None:
         tmp = self.lake_json.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
         tmp.replace(self.lake_json)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .home import HOME_ENV, LakeHome
 from .services import Service, _http_ok, free_port, stop_process
@@ -64,7 +65,7 @@ class JupyterServer(Service):
         stop_process(self.process.pid)
 
 
-def start_jupyter(home: LakeHome, *, port: int | None = None, timeout: float = 120.0, **options) -> JupyterServer:
+def start_jupyter(home: LakeHome, *, port: int | None = None, timeout: float = 120.0, **options: Any) -> JupyterServer:
     """Start a Jupyter server (see ``JupyterServer`` for the options) and wait until it answers."""
     server = JupyterServer(home, port or free_port(), **options)
     server.start(timeout)

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from .home import (
     XROOTD_RSE,
     LakeError,
     LakeHome,
+    State,
     write_private,
 )
 from .samples import SIZES
@@ -42,6 +43,7 @@ from .services import (
 )
 
 DATABASES = ("postgresql", "sqlite")
+Log = Callable[[str], object]  # where a command says what it does: print, or nowhere
 STATE_VERSION = 1
 
 
@@ -50,7 +52,7 @@ def _locked(home: LakeHome) -> AbstractContextManager[None]:
     return locked(home.lock_file)
 
 
-def _services(home: LakeHome, state: dict) -> list[Service]:
+def _services(home: LakeHome, state: State) -> list[Service]:
     out: list[Service] = []
     if "memcached" in state:
         out.append(Memcached(home))
@@ -67,7 +69,7 @@ def _services(home: LakeHome, state: dict) -> list[Service]:
 DAEMONS = ("judge-evaluator", "judge-cleaner")
 
 
-def _daemons(home: LakeHome, state: dict) -> list[Service]:
+def _daemons(home: LakeHome, state: State) -> list[Service]:
     """Rucio's daemons, once its schema exists (they start after the bootstrap)."""
     if not state.get("bootstrapped"):
         return []
@@ -76,14 +78,14 @@ def _daemons(home: LakeHome, state: dict) -> list[Service]:
     return [RucioDaemon(home, name) for name in DAEMONS]
 
 
-def _database_url(home: LakeHome, state: dict) -> str:
+def _database_url(home: LakeHome, state: State) -> str:
     """The SQLAlchemy URL of the Rucio database, for rucio.cfg and alembic.ini alike."""
     if state["db"] == "postgresql":
         return Postgres(home, state["postgres"]["port"]).database_url()
     return f"sqlite:///{home.sqlite_db}"
 
 
-def _rucio_cfg(home: LakeHome, state: dict, password: str) -> str:
+def _rucio_cfg(home: LakeHome, state: State, password: str) -> str:
     database = _database_url(home, state)
     url = state["rucio"]["url"]
     return f"""\
@@ -170,11 +172,11 @@ format = %%(levelname)s [%%(name)s] %%(message)s
 """
 
 
-def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None]) -> dict:
-    def port(name):
+def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None]) -> State:
+    def port(name: str) -> int:
         return ports.get(name) or free_port()
 
-    state = {
+    state: State = {
         "version": STATE_VERSION,
         "home": str(home.root),
         "size": size,
@@ -237,12 +239,12 @@ def count_collection_replicas(home: LakeHome) -> None:
         raise LakeError(f"counting the datasets' replicas failed; see {log}")
 
 
-def service_names(home: LakeHome, state: dict) -> list[str]:
+def service_names(home: LakeHome, state: State) -> list[str]:
     """The names of the lake's servers, in the order they start."""
     return [service.name for service in _services(home, state)]
 
 
-def running(home: LakeHome, state: dict) -> dict[str, bool]:
+def running(home: LakeHome, state: State) -> dict[str, bool]:
     """Which of the lake's servers are up: the recorded process lives and answers."""
     result = {}
     for service in _services(home, state):
@@ -256,8 +258,8 @@ def up(
     size: str = "small",
     db: str = "postgresql",
     ports: dict[str, int | None] | None = None,
-    log=print,
-) -> dict:
+    log: Log = print,
+) -> State:
     """Start the lake in ``home`` (or make sure it runs) and return its lake.json content."""
     if size not in SIZES:
         raise LakeError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
@@ -321,7 +323,7 @@ def up(
         return state
 
 
-def _start(home: LakeHome, state: dict, services: list[Service], log) -> list[Service]:
+def _start(home: LakeHome, state: State, services: list[Service], log: Log) -> list[Service]:
     """Start those of ``services`` that do not run; on a failure, stop the ones this started."""
     started: list[Service] = []
     try:
@@ -347,7 +349,7 @@ def _start(home: LakeHome, state: dict, services: list[Service], log) -> list[Se
     return started
 
 
-def down(home: LakeHome, purge: bool = False, log=print, keep: Collection[str] = ()) -> bool:
+def down(home: LakeHome, purge: bool = False, log: Log = print, keep: Collection[str] = ()) -> bool:
     """Stop every process the lake started, but those of the services named in ``keep``.
     With ``purge``, also delete the lake's home."""
     if purge and keep:
@@ -380,7 +382,7 @@ def _purge(home: LakeHome) -> None:
     shutil.rmtree(XRootD(home, 0).run_folder, ignore_errors=True)
 
 
-def status(home: LakeHome) -> tuple[dict | None, dict[str, bool]]:
+def status(home: LakeHome) -> tuple[State | None, dict[str, bool]]:
     state = home.load_state()
     if state is None:
         return None, {}

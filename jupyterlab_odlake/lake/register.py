@@ -11,26 +11,41 @@ import json
 import shutil
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlparse
 
-from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, USERDISK_RSE, XROOTD_RSE, LakeHome
+from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, USERDISK_RSE, XROOTD_RSE, LakeError, LakeHome
 from .samples import ENERGY_TEV, SAMPLES, TREE, Sample, generate
+
+if TYPE_CHECKING:
+    from rucio.client import Client
 
 PROJECT = "opendata13TeV"
 
+P = ParamSpec("P")
+T = TypeVar("T")
+Metadata = dict[str, str | int | float | None]  # a DID's metadata as Rucio's set_metadata_bulk takes it
 
-def column_metadata(sample: Sample) -> dict:
+
+class FileSummary(TypedDict):
+    events: int
+    sum_of_weights: float
+    bytes: int
+
+
+def column_metadata(sample: Sample) -> Metadata:
     """Keys that Rucio keeps in DID columns: searchable on every database (ATLAS keeps a DSID in run_number)."""
-    meta = {"project": PROJECT, "datatype": sample.kind, "stream_name": sample.analysis}
+    meta: Metadata = {"project": PROJECT, "datatype": sample.kind, "stream_name": sample.analysis}
     if sample.dsid:
         meta["run_number"] = sample.dsid
     return meta
 
 
-def physics_metadata(sample: Sample, events: int, sum_of_weights: float) -> dict:
+def physics_metadata(sample: Sample, events: int, sum_of_weights: float) -> Metadata:
     """Custom keys (Rucio's JSON metadata): searchable where the database supports it."""
-    meta = {
+    meta: Metadata = {
         "channel": sample.analysis,
         "sample_type": sample.kind,
         "physics_short": sample.physics_short,
@@ -54,7 +69,9 @@ def _summary(path: Path) -> tuple[int, float]:
     return n, sum_w
 
 
-def _ignore(exc_types, call, *args, **kwargs):
+def _ignore(
+    exc_types: type[Exception] | tuple[type[Exception], ...], call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
     try:
         return call(*args, **kwargs)
     except exc_types:
@@ -69,7 +86,14 @@ def _local_path(pfn: str, storage_url: str, storage_dir: Path) -> Path:
     return storage_dir / relative
 
 
-def _names_on(client, rse: str) -> set[str]:
+def _port(url: str) -> int:
+    port = urlparse(url).port
+    if port is None:
+        raise LakeError(f"the storage URL {url} names no port")
+    return port
+
+
+def _names_on(client: Client, rse: str) -> set[str]:
     """Names of the lake's files that already have a replica on ``rse``."""
     from rucio.common.exception import DataIdentifierNotFound
 
@@ -82,7 +106,7 @@ def _names_on(client, rse: str) -> set[str]:
         return set()
 
 
-def protect(client, name: str, rse: str) -> None:
+def protect(client: Client, name: str, rse: str) -> None:
     """A replication rule keeping ``SCOPE:name`` on ``rse``, where it is already (so the rule is OK at once)."""
     from rucio.common.exception import DuplicateRule
 
@@ -95,7 +119,9 @@ def protect(client, name: str, rse: str) -> None:
 XROOTD_ANALYSES = ("GamGam", "4lep")  # the datasets the XRootD storage holds copies of
 
 
-def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, xrootd_url: str = "") -> dict:
+def register(
+    home: LakeHome, size: str, json_metadata: bool, storage_url: str, xrootd_url: str = ""
+) -> dict[str, object]:
     from rucio.client import Client
     from rucio.common.checksum import adler32, md5
     from rucio.common.exception import DataIdentifierAlreadyExists, Duplicate, RSEProtocolPriorityError
@@ -104,7 +130,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
     _ignore(Duplicate, client.add_scope, ACCOUNT, SCOPE)
     _ignore(Duplicate, client.add_scope, ACCOUNT, f"user.{ACCOUNT}")  # Rucio's convention: each account's own scope
 
-    port = int(urlparse(storage_url).port)
+    port = _port(storage_url)
     http_protocol = {
         "scheme": "http",
         "hostname": "127.0.0.1",
@@ -134,7 +160,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
         xrootd_protocol = {
             "scheme": "root",
             "hostname": "127.0.0.1",
-            "port": int(urlparse(xrootd_url).port),
+            "port": _port(xrootd_url),
             "prefix": "//",  # root://host:port//opendata/...: XRootD refuses relative paths
             "impl": "rucio.rse.protocols.xrootd.Default",
             "domains": {
@@ -157,32 +183,32 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
     present = {rse: _names_on(client, rse) for rse in storage_dirs}
 
     datasets: dict[str, list[Sample]] = defaultdict(list)
-    summaries = {}
+    summaries: dict[str, FileSummary] = {}
     for sample in SAMPLES:
         datasets[sample.dataset].append(sample)
         rses = [HTTP_RSE] + ([LOCAL_RSE] if sample.also_local else [])
         rses += [XROOTD_RSE] if xrootd_url and sample.analysis in XROOTD_ANALYSES else []
-        paths = {}
+        paths: dict[str, Path] = {}
         for rse in rses:
             pfn = client.lfns2pfns(rse, [f"{SCOPE}:{sample.name}"], operation="read", scheme=schemes[rse])
             paths[rse] = _local_path(next(iter(pfn.values())), urls[rse], storage_dirs[rse])
-        first = paths[HTTP_RSE]
-        if not first.exists():
-            generate(sample, first, size)
+        source = paths[HTTP_RSE]  # the HTTP RSE's copy, which the others are copied from
+        if not source.exists():
+            generate(sample, source, size)
         for path in paths.values():
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(path.name + ".part")
-                shutil.copyfile(first, tmp)
+                shutil.copyfile(source, tmp)
                 tmp.replace(path)
-        events, sum_w = _summary(first)
-        summaries[sample.name] = {"events": events, "sum_of_weights": sum_w, "bytes": first.stat().st_size}
+        events, sum_w = _summary(source)
+        summaries[sample.name] = {"events": events, "sum_of_weights": sum_w, "bytes": source.stat().st_size}
         record = {
             "scope": SCOPE,
             "name": sample.name,
-            "bytes": first.stat().st_size,
-            "adler32": adler32(str(first)),
-            "md5": md5(str(first)),
+            "bytes": source.stat().st_size,
+            "adler32": adler32(str(source)),
+            "md5": md5(str(source)),
         }
         for rse in rses:
             if sample.name not in present[rse]:
@@ -199,7 +225,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
 
     containers: dict[str, list[str]] = defaultdict(list)
     for dataset, members in datasets.items():
-        first = members[0]
+        first = members[0]  # a dataset's files share their analysis and kind
         _ignore(DataIdentifierAlreadyExists, client.add_dataset, SCOPE, dataset)
         content = {d["name"] for d in client.list_content(SCOPE, dataset)}
         missing = [{"scope": SCOPE, "name": s.name} for s in members if s.name not in content]
@@ -226,10 +252,10 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
             client.set_metadata_bulk(SCOPE, dataset, meta)
         containers[first.analysis].append(dataset)
 
-    for analysis, members in containers.items():
+    for analysis, names in containers.items():
         _ignore(DataIdentifierAlreadyExists, client.add_container, SCOPE, analysis)
         content = {d["name"] for d in client.list_content(SCOPE, analysis)}
-        missing = [{"scope": SCOPE, "name": d} for d in members if d not in content]
+        missing = [{"scope": SCOPE, "name": d} for d in names if d not in content]
         if missing:
             client.attach_dids(SCOPE, analysis, missing)
         client.set_metadata_bulk(SCOPE, analysis, {"project": PROJECT, "stream_name": analysis})
@@ -247,7 +273,7 @@ def register(home: LakeHome, size: str, json_metadata: bool, storage_url: str, x
 
 
 def register_large_dataset(
-    client, name: str, files: int, prefix: str | None = None, chunk: int = 400, keep: bool = True
+    client: Client, name: str, files: int, prefix: str | None = None, chunk: int = 400, keep: bool = True
 ) -> bool:
     """Register a dataset of ``files`` catalogue-only files on the HTTP RSE (for paging tests and benchmarks).
 

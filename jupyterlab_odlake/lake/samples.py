@@ -14,9 +14,12 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
+from numpy.random import Generator
+from numpy.typing import NDArray
 
 TREE = "mini"
 ENERGY_TEV = 13
@@ -27,6 +30,9 @@ MC_RUN_NUMBER = 284500
 # Per-file events at --size small; --size bench multiplies the big samples so that a
 # file weighs hundreds of MB, like the real release.
 SIZES = {"small": 1, "bench": 120}
+
+Floats = NDArray[np.floating[Any]]  # per event, or per event and object slot
+Branches = dict[str, Any]  # a tree's branches: NumPy arrays and awkward arrays (which have no types)
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,41 @@ class Sample:
         return self.events * (SIZES[size] if self.scales_with_size else 1)
 
 
-def _data(analysis, period, events, lumi, **kw):
-    return Sample(analysis, "data", f"data_{period}", events, lumi_fb=lumi, period=period, **kw)
+def _data(
+    analysis: str, period: str, events: int, lumi: float, *, scales_with_size: bool = True, also_local: bool = False
+) -> Sample:
+    return Sample(
+        analysis,
+        "data",
+        f"data_{period}",
+        events,
+        lumi_fb=lumi,
+        period=period,
+        scales_with_size=scales_with_size,
+        also_local=also_local,
+    )
 
 
-def _mc(analysis, dsid, short, events, xsec, **kw):
-    return Sample(analysis, "mc", short, events, dsid=dsid, xsec_pb=xsec, **kw)
+def _mc(
+    analysis: str,
+    dsid: int,
+    short: str,
+    events: int,
+    xsec: float,
+    *,
+    scales_with_size: bool = True,
+    also_local: bool = False,
+) -> Sample:
+    return Sample(
+        analysis,
+        "mc",
+        short,
+        events,
+        dsid=dsid,
+        xsec_pb=xsec,
+        scales_with_size=scales_with_size,
+        also_local=also_local,
+    )
 
 
 # 10 fb-1 of 2016 data split over four periods, as in the release.
@@ -97,7 +132,7 @@ class GeneratedFile:
     path: Path
     events: int
     sum_of_weights: float = 0.0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def generate(sample: Sample, path: Path, size: str = "small", chunk: int = 400_000) -> GeneratedFile:
@@ -136,11 +171,13 @@ def generate(sample: Sample, path: Path, size: str = "small", chunk: int = 400_0
     return GeneratedFile(sample, path, n_total, sum_w)
 
 
-def _mc_weights(rng, n):
+def _mc_weights(rng: Generator, n: int) -> NDArray[np.float32]:
     return rng.normal(1.0, 0.25, n).astype(np.float32)
 
 
-def _event_header(sample, rng, start, n, weights, sum_w):
+def _event_header(
+    sample: Sample, rng: Generator, start: int, n: int, weights: NDArray[np.float32], sum_w: float
+) -> Branches:
     mc = sample.kind == "mc"
     if mc:
         run = np.full(n, MC_RUN_NUMBER, np.int32)
@@ -151,7 +188,7 @@ def _event_header(sample, rng, start, n, weights, sum_w):
         channel = run
     one = np.ones(n, np.float32)
 
-    def scale_factor(width):
+    def scale_factor(width: float) -> NDArray[np.float32]:
         return np.clip(rng.normal(1.0, width, n), 0.8, 1.2).astype(np.float32) if mc else one
 
     return {
@@ -169,7 +206,9 @@ def _event_header(sample, rng, start, n, weights, sum_w):
     }
 
 
-def _boost(e, px, py, pz, bx, by, bz):
+def _boost(
+    e: Floats, px: Floats, py: Floats, pz: Floats, bx: Floats, by: Floats, bz: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
     """Lorentz-boost four-vectors (e, p) by velocity b, element-wise."""
     b2 = bx * bx + by * by + bz * bz
     gamma = 1.0 / np.sqrt(1.0 - b2)
@@ -178,7 +217,7 @@ def _boost(e, px, py, pz, bx, by, bz):
     return gamma * (e + bp), px + k * bx, py + k * by, pz + k * bz
 
 
-def _diphotons(rng, mass):
+def _diphotons(rng: Generator, mass: Floats) -> list[tuple[Floats, Floats, Floats, Floats]]:
     """Two photons from the decay of a system of the given masses (GeV), in the lab frame."""
     n = len(mass)
     cos_t = rng.uniform(-1, 1, n)
@@ -196,12 +235,12 @@ def _diphotons(rng, mass):
     return [_boost(half, sx * px, sx * py, sx * pz, bx, by, bz) for sx in (1, -1)]
 
 
-def _kinematics(e, px, py, pz):
+def _kinematics(e: Floats, px: Floats, py: Floats, pz: Floats) -> tuple[Floats, Floats, Floats, Floats]:
     pt = np.hypot(px, py)
     return pt, np.arcsinh(pz / pt), np.arctan2(py, px), e
 
 
-def _photon_events(sample, rng, n):
+def _photon_events(sample: Sample, rng: Generator, n: int) -> Branches:
     if sample.kind == "mc":
         mass = rng.normal(HIGGS_MASS_GEV, HIGGS_WIDTH_GEV, n)
     else:
@@ -222,7 +261,7 @@ def _photon_events(sample, rng, n):
     return out
 
 
-def _photon_fields(rng, pt, eta, phi, energy):
+def _photon_fields(rng: Generator, pt: Floats, eta: Floats, phi: Floats, energy: Floats) -> dict[str, NDArray[Any]]:
     shape = pt.shape
     return {
         "pt": pt,
@@ -235,13 +274,13 @@ def _photon_fields(rng, pt, eta, phi, energy):
     }
 
 
-def _isolation(rng, shape, fail_fraction):
+def _isolation(rng: Generator, shape: tuple[int, ...], fail_fraction: float) -> NDArray[np.float32]:
     """Relative isolation: mostly well below the 0.065 cut, a fraction far above it."""
     fails = rng.random(shape) < fail_fraction
     return np.where(fails, rng.uniform(0.08, 0.6, shape), rng.exponential(0.012, shape)).astype(np.float32)
 
 
-def _lepton_events(sample, rng, n):
+def _lepton_events(sample: Sample, rng: Generator, n: int) -> Branches:
     wanted = 1 if sample.analysis == "1lep" else 4
     k = wanted + 1
     counts = np.clip(wanted + rng.choice([-1, 0, 0, 0, 0, 0, 1], n), 1, k)
@@ -254,14 +293,14 @@ def _lepton_events(sample, rng, n):
     return out
 
 
-def _other_objects(sample, rng, n):
+def _other_objects(sample: Sample, rng: Generator, n: int) -> Branches:
     """What an event of the release holds beyond its analysis' objects: jets, a few soft leptons or
     photons, missing ET and the other triggers (values with plausible shapes; no analysis cuts on them)."""
     k = 8
     counts = np.minimum(rng.poisson(2.3, n), k)
     pt = 25.0 + rng.exponential(35.0, (n, k))
     eta = np.clip(rng.normal(0.0, 1.8, (n, k)), -4.4, 4.4)
-    jets = {
+    jets: dict[str, NDArray[Any]] = {
         "pt": pt,
         "eta": eta,
         "phi": rng.uniform(-np.pi, np.pi, (n, k)),
@@ -288,7 +327,7 @@ def _other_objects(sample, rng, n):
     return out
 
 
-def _lepton_fields(rng, n, k):
+def _lepton_fields(rng: Generator, n: int, k: int) -> dict[str, NDArray[Any]]:
     pt = 20.0 + rng.exponential(30.0, (n, k))
     eta = rng.uniform(-2.5, 2.5, (n, k))
     return {
@@ -307,7 +346,7 @@ def _lepton_fields(rng, n, k):
 _MEV_FIELDS = {"pt", "E", "ptcone30", "etcone20"}
 
 
-def _jagged(prefix, fields, present, sort_by):
+def _jagged(prefix: str, fields: dict[str, NDArray[Any]], present: NDArray[np.bool_], sort_by: str) -> Branches:
     """(events, slots) arrays -> jagged branches ``<prefix>_<field>``, highest ``sort_by`` first."""
     order = np.argsort(np.where(present, -fields[sort_by], np.inf), axis=1)
     present = np.take_along_axis(present, order, axis=1)

@@ -27,8 +27,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -44,7 +46,8 @@ POSTGRES_USER = "nobody"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def port_in_use(port: int) -> bool:
@@ -61,7 +64,8 @@ def port_in_use(port: int) -> bool:
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status < 400
+            status: int = r.status
+            return status < 400
     except (urllib.error.URLError, OSError, ValueError):
         return False
 
@@ -188,7 +192,7 @@ def _group_members(pgid: int) -> list[psutil.Process]:
     return members
 
 
-def _alive(procs):
+def _alive(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
     out = []
     for p in procs:
         try:
@@ -462,7 +466,7 @@ class Postgres(Service):
         """Create the ``rucio`` database and drop the unused default one (it would double the lake's size)."""
         import psycopg
 
-        def connect(dbname):
+        def connect(dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
             return psycopg.connect(
                 host=str(self.home.pgdata), port=self.port, user="postgres", dbname=dbname, autocommit=True
             )

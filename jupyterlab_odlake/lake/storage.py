@@ -22,12 +22,13 @@ class FileHandler(tornado.web.StaticFileHandler):
         stat = os.stat(abspath)
         return f"{stat.st_size:x}-{int(stat.st_mtime):x}"
 
-    def compute_etag(self):
-        return f'"{self.get_content_version(self.absolute_path)}"' if getattr(self, "absolute_path", None) else None
+    def compute_etag(self) -> str | None:
+        path = getattr(self, "absolute_path", None)
+        return f'"{self.get_content_version(path)}"' if path else None
 
 
 class Ping(tornado.web.RequestHandler):
-    def get(self):
+    def get(self) -> None:
         self.write("odlake storage\n")
 
 

@@ -15,7 +15,11 @@ With no instances configured, odlake uses the demo lake when its lake.json is fo
 else the environment's rucio.cfg.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Int, List, Unicode
 from traitlets.config import Config, Configurable
@@ -23,6 +27,9 @@ from traitlets.config import Config, Configurable
 from ..core import InstanceConfig, LakeService
 from ..core.locations import STREAM_SCHEMES
 from .routes import setup_route_handlers
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
 
 SERVICE = "odlake_service"
 EXECUTOR = "odlake_executor"
@@ -66,7 +73,7 @@ class Odlake(Configurable):
         return ThreadPoolExecutor(max_workers=self.request_threads, thread_name_prefix="odlake-rucio")
 
 
-def drop_in_config(config_paths) -> Config:
+def drop_in_config(config_paths: Iterable[str]) -> Config:
     """The ``Odlake`` sections of the drop-in files ``jupyter_server_config.d/*.json`` on Jupyter's
     config path, merged as Jupyter's own files are (a user's over the system's).
 
@@ -76,7 +83,7 @@ def drop_in_config(config_paths) -> Config:
     """
     from jupyter_server.config_manager import BaseJSONConfigManager, recursive_update
 
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for directory in reversed(list(config_paths)):  # the path lists the most specific first
         section = BaseJSONConfigManager(config_dir=directory, read_directory=True).get(
             "jupyter_server_config", include_root=False
@@ -85,21 +92,21 @@ def drop_in_config(config_paths) -> Config:
     return Config({"Odlake": merged}) if merged else Config()
 
 
-def load(server_app) -> None:
+def load(server_app: ServerApp) -> None:
     """Register the odlake REST routes on the running Jupyter server."""
     config = drop_in_config(server_app.config_file_paths)
     config.merge(server_app.config)  # what the server's own config files and command line say wins
-    config = Odlake(config=config, parent=server_app)
-    service = config.make_service()
+    odlake = Odlake(config=config, parent=server_app)
+    service = odlake.make_service()
     settings = server_app.web_app.settings
     settings[SERVICE] = service
-    settings[EXECUTOR] = config.make_executor()
+    settings[EXECUTOR] = odlake.make_executor()
     setup_route_handlers(server_app.web_app)
     names = ", ".join(service.names) or "none found"
     server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")
 
 
-def unload(server_app) -> None:
+def unload(server_app: ServerApp) -> None:
     """Cancel running downloads and stop odlake's threads when the server stops."""
     settings = server_app.web_app.settings
     service = settings.pop(SERVICE, None)

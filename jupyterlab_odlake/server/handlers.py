@@ -5,10 +5,13 @@ Every error leaves as ``{"error": <code>, "message": <what happened and what to 
 The answers are described in ``openapi.yaml`` beside this file.
 """
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
@@ -19,10 +22,14 @@ from ..core import errors as E
 from ..core.errors import quoted
 from ..core.locations import check_schemes
 from ..core.paths import inside
+from ..core.records import Mode, TransferKind
 from .spec import body_problem
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 # the HTTP status of each kind of error (a subclass answers as its nearest listed base)
-STATUS = {
+STATUS: dict[type[OdlakeError], int] = {
     E.InvalidRequest: 400,
     E.AuthenticationFailed: 401,
     E.AccessDenied: 403,
@@ -43,22 +50,24 @@ def status_of(error: OdlakeError) -> int:
 class OdlakeHandler(APIHandler):
     @property
     def service(self) -> LakeService:
-        return self.settings["odlake_service"]
+        service: LakeService = self.settings["odlake_service"]
+        return service
 
-    async def call(self, fn, *args):
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a (blocking) core call on the odlake thread pool."""
         loop = tornado.ioloop.IOLoop.current()
-        return await loop.run_in_executor(self.settings["odlake_executor"], fn, *args)
+        return await loop.run_in_executor(self.settings["odlake_executor"], functools.partial(fn, *args, **kwargs))
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
-    def write_error(self, status_code, **kwargs):
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OdlakeError):
-            return self.reply({"error": exc.code, "message": exc.message}, status_of(exc))
+            self.reply({"error": exc.code, "message": exc.message}, status_of(exc))
+            return
         reason = self._reason or "error"
         if status_code >= 500:
             message = "odlake hit an unexpected error; the server log has the details."
@@ -66,7 +75,9 @@ class OdlakeHandler(APIHandler):
             message = getattr(exc, "log_message", None) or reason
         self.reply({"error": reason.lower().replace(" ", "_"), "message": message}, status_code)
 
-    def log_exception(self, typ, value, tb):
+    def log_exception(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if isinstance(value, OdlakeError):  # expected: one line, the user's message (which holds no secret)
             cause = value.__cause__
             detail = f" (from {type(cause).__module__}.{type(cause).__name__})" if cause else ""
@@ -75,7 +86,7 @@ class OdlakeHandler(APIHandler):
         super().log_exception(typ, value, tb)
 
     # -- parsing a request, once, here ------------------------------------------------------
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """The request's JSON body, checked against the route's request body in openapi.yaml."""
         try:
             data = json.loads(self.request.body or b"{}")
@@ -104,7 +115,7 @@ class OdlakeHandler(APIHandler):
         text = self.get_argument(name, None)
         return default if text is None else text.lower() not in ("0", "false", "no")
 
-    def mode(self) -> str | None:
+    def mode(self) -> Mode | None:
         mode = self.get_argument("mode", None) or None
         if mode is not None and mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
@@ -114,7 +125,7 @@ class OdlakeHandler(APIHandler):
         """The instance the query names (its name, checked), or the default one."""
         return self.service.instance_name(self.get_argument("instance", None) or None)
 
-    def instance_in(self, body: dict) -> str:
+    def instance_in(self, body: dict[str, Any]) -> str:
         """The instance a (checked) request body names, or the default one."""
         return self.service.instance_name(body.get("instance") or None)
 
@@ -122,7 +133,7 @@ class OdlakeHandler(APIHandler):
 class NoRouteHandler(OdlakeHandler):
     """Any other path under /odlake/: the JSON error shape, not the server's HTML page."""
 
-    def _none(self, rest: str = ""):
+    def _none(self, rest: str = "") -> NoReturn:
         raise NotFound(
             f"There is no odlake route {self.request.method} /odlake/{quoted(rest)}; see the REST API in the README."
         )
@@ -136,19 +147,19 @@ class NoRouteHandler(OdlakeHandler):
 
 class InfoHandler(OdlakeHandler):
     @tornado.web.authenticated
-    def get(self):
+    def get(self) -> None:
         self.reply({"version": __version__, "default_instance": self.service.default})
 
 
 class InstancesHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self):
+    async def get(self) -> None:
         self.reply({"instances": await self.call(self.service.instances)})
 
 
 class SearchHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self):
+    async def get(self) -> None:
         instance = self.instance()
         filters = ",".join(f for f in self.get_arguments("filter") if f.strip())
         query, did_type = self.get_argument("q", "*"), self.get_argument("type", "collection")
@@ -159,14 +170,14 @@ class SearchHandler(OdlakeHandler):
 
 class DIDHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self, scope, name):
+    async def get(self, scope: str, name: str) -> None:
         instance, did = self.instance(), DID.of(scope, name)
         self.reply(dict((await self.call(self.service.did, did, instance)).to_json(), instance=instance))
 
 
 class FilesHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self, scope, name):
+    async def get(self, scope: str, name: str) -> None:
         instance, did = self.instance(), DID.of(scope, name)
         limit, cursor, offset = self.integer("limit", 100), self.get_argument("cursor", None), self.integer("offset", 0)
         availability, schemes = self.flag("availability", True), check_schemes(self.get_argument("scheme", None))
@@ -178,7 +189,7 @@ class FilesHandler(OdlakeHandler):
 
 class ReplicasHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self, scope, name):
+    async def get(self, scope: str, name: str) -> None:
         instance, did = self.instance(), DID.of(scope, name)
         schemes = check_schemes(self.get_argument("scheme", None))
         rse = self.get_argument("rse", None) or None
@@ -190,7 +201,7 @@ class AttachHandler(OdlakeHandler):
     """An attach resolved where the lake is: one listing; the files to copy come with their download."""
 
     @tornado.web.authenticated
-    async def post(self, scope, name):
+    async def post(self, scope: str, name: str) -> None:
         body, did = self.body(), DID.of(scope, name)
         mode, schemes, rse = body.get("mode") or None, check_schemes(body.get("scheme")), body.get("rse") or None
         instance = self.instance_in(body)
@@ -200,17 +211,17 @@ class AttachHandler(OdlakeHandler):
 
 class CatalogHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def get(self):
+    async def get(self) -> None:
         self.reply((await self.call(self.service.catalog, self.instance())).to_json())
 
 
 class TransfersHandler(OdlakeHandler):
     """The transfers of one kind (``kind`` in the route table): GET lists them, POST starts one."""
 
-    kind: str
+    kind: TransferKind
 
     @tornado.web.authenticated
-    def get(self):
+    def get(self) -> None:
         self.reply({f"{self.kind}s": [t.to_json() for t in self.service.transfers(self.kind)]})
 
 
@@ -218,17 +229,17 @@ class TransferHandler(OdlakeHandler):
     """One transfer: GET follows it, DELETE stops it (an upload after the file in flight, so that the
     dataset keeps only whole, registered files)."""
 
-    kind: str
+    kind: TransferKind
 
-    def initialize(self, kind: str) -> None:
+    def initialize(self, kind: TransferKind) -> None:
         self.kind = kind
 
     @tornado.web.authenticated
-    def get(self, transfer_id):
+    def get(self, transfer_id: str) -> None:
         self.reply(self.service.transfer(self.kind, transfer_id).to_json())
 
     @tornado.web.authenticated
-    def delete(self, transfer_id):
+    def delete(self, transfer_id: str) -> None:
         self.reply(self.service.cancel_transfer(self.kind, transfer_id).to_json())
 
 
@@ -236,7 +247,7 @@ class DownloadsHandler(TransfersHandler):
     kind = "download"
 
     @tornado.web.authenticated
-    def post(self):
+    def post(self) -> None:
         body = self.body()
         did = DID.parse(body["did"])
         self.reply(self.service.start_download(did, self.instance_in(body)).to_json(), 202)
@@ -248,7 +259,7 @@ class UploadsHandler(TransfersHandler):
     kind = "upload"
 
     @tornado.web.authenticated
-    async def post(self):
+    async def post(self) -> None:
         body = self.body()
         instance = self.instance_in(body)
         dataset, rse, metadata = DID.parse(body["dataset"]), body.get("rse") or None, body.get("metadata") or {}
@@ -274,13 +285,13 @@ class RulesHandler(OdlakeHandler):
     """The replication rules of the instance's account; POST asks for one."""
 
     @tornado.web.authenticated
-    async def get(self):
+    async def get(self) -> None:
         instance = self.instance()
         rules = await self.call(self.service.rules, instance)
         self.reply({"instance": instance, "rules": [r.to_json() for r in rules]})
 
     @tornado.web.authenticated
-    async def post(self):
+    async def post(self) -> None:
         body = self.body()
         instance = self.instance_in(body)
         did, rse, lifetime = DID.parse(body["did"]), body["rse_expression"], body.get("lifetime_days")
@@ -290,6 +301,6 @@ class RulesHandler(OdlakeHandler):
 
 class RuleHandler(OdlakeHandler):
     @tornado.web.authenticated
-    async def delete(self, rule_id):
+    async def delete(self, rule_id: str) -> None:
         await self.call(self.service.delete_rule, rule_id, self.instance())
         self.reply({"id": rule_id, "deleted": True})

@@ -1,12 +1,18 @@
 """Every REST route of the server extension, joined to the server's base_url in one table."""
 
+from typing import Any
+
 from jupyter_server.utils import url_path_join
+from tornado.web import Application
 
 from . import handlers as h
 
+# a path pattern under /odlake/, its handler, and the arguments of the handler's initialize
+Route = tuple[str, type[h.OdlakeHandler]] | tuple[str, type[h.OdlakeHandler], dict[str, Any]]
+
 _DID = r"dids/(?P<scope>[^/]+)/(?P<name>.+?)"
 
-ROUTES = [
+ROUTES: list[Route] = [
     (r"info", h.InfoHandler),
     (r"instances", h.InstancesHandler),
     (r"search", h.SearchHandler),
@@ -23,10 +29,10 @@ ROUTES = [
     (r"rules/(?P<rule_id>[0-9a-fA-F-]+)", h.RuleHandler),
 ]
 # after the table: whatever else is asked under /odlake/ gets the JSON error shape
-FALLBACK = (r"(?P<rest>.*)", h.NoRouteHandler)
+FALLBACK: Route = (r"(?P<rest>.*)", h.NoRouteHandler)
 
 
-def setup_route_handlers(web_app):
+def setup_route_handlers(web_app: Application) -> None:
     base_url = web_app.settings["base_url"]
     handlers = [(url_path_join(base_url, "odlake", route[0]) + "$", *route[1:]) for route in [*ROUTES, FALLBACK]]
     web_app.add_handlers(".*$", handlers)
