@@ -26,7 +26,7 @@ def register(client, home):
     """50 files on the HTTP storage (hard links of one sample), in one dataset."""
     from rucio.common.exception import DataIdentifierAlreadyExists
 
-    from jupyterlab_odlake.core.cache import adler32_hex
+    from jupyterlab_odlake.core.transfers.cache import adler32_hex
     from jupyterlab_odlake.lake.home import HTTP_RSE
 
     try:

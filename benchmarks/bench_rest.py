@@ -29,7 +29,7 @@ BIG_FILES = 10_000
 
 
 def latency(server, client, repeat):
-    from jupyterlab_odlake.core.metadata import SHOWN_METADATA  # noqa: F401 - same page size and content
+    from jupyterlab_odlake.core.rucio.metadata import SHOWN_METADATA  # noqa: F401 - same page size and content
 
     def direct_search():
         page = list(islice(client.list_dids("opendata", [{"name": "*"}], did_type="all", long=True), 100))

@@ -135,7 +135,7 @@ def attach(server, client) -> dict:
     list_files_s = time.perf_counter() - t
     assert len(answer["paths"]) == len(names) == BIG_FILES
     sample = random.Random(1).sample(names, 1000)
-    from jupyterlab_odlake.core.locations import STREAM_SCHEMES
+    from jupyterlab_odlake.core.rucio.locations import STREAM_SCHEMES
 
     replicas = client.list_replicas([{"scope": "opendata", "name": n} for n in sample])
     mismatches = 0

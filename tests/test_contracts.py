@@ -16,11 +16,7 @@ import requests
 from jupyterlab_odlake.core import DID, LakeService, Service
 from jupyterlab_odlake.core import errors as E
 from jupyterlab_odlake.core.config import InstanceConfig
-from jupyterlab_odlake.core.connection import Connection
-from jupyterlab_odlake.core.downloads import Downloads
 from jupyterlab_odlake.core.errors import InvalidRequest, NotFound, OdlakeError, Unreachable
-from jupyterlab_odlake.core.jobs import Job, Jobs
-from jupyterlab_odlake.core.metadata import Metadata
 from jupyterlab_odlake.core.records import (
     Alternative,
     Attachment,
@@ -32,6 +28,10 @@ from jupyterlab_odlake.core.records import (
     Rule,
     TransferRecord,
 )
+from jupyterlab_odlake.core.rucio.connection import Connection
+from jupyterlab_odlake.core.rucio.metadata import Metadata
+from jupyterlab_odlake.core.transfers.downloads import Downloads
+from jupyterlab_odlake.core.transfers.jobs import Job, Jobs
 from jupyterlab_odlake.kernel.backends import ServerService
 from jupyterlab_odlake.kernel.magics import check_variable, variable_name
 
@@ -52,9 +52,20 @@ def test_core_loads_no_jupyter_and_no_other_part_of_odlake():
 
 def test_core_sources_import_nothing_outside_core():
     core = Path(__file__).parent.parent / "jupyterlab_odlake" / "core"
-    for source in core.glob("*.py"):
+    for source in core.rglob("*.py"):
         text = source.read_text()
-        assert "from .." not in text and "import jupyterlab_odlake" not in text, source.name
+        outside = "from " + "." * (len(source.relative_to(core).parts) + 1)  # one dot more than core's depth
+        assert outside not in text and "import jupyterlab_odlake" not in text, source.name
+
+
+def test_the_parts_of_core_import_no_circle():
+    """The Rucio adapter may use transfers (an upload is a job), transfers never the adapter."""
+    core = Path(__file__).parent.parent / "jupyterlab_odlake" / "core"
+    for source in (core / "transfers").glob("*.py"):
+        code = source.read_text().split("if TYPE_CHECKING:")[0]  # a type named for the checker is no import
+        assert "..rucio" not in code and "..service" not in code, source.name
+    for source in [*(core / "rucio").glob("*.py"), *(core / "transfers").glob("*.py")]:
+        assert "from ..service" not in source.read_text(), source.name  # the service is above both
 
 
 def test_the_lakes_services_module_names_every_server_it_runs():
@@ -168,7 +179,7 @@ def test_the_modes_are_the_settings_schema_enum():
 def test_the_panels_stream_schemes_are_the_ones_the_server_reads():
     import re
 
-    from jupyterlab_odlake.core.locations import STREAM_SCHEMES, check_schemes
+    from jupyterlab_odlake.core.rucio.locations import STREAM_SCHEMES, check_schemes
 
     schema = json.loads((Path(__file__).parent.parent / "schema" / "plugin.json").read_text())
     pattern = schema["properties"]["streamSchemes"]["pattern"]
@@ -239,8 +250,8 @@ def test_a_streamed_file_the_storage_does_not_have_is_a_storage_error_that_keeps
 def test_a_download_that_fails_keeps_what_the_storage_said(tmp_path):
     import requests
 
-    from jupyterlab_odlake.core.cache import Cache
     from jupyterlab_odlake.core.errors import StorageError
+    from jupyterlab_odlake.core.transfers.cache import Cache
 
     cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
     for sources, cause in (
@@ -287,7 +298,7 @@ def test_an_answer_cut_off_by_a_dying_server_is_unreachable_not_a_bug(cause, tmp
 COMPOSE = """
 import os, sys
 from pathlib import Path
-from jupyterlab_odlake.core.connection import ensure_rucio_config
+from jupyterlab_odlake.core.rucio.connection import ensure_rucio_config
 from rucio.rse import rsemanager
 
 state = Path(sys.argv[1])
@@ -328,7 +339,7 @@ def test_the_rucio_cfg_odlake_writes_for_rucio_is_no_instance_to_discover(tmp_pa
     env["ODLAKE_LAKE_HOME"] = str(tmp_path / "no-lake")
     code = (
         "import os, sys; from pathlib import Path\n"
-        "from jupyterlab_odlake.core.connection import ensure_rucio_config\n"
+        "from jupyterlab_odlake.core.rucio.connection import ensure_rucio_config\n"
         "from jupyterlab_odlake.core.config import discover\n"
         "ensure_rucio_config(Path(sys.argv[1])); print(os.environ['RUCIO_CONFIG']); print(discover())"
     )
@@ -463,7 +474,7 @@ def test_the_rate_is_of_bytes_moved_not_of_files_found_in_place():
 
 
 def test_follow_shows_each_state_and_cancels_when_interrupted():
-    from jupyterlab_odlake.core.jobs import follow
+    from jupyterlab_odlake.core.transfers.jobs import follow
 
     first = Job("upload", "demo", "user.u:d", id="u1", state="running").record()
     shown, cancelled = [], []
@@ -482,8 +493,8 @@ def test_follow_shows_each_state_and_cancels_when_interrupted():
 
 def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
     """The first batch transfers while Rucio still lists the rest; progress counts the files known so far."""
-    from jupyterlab_odlake.core.cache import Cache
-    from jupyterlab_odlake.core.cache import adler32_hex as adler32_of
+    from jupyterlab_odlake.core.transfers.cache import Cache
+    from jupyterlab_odlake.core.transfers.cache import adler32_hex as adler32_of
 
     source = tmp_path / "storage"
     source.mkdir()
@@ -525,8 +536,8 @@ def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
 
 def test_a_download_of_files_already_listed_asks_rucio_nothing(tmp_path):
     """An attach that resolved its files hands them to the download: the dataset is not listed again."""
-    from jupyterlab_odlake.core.cache import Cache
-    from jupyterlab_odlake.core.cache import adler32_hex as adler32_of
+    from jupyterlab_odlake.core.transfers.cache import Cache
+    from jupyterlab_odlake.core.transfers.cache import adler32_hex as adler32_of
 
     (tmp_path / "f").write_bytes(b"x")
     alternative = Alternative("mounted", str(tmp_path / "f"), "LOCAL", "file", True)
@@ -602,7 +613,7 @@ def test_each_error_the_server_answers_reaches_the_kernel_as_its_own_class(error
 
 
 def test_the_transfer_queue_is_bounded_and_a_repeat_is_the_running_download(tmp_path):
-    from jupyterlab_odlake.core.cache import Cache
+    from jupyterlab_odlake.core.transfers.cache import Cache
 
     release = threading.Event()
     SlowInstance = lambda: ListingUntil(release)  # noqa: E731

@@ -15,8 +15,8 @@ from jupyterlab_odlake.core import (
     StorageError,
     Unreachable,
 )
-from jupyterlab_odlake.core.cache import adler32_hex
-from jupyterlab_odlake.core.connection import _RUCIO_LOG, Connection
+from jupyterlab_odlake.core.rucio.connection import _RUCIO_LOG, Connection
+from jupyterlab_odlake.core.transfers.cache import adler32_hex
 
 
 @pytest.mark.parametrize("text", ["opendata:GamGam.Data", "user.jdoe:/store/data/file.root", "a-b_c.d:x"])
@@ -205,7 +205,7 @@ def test_a_refreshed_oidc_token_file_is_read_again_without_a_restart(tmp_path, m
     """A hub's refresh job rewrites the token file; the next call signs in with the new token."""
     import os
 
-    from jupyterlab_odlake.core import connection
+    from jupyterlab_odlake.core.rucio import connection
     from jupyterlab_odlake.core.config import InstanceConfig
 
     made = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from jupyterlab_odlake.core import errors as E
-from jupyterlab_odlake.core.catalog import Catalog, CatalogContainer
 from jupyterlab_odlake.core.did import DID
 from jupyterlab_odlake.core.records import (
     Alternative,
@@ -23,6 +22,7 @@ from jupyterlab_odlake.core.records import (
     Rule,
     TransferRecord,
 )
+from jupyterlab_odlake.core.rucio.catalog import Catalog, CatalogContainer
 from jupyterlab_odlake.server.routes import ROUTES
 
 DATASET = DIDInfo("opendata", "GamGam.MC", "dataset", 100, 1, {"channel": "GamGam"}, None)

@@ -250,7 +250,7 @@ def test_lake_user_add_makes_an_account_whose_password_only_its_file_holds(lake,
     from rucio.client import Client
 
     from jupyterlab_odlake.core.config import InstanceConfig
-    from jupyterlab_odlake.core.instance import Instance
+    from jupyterlab_odlake.core.rucio.instance import Instance
 
     home, state = lake
     secret = tmp_path / "private" / "dave.password"

@@ -3,8 +3,8 @@
 import pytest
 
 from jupyterlab_odlake.core.errors import InvalidRequest
-from jupyterlab_odlake.core.locations import alternatives, check_schemes, choose
 from jupyterlab_odlake.core.records import FileEntry
+from jupyterlab_odlake.core.rucio.locations import alternatives, check_schemes, choose
 
 FILE = FileEntry("opendata", "data_A.GamGam.root", 1000, "0000beef")
 HTTP = "http://127.0.0.1:8000/opendata/data_A.GamGam.root"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from jupyterlab_odlake.core.errors import InvalidRequest
-from jupyterlab_odlake.core.paging import MAX_PAGE, Cursors, Position, stream_page
+from jupyterlab_odlake.core.rucio.paging import MAX_PAGE, Cursors, Position, stream_page
 
 
 class Rows:

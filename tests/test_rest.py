@@ -12,7 +12,7 @@ from conftest import instance_config
 from support import SlowStorage, follow, odlake_server, transfer_ended, until, wait_download
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from jupyterlab_odlake.core.cache import adler32_hex
+from jupyterlab_odlake.core.transfers.cache import adler32_hex
 from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, XROOTD_RSE
 from jupyterlab_odlake.lake.register import register_large_dataset
 from jupyterlab_odlake.lake.services import free_port
@@ -248,7 +248,7 @@ async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
 async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(api, lake, rucio_client, tmp_path):
     from jupyterlab_odlake.core.config import InstanceConfig
     from jupyterlab_odlake.core.did import DID
-    from jupyterlab_odlake.core.instance import Instance
+    from jupyterlab_odlake.core.rucio.instance import Instance
     from jupyterlab_odlake.lake.manager import count_collection_replicas
     from jupyterlab_odlake.lake.register import protect
 
@@ -290,9 +290,9 @@ def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client
     """Where every copy of a dataset is whole, attach composes PFNs instead of asking per file: the same choice."""
     from jupyterlab_odlake.core.config import InstanceConfig
     from jupyterlab_odlake.core.did import DID
-    from jupyterlab_odlake.core.instance import Instance
-    from jupyterlab_odlake.core.locations import alternatives, choose
     from jupyterlab_odlake.core.records import FileEntry
+    from jupyterlab_odlake.core.rucio.instance import Instance
+    from jupyterlab_odlake.core.rucio.locations import alternatives, choose
     from jupyterlab_odlake.lake.manager import count_collection_replicas
 
     home, state = lake
@@ -321,7 +321,7 @@ def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client
 
 
 async def test_an_rse_rucio_marks_unavailable_for_reading_is_passed_over(api, rucio_client, monkeypatch):
-    from jupyterlab_odlake.core import instance
+    from jupyterlab_odlake.core.rucio import instance
 
     monkeypatch.setattr(instance, "RSE_SETTINGS_SECONDS", 0.0)  # the settings read earlier are not kept
     rucio_client.update_rse("ODLAKE_XROOTD", {"availability_read": False})  # a storage down for maintenance

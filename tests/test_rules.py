@@ -97,7 +97,7 @@ async def test_asking_for_a_rule_never_holds_up_the_server(api, lake, monkeypatc
     import asyncio
     import threading
 
-    from jupyterlab_odlake.core.instance import Instance
+    from jupyterlab_odlake.core.rucio.instance import Instance
 
     in_rucio, answered = threading.Event(), threading.Event()
     make = Instance.replicate

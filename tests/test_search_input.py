@@ -3,7 +3,7 @@
 import pytest
 
 from jupyterlab_odlake.core.errors import InvalidRequest
-from jupyterlab_odlake.core.search import check_filters, check_pattern
+from jupyterlab_odlake.core.rucio.search import check_filters, check_pattern
 
 
 @pytest.mark.parametrize(

@@ -191,7 +191,7 @@ async def test_a_cancelled_upload_stops_after_the_file_in_flight_and_keeps_only_
     import asyncio
     import threading
 
-    from jupyterlab_odlake.core import upload as core_upload
+    from jupyterlab_odlake.core.rucio import upload as core_upload
 
     in_rucio, cancelled = threading.Event(), threading.Event()
     send_one = core_upload._upload_file

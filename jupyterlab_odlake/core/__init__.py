@@ -1,7 +1,6 @@
 """odlake's core: the one service every adapter calls (``LakeService``), its records, and the Rucio adapter,
 cache and transfers behind it. No Jupyter in here."""
 
-from .cache import Cache
 from .config import InstanceConfig, discover, from_lake, from_rucio_cfg
 from .did import DID
 from .errors import (
@@ -20,6 +19,7 @@ from .errors import (
 )
 from .records import MODES, Alternative, Attachment, DIDInfo, FileEntry, Location, Page, Resolved, Rule, TransferRecord
 from .service import LakeService, Service
+from .transfers.cache import Cache
 
 __all__ = [
     "DID",

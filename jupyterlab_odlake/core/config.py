@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidRequest
-from .locations import check_schemes
 from .records import MODES
+from .rucio.locations import check_schemes
 
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
 DEMO_INSTANCE = "demo"
@@ -210,7 +210,7 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
 
 
 # The first line of the rucio.cfg odlake writes for Rucio's client library when it finds none
-# (core.connection.ensure_rucio_config) and points RUCIO_CONFIG at, for this process and those
+# (core.rucio.connection.ensure_rucio_config) and points RUCIO_CONFIG at, for this process and those
 # it starts: that file names no server, so it is no instance to discover.
 OWN_RUCIO_CFG = "# Written by odlake for Rucio's client library"
 

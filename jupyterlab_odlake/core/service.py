@@ -16,17 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from . import upload as _upload
-from .cache import Cache
-from .catalog import Catalog
 from .config import InstanceConfig, discover
-from .connection import ensure_rucio_config
 from .did import DID
-from .downloads import Downloads
 from .errors import InvalidRequest, NotFound, quoted
-from .instance import Instance
-from .jobs import Jobs
-from .locations import check_schemes
 from .records import (
     MODES,
     Attachment,
@@ -40,6 +32,14 @@ from .records import (
     TransferKind,
     TransferRecord,
 )
+from .rucio import upload as _upload
+from .rucio.catalog import Catalog
+from .rucio.connection import ensure_rucio_config
+from .rucio.instance import Instance
+from .rucio.locations import check_schemes
+from .transfers.cache import Cache
+from .transfers.downloads import Downloads
+from .transfers.jobs import Jobs
 
 CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..core.did import DID
 from ..core.errors import InvalidRequest, StorageError, error_of, quoted
-from ..core.jobs import Progress, follow
-from ..core.locations import check_schemes
 from ..core.records import MODES, DIDInfo, FileEntry, Mode, Rule, TransferRecord
+from ..core.rucio.locations import check_schemes
 from ..core.service import Service
+from ..core.transfers.jobs import Progress, follow
 from . import backends
 from .attached import AttachedDID, AttachedFile, size_text
 

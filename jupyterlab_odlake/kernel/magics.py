@@ -19,8 +19,8 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..core.did import DID
 from ..core.errors import InvalidRequest, OdlakeError, quoted
-from ..core.metadata import SHOWN_METADATA
 from ..core.records import MODES
+from ..core.rucio.metadata import SHOWN_METADATA
 from . import api
 from .attached import size_text
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from ..core.filelock import locked
+from ..core.transfers.filelock import locked
 from .home import (
     ACCOUNT,
     HTTP_RSE,

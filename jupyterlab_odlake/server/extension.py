@@ -25,7 +25,7 @@ from traitlets import Dict, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
 from ..core import InstanceConfig, LakeService
-from ..core.locations import STREAM_SCHEMES
+from ..core.rucio.locations import STREAM_SCHEMES
 from .routes import setup_route_handlers
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ from .. import __version__
 from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError
 from ..core import errors as E
 from ..core.errors import quoted
-from ..core.locations import check_schemes
 from ..core.paths import inside
 from ..core.records import Mode, TransferKind
+from ..core.rucio.locations import check_schemes
 from .spec import body_problem
 
 P = ParamSpec("P")

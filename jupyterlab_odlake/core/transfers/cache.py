@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import quote, unquote, urlparse
 
-from .did import DID
-from .errors import CacheUnusable, Cancelled, ChecksumMismatch, InvalidRequest, StorageError
+from ..did import DID
+from ..errors import CacheUnusable, Cancelled, ChecksumMismatch, InvalidRequest, StorageError
 from .filelock import locked
 
 CHUNK = 1 << 20

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from .errors import InvalidRequest
-from .records import Page
+from ..errors import InvalidRequest
+from ..records import Page
 
 MAX_PAGE = 1000
 CURSOR_SECONDS = 3600

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..did import DID
+from ..errors import AccessDenied, InvalidRequest, OdlakeError, StorageError, quoted
+from ..transfers.jobs import Job, Jobs
 from .connection import Connection
-from .did import DID
-from .errors import AccessDenied, InvalidRequest, OdlakeError, StorageError, quoted
-from .jobs import Job, Jobs
 
 _log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..records import DIDInfo
 from .connection import Connection
 from .metadata import Metadata
-from .records import DIDInfo
 from .search import info, with_metadata
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import InvalidRequest, quoted
-from .records import Alternative, FileEntry, Location, LocationKind, Mode
+from ..errors import InvalidRequest, quoted
+from ..records import Alternative, FileEntry, Location, LocationKind, Mode
 
 STREAM_SCHEMES = ("root", "https", "davs", "http")  # the default order of preference: a grid site's
 

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidRequest, NotFound, OdlakeError, quoted
-from .records import ACTIVE_STATES, TransferKind, TransferRecord, TransferState
+from ..errors import InvalidRequest, NotFound, OdlakeError, quoted
+from ..records import ACTIVE_STATES, TransferKind, TransferRecord, TransferState
 
 _log = logging.getLogger(__name__)
 KEEP_FINISHED = 200  # finished jobs remembered for their records; older ones are forgotten

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..did import DID
+from ..errors import AccessDenied, InvalidRequest, quoted
+from ..records import Rule
 from .connection import Connection
-from .did import DID
-from .errors import AccessDenied, InvalidRequest, quoted
-from .records import Rule
 
 
 def rule_of(r: dict[str, Any]) -> Rule:

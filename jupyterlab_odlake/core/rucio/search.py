@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
+from ..did import DID, check_name
+from ..errors import InvalidRequest, quoted
+from ..records import DIDInfo, DIDType, Page
 from .connection import Connection
-from .did import DID, check_name
-from .errors import InvalidRequest, quoted
 from .metadata import Metadata, shown
 from .paging import Cursors, Stream, listing_key, stream_page
-from .records import DIDInfo, DIDType, Page
 
 DID_TYPES = ("container", "dataset", "file", "all", "collection")
 _WANTED = {"collection": ("container", "dataset"), "all": ("container", "dataset", "file")}

@@ -16,8 +16,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import OWN_RUCIO_CFG, InstanceConfig
-from .errors import (
+from ..config import OWN_RUCIO_CFG, InstanceConfig
+from ..errors import (
     AccessDenied,
     AuthenticationFailed,
     InvalidRequest,

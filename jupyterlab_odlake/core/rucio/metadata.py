@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from ..did import DID
 from .connection import RUCIO_MAX_DIDS, Connection, from_lake, in_batches
-from .did import DID
 
 # The metadata a user chooses samples by, most useful first; shown with search results when present.
 SHOWN_METADATA = (

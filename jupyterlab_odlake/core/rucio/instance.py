@@ -17,22 +17,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from ..config import InstanceConfig
+from ..did import DID
+from ..errors import InvalidRequest, OdlakeError, quoted
+from ..paths import inside
+from ..records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, Rule
 from . import catalog as _catalog
 from . import rules as _rules
 from . import search as _search
-from .config import InstanceConfig
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
-from .did import DID
-from .errors import InvalidRequest, OdlakeError, quoted
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
-from .paths import inside
 from .probe import endpoint, silent
-from .records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, Rule
 
 if TYPE_CHECKING:
-    from .cache import Cache
+    from ..transfers.cache import Cache
 
 
 RSE_SETTINGS_SECONDS = 60.0  # how long an RSE's settings (and its availability) are taken as read

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ..did import DID
+from ..errors import Cancelled, OdlakeError
+from ..records import Location
 from .cache import Cache
-from .did import DID
-from .errors import Cancelled, OdlakeError
 from .jobs import Job, Jobs
-from .records import Location
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..rucio.instance import Instance
 
 _log = logging.getLogger(__name__)
 
