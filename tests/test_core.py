@@ -205,8 +205,8 @@ def test_a_refreshed_oidc_token_file_is_read_again_without_a_restart(tmp_path, m
     """A hub's refresh job rewrites the token file; the next call signs in with the new token."""
     import os
 
-    from jupyterlab_odlake.core.rucio import connection
     from jupyterlab_odlake.core.config import InstanceConfig
+    from jupyterlab_odlake.core.rucio import connection
 
     made = []
 
