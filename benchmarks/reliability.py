@@ -31,7 +31,14 @@ SUITE = {
     "other local users": ["tests/test_isolation.py"],
     "concurrency": ["tests/test_concurrency.py"],
     "signals to the demo": ["tests/test_demo.py"],
-    "REST: bad input, secrets, transfers": ["tests/test_rest.py"],
+    "REST: bad input, secrets, transfers": [
+        "tests/test_search.py",
+        "tests/test_files.py",
+        "tests/test_reading.py",
+        "tests/test_transfers.py",
+        "tests/test_auth.py",
+        "tests/test_bad_input.py",
+    ],
 }
 
 

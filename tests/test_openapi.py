@@ -1,7 +1,7 @@
 """The REST API's description and the route table are one: every route documented, every documented route served.
 
 The answers themselves are checked against the description by every REST test (see the
-``api`` fixture of test_rest.py); the frontend's types by src/__tests__/contract.spec.ts.
+``api`` fixture of conftest.py); the frontend's types by src/__tests__/contract.spec.ts.
 """
 
 import re
