@@ -22,6 +22,7 @@ from .config import InstanceConfig
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .did import DID
 from .errors import InvalidRequest, OdlakeError, quoted
+from .file_index import FileIndex
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
@@ -45,6 +46,7 @@ class Instance:
         self.connection = Connection(config, token_dir)
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
+        self.file_index = FileIndex.beside(token_dir, (config.rucio_host, config.vo or ""))
         self._rse_infos: dict[str, tuple[float, dict[str, Any]]] = {}
         self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
@@ -114,7 +116,8 @@ class Instance:
         reading: Mode | None = None,
         schemes: Sequence[str] = (),
     ) -> Page[FileEntry]:
-        """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end.
+        """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end,
+        or from the index of a closed dataset (``file_index``), by row.
 
         Rucio's ``list_files`` has no order of its own (nor an offset); a listing keeps the order
         its stream gives. With ``availability``: which RSEs hold each file, for this page only.
@@ -122,9 +125,13 @@ class Instance:
         """
 
         key = listing_key("files", str(did))
-        page = stream_page(
-            key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+        page = self.file_index.page(
+            self.connection, did, key, limit, cursor, self._cursors, offset, lambda: self._listed_files(did)
         )
+        if page is None:  # open, not a dataset, or a first look: read from the stream
+            page = stream_page(
+                key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+            )
         if not (page.items and (availability or reading)):
             return page
         complete = self.complete_copies(did)
