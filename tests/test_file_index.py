@@ -284,3 +284,16 @@ def test_bad_cursors_are_refused_before_any_build(rucio, instance):
     with pytest.raises(InvalidRequest, match="not one this server gave out"):
         instance.files(DATASET, 100, "garbage", availability=False)
     assert rucio.listed == 0 and indexes(instance) == []
+
+
+def test_an_index_damaged_on_disk_is_passed_over_and_built_again(rucio, instance):
+    walk(instance, 1000)
+    path = instance.file_index.path(DATASET)
+    data = bytearray(path.read_bytes())
+    data[-8192:] = b"\xff" * 8192  # the last pages of its rows
+    path.write_bytes(bytes(data))
+    every = [f["name"] for f in rucio.files["big"]]
+    assert [f.name for f in instance.files(DATASET, 100, offset=2245, availability=False).items] == every[2245:]
+    assert rucio.listed == 3 and indexes(instance) == []  # read from the stream; the damaged index is gone
+    assert [f.name for f in instance.files(DATASET, 100, offset=1000, availability=False).items] == every[1000:1100]
+    assert rucio.listed == 4 and len(indexes(instance)) == 1  # and built anew

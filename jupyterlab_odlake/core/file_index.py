@@ -153,6 +153,10 @@ class FileIndex:
             return None
         try:
             return rows_page(listing, reader.rows, reader.length, lambda f: f.did, limit, cursor, cursors, offset)
+        except sqlite3.Error as e:  # a file damaged on disk: the stream serves, and the next page builds anew
+            _log.warning("odlake: the file index of %s cannot be read (%s); reading Rucio's stream", did, e)
+            self._drop(path)
+            return None
         finally:
             reader.close()
 
