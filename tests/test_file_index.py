@@ -25,6 +25,7 @@ class Rucio:
         self.fail_after = None  # rows after which a listing breaks off
         self.pause = None  # an event a listing waits for after its first row
         self.closes = 0
+        self.asked = []  # rucio-clients' calls, in order
 
     def add(self, name, count, closed=True):
         self.files[name] = [
@@ -57,9 +58,21 @@ class Rucio:
     # -- rucio-clients' calls --
     def get_metadata(self, scope, name, plugin="DID_COLUMN"):
         assert plugin == "DID_COLUMN"
+        self.asked.append("get_metadata")
         return dict(self.records[name], scope=scope, name=name)
 
+    def get_did(self, scope, name, dynamic_depth=None):
+        self.asked.append("get_did")
+        record = self.records[name]
+        return {"type": "DATASET", "open": record["is_open"], "length": record.get("length")}
+
+    def list_dataset_replicas(self, scope, name, deep=False):
+        self.asked.append("list_dataset_replicas")
+        length = len(self.files[name])
+        return [{"rse": "DISK", "state": "AVAILABLE", "length": length, "available_length": length}]
+
     def list_files(self, scope, name):
+        self.asked.append("list_files")
         self.listed += 1
         rows = list(self.files[name])
         for i, row in enumerate(rows):
@@ -297,3 +310,12 @@ def test_an_index_damaged_on_disk_is_passed_over_and_built_again(rucio, instance
     assert rucio.listed == 3 and indexes(instance) == []  # read from the stream; the damaged index is gone
     assert [f.name for f in instance.files(DATASET, 100, offset=1000, availability=False).items] == every[1000:1100]
     assert rucio.listed == 4 and len(indexes(instance)) == 1  # and built anew
+
+
+def test_a_page_from_the_index_asks_rucio_for_the_record_and_the_copies_only(rucio, instance):
+    first = instance.files(DATASET, 1000)
+    second = instance.files(DATASET, 1000, first.next)  # builds the index
+    rucio.asked.clear()
+    third = instance.files(DATASET, 1000, second.next)
+    assert rucio.asked == ["get_metadata", "list_dataset_replicas"]  # the record read once serves both
+    assert len(third.items) == 345 and all(f.available and f.rses == ["DISK"] for f in third.items)

@@ -128,13 +128,14 @@ class Instance:
         page = self.file_index.page(
             self.connection, did, key, limit, cursor, self._cursors, offset, lambda: self._listed_files(did)
         )
+        length = page.total if page is not None else None  # from the dataset's record, read for this page
         if page is None:  # open, not a dataset, or a first look: read from the stream
             page = stream_page(
                 key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
             )
         if not (page.items and (availability or reading)):
             return page
-        complete = self.complete_copies(did)
+        complete = self.complete_copies(did, length)
         replicas: dict[tuple[str, str], dict[str, Any]] | None = None
         if complete is not None:  # every copy whole: each file is on each of them, no call per file
             items = [replace(f, rses=complete, available=True) for f in page.items]
@@ -157,19 +158,20 @@ class Instance:
         listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
         return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
 
-    def complete_copies(self, did: DID) -> list[str] | None:
+    def complete_copies(self, did: DID, length: int | None = None) -> list[str] | None:
         """The RSEs of the dataset ``did``'s copies, when Rucio knows of some and every one is complete.
 
         From Rucio's count of each dataset copy (``list_dataset_replicas``, kept by its abacus
-        daemon) against the dataset's length now. None, for a question to ask file by file: a
-        partial copy somewhere, no copy counted (not counted yet, a container, a file).
+        daemon) against the dataset's length now (``length``, when read already). None, for a
+        question to ask file by file: a partial copy somewhere, no copy counted (not counted
+        yet, a container, a file).
         """
         copies: list[dict[str, Any]] = self.connection.call(
             lambda c: list(c.list_dataset_replicas(did.scope, did.name)), f"listing the copies of {did}"
         )
         if not copies:
             return None
-        length = self._length(did)
+        length = self._length(did) if length is None else length
         whole = [
             c["rse"] for c in copies if length and c.get("available_length") == length and is_available(c["state"])
         ]
