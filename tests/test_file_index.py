@@ -161,7 +161,7 @@ def test_a_walk_reads_the_stream_once_in_full_and_each_page_by_its_rows(rucio, i
     assert len(indexes(instance)) == 1
     # a second walk, and any page by its offset, reads nothing of the stream
     assert names(walk(instance, 1000)) == names(pages)
-    for offset in (0, 1, 999, 2344, 2345, 9999):
+    for offset in (0, 1, 999, 2344, 2345, 9999, 10**20):
         page = instance.files(DATASET, 10, offset=offset, availability=False)
         assert [f.name for f in page.items] == names(pages)[offset : offset + 10] and page.total == 2345
         assert (page.next is None) == (offset + 10 >= 2345)

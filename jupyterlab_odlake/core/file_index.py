@@ -328,9 +328,11 @@ class _Reader:
         self.db, self.length = db, length
 
     def rows(self, start: int, count: int) -> list[FileEntry]:
+        if start >= self.length or count <= 0:  # also an offset beyond what SQLite's integers hold
+            return []
         found = self.db.execute(
             "SELECT scope, name, bytes, adler32 FROM files WHERE row >= ? AND row < ? ORDER BY row",
-            (start, start + count),
+            (start, min(start + count, self.length)),
         )
         return [FileEntry(*row) for row in found]
 
