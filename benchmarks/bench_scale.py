@@ -11,27 +11,38 @@ Each figure against its floor in the same run, through the REST API of a running
    vs ``list_files`` of the whole dataset (the floor of any attach); 1,000 files checked
    against ``list_replicas``' choice;
 4. the server's RSS (psutil) idle and at its highest while paging through all 100,000 files
-   and the first 20,000 search results.
+   and the first 20,000 search results;
+5. walking every page of the 100,000-file dataset (1,000 a page, by cursor, with availability)
+   through the REST API of a server that has no index of it yet, and again once it has, vs
+   one ``list_files`` of the whole dataset directly (the floor of any walk); the first page of
+   100 before and after the index is there.
 
 The scale lake is the demo lake plus, registered once by this script (catalogue entries on
 the HTTP RSE, no bytes): the dataset ``scale.100k`` (100,000 files, under a rule, its copy
 counted by Rucio's abacus daemon) and 100 datasets of 1,000 files (``scale.fill_NNN``).
 
-    python benchmarks/bench_scale.py [--home DIR] [--repeat N]
+    python benchmarks/bench_scale.py [--home DIR] [--repeat N] [--only walk]
 
-Writes benchmarks/results/scale.json; benchmarks/README.md carries the table.
+Each server gets a state directory of its own (its file indexes among it), so a run starts
+with none. Writes benchmarks/results/scale.json (``--only walk``: its ``walk`` part only, the
+rest kept from the last run); benchmarks/README.md carries the table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from itertools import islice
+from pathlib import Path
 
 import common
 
@@ -52,11 +63,36 @@ def prepare(home, client) -> dict:
         register_large_dataset(client, f"scale.fill_{i:03d}", 1000, chunk=1000, keep=False)
     fill_s = time.perf_counter() - t
     t = time.perf_counter()
+    inject_rules(home)
+    inject_s = time.perf_counter() - t
+    t = time.perf_counter()
     count_collection_replicas(home)
     count_s = time.perf_counter() - t
+    copies = list(client.list_dataset_replicas("opendata", BIG))
+    # a page's availability comes from the dataset's whole copy, as on a lake whose daemons run
+    assert [c["available_length"] for c in copies] == [BIG_FILES], f"{BIG}'s copy is not counted whole: {copies}"
     dids = sum(1 for _ in client.list_dids("opendata", {"name": "*"}, did_type="all"))
-    print(f"  lake: {dids} DIDs; {BIG} {big_s:.0f} s, fill {fill_s:.0f} s, abacus {count_s:.0f} s", flush=True)
-    return {"dids": dids, "register_100k_s": round(big_s), "register_fill_s": round(fill_s), "abacus_s": round(count_s)}
+    print(
+        f"  lake: {dids} DIDs; {BIG} {big_s:.0f} s, fill {fill_s:.0f} s, rule injection {inject_s:.0f} s, "
+        f"abacus {count_s:.0f} s",
+        flush=True,
+    )
+    return {
+        "dids": dids,
+        "register_100k_s": round(big_s),
+        "register_fill_s": round(fill_s),
+        "inject_s": round(inject_s),
+        "abacus_s": round(count_s),
+    }
+
+
+def inject_rules(home) -> None:
+    """Run Rucio's judge-injector once: Rucio leaves a rule on 10,000 files or more to it (state INJECT),
+    and the lake runs no injector; without it the 100,000-file dataset has no copy Rucio counts."""
+    daemon = Path(sys.executable).with_name("rucio-judge-injector")
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    with open(home.logs / "judge-injector.log", "ab") as out:
+        subprocess.run([str(daemon), "--run-once"], env=env, stdout=out, stderr=out, cwd=home.root, check=True)
 
 
 def timed(fn, repeat):
@@ -170,8 +206,9 @@ def memory(server) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    # every page reads Rucio's stream from its start (it has no offset): all 100,000 files, and
-    # the first 20,000 search results (all 200,000 would read 20 million rows)
+    # all 100,000 files (from the second page on, from the dataset's index on disk), and the first
+    # 20,000 search results (each page reads Rucio's stream from its start: all 200,000 would read
+    # 20 million rows)
     for path, most in (
         (f"dids/opendata/{BIG}/files?limit=1000", None),
         ("search?q=opendata:*&type=all&limit=1000", 20),
@@ -191,8 +228,70 @@ def memory(server) -> dict:
     return out
 
 
+def walk(server, client, repeat) -> dict:
+    """Every page of the 100,000-file dataset by cursor through REST, from a server without its index, then with
+    it, each against one ``list_files`` of all: three rounds, medians."""
+    path = f"dids/opendata/{BIG}/files?limit=1000"
+
+    def first_page():
+        return server.get(f"dids/opendata/{BIG}/files?limit=100")
+
+    first_ms = timed(first_page, repeat)  # a first page builds no index
+
+    def every_page():
+        t = time.perf_counter()
+        names, cursor, pages = [], None, 0
+        while True:
+            page = server.get(path + (f"&cursor={cursor}" if cursor else ""))
+            names += [f["name"] for f in page["items"]]
+            pages += 1
+            cursor = page["next"]
+            if not cursor:
+                return time.perf_counter() - t, names, pages
+
+    rounds = []
+    for _ in range(3):  # each walk against its floor under the same load: the machine is shared
+        shutil.rmtree(server.indexes, ignore_errors=True)  # no index, as on a dataset's first walk
+        built_s, names, pages = every_page()  # the index is built at the second page
+        indexed_s = every_page()[0]
+        t = time.perf_counter()
+        listed = [f["name"] for f in client.list_files("opendata", BIG)]
+        rounds.append((built_s, indexed_s, time.perf_counter() - t))
+        assert len(names) == len(set(names)) == BIG_FILES and set(names) == set(listed), "a walk missed or repeated"
+    built_s, indexed_s, floor_s = (statistics.median(r[i] for r in rounds) for i in range(3))
+    out = {
+        "pages": pages,
+        "walk_first_s": round(built_s, 2),
+        "walk_indexed_s": round(indexed_s, 2),
+        "list_files_all_s": round(floor_s, 2),
+        "first_page_no_index_ms": first_ms,
+        "first_page_indexed_ms": timed(first_page, repeat),
+        "same_order_as_list_files": names == listed,
+        "rounds_s": [[round(x, 2) for x in r] for r in rounds],
+    }
+    out["walk_first_vs_list_files"] = round(built_s / floor_s, 2)
+    out["walk_indexed_vs_list_files"] = round(indexed_s / floor_s, 2)
+    print(f"  walk: {out}", flush=True)
+    return out
+
+
+@contextlib.contextmanager
+def served(home):
+    """``common.served`` with a state (tokens, file indexes) of its own, removed after: platformdirs reads
+    XDG_STATE_HOME, so the server starts with no index and leaves none."""
+    state = tempfile.mkdtemp(prefix="odlake-bench-state-")
+    os.environ["XDG_STATE_HOME"] = state
+    try:
+        with common.served(home) as server:
+            server.indexes = Path(state) / "odlake" / "file-index"
+            yield server
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     parser = common.parser(__doc__.splitlines()[0], "scale.json", repeat=10)
+    parser.add_argument("--only", choices=["walk"], help="measure this part only; keep the others' last figures")
     args = parser.parse_args(argv)
 
     from jupyterlab_odlake.lake import manager
@@ -205,13 +304,18 @@ def main(argv=None) -> int:
     from rucio.client import Client
 
     client = Client()
-    results = {"machine": common.machine(), "lake": prepare(home, client)}
-    with common.served(home) as server:
+    results = json.loads(Path(args.out).read_text()) if args.only and Path(args.out).exists() else {}
+    results.update(machine=common.machine(), lake=prepare(home, client))
+    if not args.only:
+        with served(home) as server:
+            server.get("instances")
+            results["memory"] = memory(server)  # first, from a server that has done nothing else
+            results["search"] = search(server, client, args.repeat)
+            results["files"] = files(server, client, args.repeat)
+            results["attach"] = attach(server, client)
+    with served(home) as server:  # a server with no index of the dataset yet
         server.get("instances")
-        results["memory"] = memory(server)  # first, from a server that has done nothing else
-        results["search"] = search(server, client, args.repeat)
-        results["files"] = files(server, client, args.repeat)
-        results["attach"] = attach(server, client)
+        results["walk"] = walk(server, client, args.repeat)
     common.write(args.out, results)
     return 0
 

@@ -101,6 +101,18 @@ def rows():
             f"| server RSS paging all 100,000 files and 20,000 search results | +{me['growth_mb']} MB "
             f"(idle {me['idle_mb']} MB, peak {me['peak_mb']} MB) | | | ≤ +50 MB |"
         )
+    walk = scale and scale.get("walk")
+    if walk:
+        out.append(
+            f"| 100,000-file dataset: every page of 1,000 by cursor through REST, with availability (index built "
+            f"on the way / there already) | {walk['walk_first_s']} / {walk['walk_indexed_s']} s | one `list_files` "
+            f"of all, rucio-clients direct, {walk['list_files_all_s']} s | {walk['walk_first_vs_list_files']}× / "
+            f"{walk['walk_indexed_vs_list_files']}× | ≤ 3× |"
+        )
+        out.append(
+            f"| 100,000-file dataset: first page of 100 with availability, before / after its index | "
+            f"{walk['first_page_no_index_ms']} / {walk['first_page_indexed_ms']} ms | | | as fast as without an index |"
+        )
     load = result("load.json")
     if load:
         steady, direct = load["steady"]["rest"], load["steady"]["direct"]

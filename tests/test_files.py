@@ -53,7 +53,8 @@ async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
                 return names, totals
 
     names, totals = await all_pages(500)
-    assert totals == [None, None, None, None, PAGING_FILES]  # "500+" until the stream's end was read
+    # "500+" on the first page, read from the stream; the others come from the closed dataset's index
+    assert totals == [None, PAGING_FILES, PAGING_FILES, PAGING_FILES, PAGING_FILES]
     assert len(set(names)) == len(names) == PAGING_FILES
     assert (await all_pages(700))[0] == names  # Rucio's order, stable from one listing to the next
     # a scrolled list jumps: any page by its offset
@@ -63,6 +64,35 @@ async def test_files_of_a_2000_file_dataset_come_in_pages(api, paging_dataset):
     assert status == 200 and page["items"][0]["name"] == names[2000] and "available" not in page["items"][0]
     status, _body = await api("dids", "opendata", paging_dataset, "files", offset="-1")
     assert status == 400
+
+
+async def test_every_page_of_a_closed_dataset_in_rucios_order_from_one_read_of_its_stream(
+    api, paging_dataset, rucio_client, monkeypatch
+):
+    from jupyterlab_odlake.core.rucio.instance import Instance
+
+    reads = []  # rows read from each list_files stream
+    listed = Instance._listed_files
+
+    def counted(self, did):
+        reads.append(0)
+        for f in listed(self, did):
+            reads[-1] += 1
+            yield f
+
+    monkeypatch.setattr(Instance, "_listed_files", counted)
+    assert rucio_client.get_did("opendata", paging_dataset)["open"] is False
+    names, cursor, pages = [], None, 0
+    while True:
+        status, page = await api("dids", "opendata", paging_dataset, "files", limit="300", cursor=cursor)
+        assert status == 200, page
+        assert all(f["available"] and f["rses"] == [HTTP_RSE] for f in page["items"])
+        names, cursor, pages = names + [f["name"] for f in page["items"]], page["next"], pages + 1
+        if not cursor:
+            break
+    assert pages == 7 and page["total"] == PAGING_FILES
+    assert names == [f["name"] for f in rucio_client.list_files("opendata", paging_dataset)]  # each once, in order
+    assert reads == [301, PAGING_FILES]  # the first page as before, then one read of all into the index
 
 
 async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(api, lake, rucio_client, tmp_path):

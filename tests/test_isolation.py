@@ -1,5 +1,5 @@
 """On a shared machine, another local user reaches none of a user's lake or odlake state:
-not the lake's database, nor its credentials, nor the user's Rucio tokens or cached files."""
+not the lake's database, nor its credentials, nor the user's Rucio tokens, file indexes or cached files."""
 
 import json
 import os
@@ -44,9 +44,9 @@ def tcp(port):
 attempt("database socket", lambda: unix(args["socket"]))
 attempt("Rucio's cache", lambda: unix(args["memcached"]))
 attempt("database over TCP", lambda: tcp(args["port"]))
-for name in ("rucio.cfg", "password file", "cached file"):
+for name in ("rucio.cfg", "password file", "cached file", "file index"):
     attempt(name, lambda p=args[name]: open(p).read())
-for name in ("token directory", "cache"):
+for name in ("token directory", "cache", "file index directory"):
     attempt(name, lambda p=args[name]: os.listdir(p))
 print(json.dumps(found))
 """
@@ -68,6 +68,9 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
     while (record := service.transfer("download", record.id)).active and time.monotonic() < deadline:
         time.sleep(0.05)
     assert record.state == "done", record
+    dataset = DID("opendata", "GamGam.Data")
+    service.files(dataset, 1, offset=1)  # a page past the first: the closed dataset's index is built
+    index = service._instance().file_index
     service.close()
     [cached] = record.paths
     targets = {
@@ -79,6 +82,8 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
         "cached file": cached,
         "token directory": str(user_dir / "state" / "tokens" / "demo"),
         "cache": str(user_dir / "cache"),
+        "file index": str(index.path(dataset)),
+        "file index directory": str(index.directory),
     }
     assert all(os.path.exists(p) for k, p in targets.items() if k != "port"), targets
     probe = subprocess.run(
@@ -109,4 +114,6 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
         "cached file": "PermissionError",
         "token directory": "PermissionError",
         "cache": "PermissionError",
+        "file index": "PermissionError",
+        "file index directory": "PermissionError",
     }

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from jupyterlab_odlake.core.errors import InvalidRequest
-from jupyterlab_odlake.core.rucio.paging import MAX_PAGE, Cursors, Position, stream_page
+from jupyterlab_odlake.core.rucio.paging import MAX_PAGE, Cursors, Position, rows_page, stream_page
 
 
 class Rows:
@@ -101,3 +101,53 @@ def test_foreign_forged_and_expired_cursors_are_refused():
         with pytest.raises(InvalidRequest, match=reason):
             stream_page("k", [Rows(range(10))], str, 4, cursor, cursors)
     assert stream_page("k", [Rows(range(10))], str, 4, good, cursors).items == [4, 5, 6, 7]
+
+
+class Held:
+    """A listing held whole, read by position, counting the rows read."""
+
+    def __init__(self, rows):
+        self.rows, self.read = list(rows), 0
+
+    def __call__(self, start, count):
+        found = self.rows[start : start + count]
+        self.read += len(found)
+        return found
+
+
+def test_pages_by_row_are_the_stream_pages_and_read_only_their_rows():
+    rows = [f"n{i:04}" for i in range(2345)]
+    cursors, held = Cursors(), Held(rows)
+    cursor, by_row = None, []
+    while True:
+        page = rows_page("k", held, len(rows), str, 100, cursor, cursors)
+        by_row += page.items
+        assert page.total == len(rows)
+        cursor = page.next
+        if cursor is None:
+            break
+    assert by_row == [i for p in walk([Rows(rows)], 100, cursors) for i in p.items] == rows
+    assert held.read == len(rows) + 23  # each page its own rows, and the anchor row before it
+    page = rows_page("k", held, len(rows), str, 10, None, cursors, offset=2340)
+    assert page.items == rows[2340:] and page.next is None
+
+
+def test_a_cursor_goes_from_the_stream_to_rows_and_back():
+    rows = [f"n{i:04}" for i in range(50)]
+    cursors = Cursors()
+    first = stream_page("k", [Rows(rows)], str, 10, None, cursors)
+    second = rows_page("k", Held(rows), len(rows), str, 10, first.next, cursors)
+    third = stream_page("k", [Rows(rows)], str, 10, second.next, cursors)
+    assert first.items + second.items + third.items == rows[:30]
+
+
+def test_rows_moved_before_a_cursor_are_found_by_its_anchor_in_rows_too():
+    rows = [f"n{i:03}" for i in range(0, 40, 2)]
+    cursors = Cursors()
+    first = rows_page("k", Held(rows), len(rows), str, 5, None, cursors)
+    grown = sorted([*rows, "n001", "n003"])
+    assert rows_page("k", Held(grown), len(grown), str, 5, first.next, cursors).items == rows[5:10]
+    shrunk = [r for r in rows if r != "n002"]
+    assert rows_page("k", Held(shrunk), len(shrunk), str, 5, first.next, cursors).items == rows[5:10]
+    with pytest.raises(InvalidRequest, match="another listing"):
+        rows_page("other", Held(rows), len(rows), str, 5, first.next, cursors)

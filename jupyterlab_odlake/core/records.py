@@ -75,7 +75,7 @@ class FileEntry:
         return f"{self.scope}:{self.name}"
 
     def to_json(self) -> JSON:
-        data = {"did": self.did, **asdict(self)}
+        data = {"did": self.did, **_shallow(self)}  # no deep copy: a page holds up to 1,000 of these
         return {k: v for k, v in data.items() if v is not None or k in ("bytes", "adler32")}
 
     @classmethod

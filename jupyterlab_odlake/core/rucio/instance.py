@@ -26,6 +26,7 @@ from . import catalog as _catalog
 from . import rules as _rules
 from . import search as _search
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
+from .file_index import FileIndex
 from .locations import STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
@@ -46,6 +47,7 @@ class Instance:
         self.connection = Connection(config, token_dir)
         self.metadata = Metadata(self.connection)
         self._cursors = Cursors()
+        self.file_index = FileIndex.beside(token_dir, (config.rucio_host, config.vo or ""))
         self._rse_infos: dict[str, tuple[float, dict[str, Any]]] = {}
         self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
@@ -120,7 +122,8 @@ class Instance:
         reading: Mode | None = None,
         schemes: Sequence[str] = (),
     ) -> Page[FileEntry]:
-        """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end.
+        """A page of the files of ``did`` in Rucio's order, read from the start of its stream up to the page's end,
+        or from the index of a closed dataset (``file_index``), by row.
 
         Rucio's ``list_files`` has no order of its own (nor an offset); a listing keeps the order
         its stream gives. With ``availability``: which RSEs hold each file, for this page only.
@@ -128,12 +131,17 @@ class Instance:
         """
 
         key = listing_key("files", str(did))
-        page = stream_page(
-            key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+        page = self.file_index.page(
+            self.connection, did, key, limit, cursor, self._cursors, offset, lambda: self._listed_files(did)
         )
+        length = page.total if page is not None else None  # from the dataset's record, read for this page
+        if page is None:  # open, not a dataset, or a first look: read from the stream
+            page = stream_page(
+                key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+            )
         if not (page.items and (availability or reading)):
             return page
-        complete = self.complete_copies(did)
+        complete = self.complete_copies(did, length)
         replicas: dict[tuple[str, str], dict[str, Any]] | None = None
         if complete is not None:  # every copy whole: each file is on each of them, no call per file
             items = [replace(f, rses=complete, available=True) for f in page.items]
@@ -158,19 +166,20 @@ class Instance:
         listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
         return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
 
-    def complete_copies(self, did: DID) -> list[str] | None:
+    def complete_copies(self, did: DID, length: int | None = None) -> list[str] | None:
         """The RSEs of the dataset ``did``'s copies, when Rucio knows of some and every one is complete.
 
         From Rucio's count of each dataset copy (``list_dataset_replicas``, kept by its abacus
-        daemon) against the dataset's length now. None, for a question to ask file by file: a
-        partial copy somewhere, no copy counted (not counted yet, a container, a file).
+        daemon) against the dataset's length now (``length``, when read already). None, for a
+        question to ask file by file: a partial copy somewhere, no copy counted (not counted
+        yet, a container, a file).
         """
         copies: list[dict[str, Any]] = self.connection.call(
             lambda c: list(c.list_dataset_replicas(did.scope, did.name)), f"listing the copies of {did}"
         )
         if not copies:
             return None
-        length = self._length(did)
+        length = self._length(did) if length is None else length
         whole = [
             c["rse"] for c in copies if length and c.get("available_length") == length and is_available(c["state"])
         ]

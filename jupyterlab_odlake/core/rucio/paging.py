@@ -6,6 +6,10 @@ rows up to the page's end, never that of the whole listing, and nothing of it is
 the server. The cursor says where the next page starts (which stream, how many rows in,
 and the last row's key, found again should rows have been added or removed before it);
 it is signed, so only cursors this server gave out are read, and it expires.
+
+A listing held whole and addressed by row (``rows_page``: a closed dataset's files, see
+``file_index``) gives the same cursors: a page from it costs only its own rows, and either
+way takes the other's cursor.
 """
 
 from __future__ import annotations
@@ -139,3 +143,50 @@ def stream_page(
         return Page(items, None, cursors.encode(listing, Position(part, 0, at.before + len(items))))
     from_start = at.part == 0 and not at.anchor  # every stream was read from its first row: an exact count
     return Page(items, ended_rows if from_start else at.before + len(items), None)
+
+
+# A listing held whole: called with where to start and how many rows, it gives them in its order.
+Rows = Callable[[int, int], Sequence[T]]
+
+
+def rows_page(
+    listing: str,
+    rows: Rows[T],
+    length: int,
+    key: Callable[[T], str],
+    limit: int,
+    cursor: str | None,
+    cursors: Cursors,
+    offset: int = 0,
+) -> Page[T]:
+    """The page of ``limit`` rows at ``cursor`` (or ``offset``) of a listing of ``length`` rows read by position.
+
+    A page reads its own rows (after a cursor, also up to ``limit`` rows either side, where its
+    anchor is looked for, as ``stream_page`` does), never the rows before it; ``total`` is known
+    on every page. The cursors are ``stream_page``'s: a listing paged one way goes on the other.
+    """
+    check_limit(limit)
+    if offset < 0:
+        raise InvalidRequest("offset must not be negative.")
+    at = cursors.decode(cursor, listing) if cursor else Position(0, offset, offset)
+    if at.part:  # a listing held whole is one stream; stream_page gives no later part for one
+        raise InvalidRequest("The paging cursor belongs to another listing; start again without it.")
+    start, items = at.offset, None
+    if at.anchor and start > 0:  # the anchor where it was (the listing unchanged): the page follows it
+        after = list(rows(start - 1, limit + 1))
+        if after and key(after[0]) == at.anchor:
+            items = after[1:]
+    if at.anchor and items is None:
+        first = max(0, start - limit)
+        window = list(rows(first, start + 2 * limit - first))
+        keys = [key(r) for r in window]
+        if at.anchor in keys:
+            start = first + keys.index(at.anchor) + 1
+        if start + limit <= first + len(window) or first + len(window) >= length:
+            items = window[start - first : start - first + limit]
+    if items is None:
+        items = list(rows(start, limit))
+    end = start + len(items)
+    more = end < length
+    anchor = key(items[-1]) if items else at.anchor
+    return Page(items, length, cursors.encode(listing, Position(0, end, end, anchor)) if more else None)
