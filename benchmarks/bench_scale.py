@@ -21,7 +21,7 @@ The scale lake is the demo lake plus, registered once by this script (catalogue 
 the HTTP RSE, no bytes): the dataset ``scale.100k`` (100,000 files, under a rule, its copy
 counted by Rucio's abacus daemon) and 100 datasets of 1,000 files (``scale.fill_NNN``).
 
-    python benchmarks/bench_scale.py [--home DIR] [--repeat N] [--only walk]
+    python benchmarks/bench_scale.py [--home DIR] [--repeat N] [--only walk|attach]
 
 Each server gets a state directory of its own (its file indexes among it), so a run starts
 with none. Writes benchmarks/results/scale.json (``--only walk``: its ``walk`` part only, the
@@ -291,7 +291,9 @@ def served(home):
 
 def main(argv=None) -> int:
     parser = common.parser(__doc__.splitlines()[0], "scale.json", repeat=10)
-    parser.add_argument("--only", choices=["walk"], help="measure this part only; keep the others' last figures")
+    parser.add_argument(
+        "--only", choices=["walk", "attach"], help="measure this part only; keep the others' last figures"
+    )
     args = parser.parse_args(argv)
 
     from jupyterlab_odlake.lake import manager
@@ -313,9 +315,14 @@ def main(argv=None) -> int:
             results["search"] = search(server, client, args.repeat)
             results["files"] = files(server, client, args.repeat)
             results["attach"] = attach(server, client)
-    with served(home) as server:  # a server with no index of the dataset yet
-        server.get("instances")
-        results["walk"] = walk(server, client, args.repeat)
+    if args.only == "attach":
+        with served(home) as server:
+            server.get("instances")
+            results["attach"] = attach(server, client)
+    if args.only in (None, "walk"):
+        with served(home) as server:  # a server with no index of the dataset yet
+            server.get("instances")
+            results["walk"] = walk(server, client, args.repeat)
     common.write(args.out, results)
     return 0
 
