@@ -91,3 +91,25 @@ def test_a_scheme_preference_is_read_from_words(value, expected):
 def test_a_scheme_odlake_cannot_read_is_refused():
     with pytest.raises(InvalidRequest, match=r"gsiftp.*root, https, davs, http"):
         check_schemes("gsiftp,root")
+
+
+URLS = [
+    "root://127.0.0.1:1094//opendata/a.root",
+    "root://xrootd.example.org//store/a.root",
+    "https://storage.example.org/data/a.root",
+    "http://127.0.0.1:8080/opendata/a.root?x=1",
+    "davs://[::1]:2880/a.root",
+    "HTTPS://Storage.Example.org:8443",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_endpoint_and_scheme_of_a_replica_are_what_urlparse_says(url):
+    from urllib.parse import urlparse
+
+    from jupyterlab_odlake.core.rucio.probe import DEFAULT_PORTS, endpoint
+
+    parsed = urlparse(url)
+    assert endpoint(url) == f"{parsed.hostname}:{parsed.port or DEFAULT_PORTS.get(parsed.scheme, 0)}"
+    [found] = alternatives({"pfns": {url: {"rse": "R", "priority": 1}}, "states": {"R": "A"}}, lambda r, p: None, [parsed.scheme])
+    assert found.scheme == parsed.scheme

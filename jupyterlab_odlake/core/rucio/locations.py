@@ -49,7 +49,7 @@ def alternatives(
     for pfn, info in (replica.get("pfns") or {}).items():
         rse = info.get("rse")
         available = is_available(states.get(rse, "AVAILABLE"))
-        scheme = urlparse(pfn).scheme
+        scheme = pfn[: pfn.index("://")].lower() if "://" in pfn else ""  # as urlparse says, without it: asked of every replica
         local = mounted_path(rse, pfn)
         if local:
             found.append(Alternative("mounted", local, rse, scheme, available))

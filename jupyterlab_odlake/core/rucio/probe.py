@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from urllib.parse import urlparse
 
 DEFAULT_PORTS = {"root": 1094, "http": 80, "https": 443, "davs": 443}
@@ -18,7 +19,15 @@ PROBE_SECONDS = 2.0
 
 def endpoint(url: str) -> str:
     """``host:port`` of a URL, with the scheme's default port."""
-    parsed = urlparse(url)
+    start = url.find("://")
+    end = url.find("/", start + 3) if start >= 0 else -1
+    # an attach asks this of every replica (100,000 for a big dataset), of a few storages: parse each origin once
+    return _endpoint_of_origin(url[:end] if end >= 0 else url)
+
+
+@lru_cache(maxsize=1024)
+def _endpoint_of_origin(origin: str) -> str:
+    parsed = urlparse(origin)
     return f"{parsed.hostname}:{parsed.port or DEFAULT_PORTS.get(parsed.scheme, 0)}"
 
 
