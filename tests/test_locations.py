@@ -111,5 +111,7 @@ def test_the_endpoint_and_scheme_of_a_replica_are_what_urlparse_says(url):
 
     parsed = urlparse(url)
     assert endpoint(url) == f"{parsed.hostname}:{parsed.port or DEFAULT_PORTS.get(parsed.scheme, 0)}"
-    [found] = alternatives({"pfns": {url: {"rse": "R", "priority": 1}}, "states": {"R": "A"}}, lambda r, p: None, [parsed.scheme])
+    [found] = alternatives(
+        {"pfns": {url: {"rse": "R", "priority": 1}}, "states": {"R": "A"}}, lambda r, p: None, [parsed.scheme]
+    )
     assert found.scheme == parsed.scheme

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from ..errors import InvalidRequest, quoted
 from ..records import Alternative, FileEntry, Location, LocationKind, Mode
@@ -49,7 +48,9 @@ def alternatives(
     for pfn, info in (replica.get("pfns") or {}).items():
         rse = info.get("rse")
         available = is_available(states.get(rse, "AVAILABLE"))
-        scheme = pfn[: pfn.index("://")].lower() if "://" in pfn else ""  # as urlparse says, without it: asked of every replica
+        scheme = (
+            pfn[: pfn.index("://")].lower() if "://" in pfn else ""
+        )  # as urlparse says, without it: asked of every replica
         local = mounted_path(rse, pfn)
         if local:
             found.append(Alternative("mounted", local, rse, scheme, available))
