@@ -270,6 +270,8 @@ ERRORS = [
     (("dids", "opendata", "GamGam.MC", "replicas"), "GET", None, {"scheme": "gsiftp"}, 400, "'gsiftp' is not one"),
     (("dids", "opendata", "GamGam.MC", "attach"), "POST", {"mode": "fast"}, {}, 400, "mode: 'fast' is not valid"),
     (("dids", "opendata", "GamGam.MC", "attach"), "POST", b"[1,", {}, 400, "not JSON"),
+    (("downloads",), "POST", b"[" * 5000, {}, 400, "nests deeper than 32"),
+    (("downloads",), "POST", b'{"did": "' + b"x" * 1_000_001 + b'"}', {}, 400, "larger than 1,000,000 bytes"),
     (("dids", "opendata", "missing.ds", "attach"), "POST", {}, {}, 404, "no DID"),
     (("search",), "GET", None, {"instance": "elsewhere"}, 404, "no Rucio instance 'elsewhere'"),
     (("downloads",), "POST", {"did": "no-scope"}, {}, 400, "scope:name"),
@@ -300,3 +302,19 @@ async def test_bad_input_and_failures_are_said_in_the_error_shape(
 ):
     answered, answer = await api(*parts, method=method, body=body, **query)
     assert answered == status and text in answer["message"], answer
+
+
+@pytest.mark.parametrize(
+    ("body", "deeper"),
+    [
+        (b"[" * 5000, True),
+        (b'{"a": [[[1]]], "b": {"c": {}}}', False),
+        (b'{"paths": ["' + b"[" * 40 + b'", "x\\"' + b"{" * 40 + b'"]}', False),  # brackets in strings
+        (b'{"a": "\\\\"' + b"[" * 40 + b"}", True),  # an escaped backslash does not hide the quote after it
+        (b"[[[]]]" * 100, False),
+    ],
+)
+def test_a_body_nested_deeper_than_any_route_takes_is_told_before_it_is_parsed(body, deeper):
+    from jupyterlab_odlake.server.handlers import MAX_NESTING, _nests_deeper
+
+    assert _nests_deeper(body, MAX_NESTING) is deeper

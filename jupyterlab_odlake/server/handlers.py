@@ -43,6 +43,35 @@ STATUS: dict[type[OdlakeError], int] = {
 }
 
 
+MAX_BODY = 1_000_000  # bytes: the largest body (an upload of many paths) is a few kB
+MAX_NESTING = 32  # brackets inside brackets: the deepest body the API describes has 3
+
+
+def _nests_deeper(raw: bytes, most: int) -> bool:
+    """Do the brackets of a JSON text (outside its strings) nest deeper than ``most``?"""
+    if raw.count(b"[") + raw.count(b"{") <= most:  # the common case, answered without a scan
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:  # brackets in a string do not nest; a quote ends it unless a backslash escapes it
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+            continue
+        if byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > most:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
 def status_of(error: OdlakeError) -> int:
     return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
 
@@ -88,9 +117,14 @@ class OdlakeHandler(APIHandler):
     # -- parsing a request, once, here ------------------------------------------------------
     def body(self) -> dict[str, Any]:
         """The request's JSON body, checked against the route's request body in openapi.yaml."""
+        raw = self.request.body or b"{}"
+        if len(raw) > MAX_BODY:
+            raise InvalidRequest(f"The request body is larger than {MAX_BODY:,} bytes; no route takes so much.")
+        if _nests_deeper(raw, MAX_NESTING):  # refused before the parser recurses into thousands of brackets
+            raise InvalidRequest(f"The request body is not JSON odlake reads: it nests deeper than {MAX_NESTING}.")
         try:
-            data = json.loads(self.request.body or b"{}")
-        except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             raise InvalidRequest("The request body is not JSON.") from None
         if not isinstance(data, dict):
             raise InvalidRequest("The request body must be a JSON object.")
