@@ -442,25 +442,45 @@ def test_a_job_ends_in_a_state_whatever_its_work_does():
 
 def test_counters_change_only_under_the_jobs_lock():
     """Transfer threads count bytes at once; each change waits for the job's lock, as ``record()`` does,
-    so no count is lost and no record is read half-changed."""
+    so no count is lost and no record is read half-changed — the state and the file in flight too."""
     job = Job("download", "demo", "opendata:x")
-    job.plan(1, 10)
-    changes = [lambda: job.moved(3), lambda: job.file_done(7, "/c/x", 0), lambda: job.fail("broke off")]
+    job.plan(2, 10)
+    changes = [
+        lambda: job.moved(3),
+        lambda: job.file_done(7, "/c/x", 1, transferred=True),
+        lambda: job.fail("broke off", "storage-unreachable"),
+        job.begin,
+        lambda: job.at("x.root"),
+    ]
     with job._lock:
         threads = [threading.Thread(target=change) for change in changes]
         for t in threads:
             t.start()
         threading.Event().wait(0.2)
-        assert (job.bytes_done, job.files_done, job.errors) == (0, 0, [])  # all three wait for the lock
+        before = (job.bytes_done, job.files_done, job.errors, job.error, job.state, job.current)
+        assert before == (0, 0, [], None, "resolving", None)  # every change waits for the lock
     for t in threads:
         t.join(5)
-    assert (job.bytes_moved, job.bytes_done, job.files_done, job.paths, job.errors) == (
+    assert (job.bytes_moved, job.bytes_done, job.files_done, job.transfers, job.state, job.current) == (
         3,
         10,
         1,
-        ["/c/x"],
-        ["broke off"],
+        1,
+        "running",
+        "x.root",
     )
+    assert (job.errors, job.error) == (["broke off"], "storage-unreachable")
+    job.end("failed")
+    record = job.record()
+    assert (record.state, record.current, record.paths) == ("failed", None, ("/c/x",))
+
+
+def test_a_downloads_paths_keep_the_order_of_its_files_whichever_ends_first():
+    job = Job("download", "demo", "opendata:x")
+    job.plan(3, 3)
+    for index in (2, 0, 1):
+        job.file_done(1, f"/c/{index}", index)
+    assert job.record().paths == ("/c/0", "/c/1", "/c/2")
 
 
 def test_the_rate_is_of_bytes_moved_not_of_files_found_in_place():
@@ -562,6 +582,19 @@ def test_an_unknown_transfer_is_not_found(tmp_path):
     service = LakeService([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
     with pytest.raises(NotFound, match="no download 'nope'"):
         service.transfer("download", "nope")
+    service.close()
+
+
+def test_an_unknown_mode_is_refused_in_process_before_rucio_is_asked(tmp_path, monkeypatch):
+    from jupyterlab_odlake.kernel import api, backends
+
+    config = InstanceConfig.from_dict(
+        {"name": "down", "rucio_host": "http://127.0.0.1:9", "auth_host": "http://127.0.0.1:9"}
+    )
+    service = LakeService([config], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")
+    monkeypatch.setattr(backends, "current", lambda: service)
+    with pytest.raises(InvalidRequest, match="mode must be one of stream, download, mounted, auto"):
+        api.attach("opendata:GamGam.Data", mode="fast")  # an unreachable Rucio would say Unreachable
     service.close()
 
 

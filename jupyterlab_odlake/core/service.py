@@ -260,7 +260,7 @@ class LakeService:
     ) -> Attachment:
         rucio = self._instance(instance)
         mode = mode or rucio.default_mode
-        if mode not in MODES:
+        if mode not in MODES:  # the one check of a mode: the kernel's in-process path and REST alike
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
         files = rucio.locations(did, mode, self.cache if mode == "download" else None, schemes, rse)
         if not files:

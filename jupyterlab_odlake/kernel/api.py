@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.did import DID
-from ..core.errors import InvalidRequest, StorageError, error_of, quoted
-from ..core.records import MODES, DIDInfo, FileEntry, Mode, Rule, TransferRecord
+from ..core.errors import StorageError, error_of
+from ..core.records import DIDInfo, FileEntry, Mode, Rule, TransferRecord
 from ..core.rucio.locations import check_schemes
 from ..core.service import Service
 from ..core.transfers.jobs import Progress, follow
@@ -44,8 +44,6 @@ def attach(
     with a replication rule of your account (the error names it). ``options`` go to every uproot call.
     """
     did = did if isinstance(did, DID) else DID.parse(did)  # a malformed DID stops here, before Rucio is asked
-    if mode is not None and mode not in MODES:
-        raise InvalidRequest(f"mode '{quoted(mode)}' is not one of {', '.join(MODES)}.")
     schemes = check_schemes(scheme)  # a scheme odlake cannot read stops here too
     service = backends.current()
     attachment = service.attach(did, mode, schemes, rse, instance)

@@ -36,7 +36,7 @@ def start(
     there = check(connection, paths, dataset, rse)
     job = Job("upload", connection.config.name, str(dataset), rse=rse)
     job.plan(len(paths), sum(p.stat().st_size for p in paths))
-    job.state = "running"
+    job.begin()
     return jobs.start(job, lambda job: send(connection, list(paths), dataset, metadata, job, there))
 
 
@@ -55,7 +55,7 @@ def send(
         for p in paths:
             if job.cancelled.is_set():
                 break
-            job.current = p.name
+            job.at(p.name)
             size = p.stat().st_size
             if p.name in there:  # Rucio's upload skips a registered file, and then says "no files uploaded"
                 _attach_again(connection, p.name, dataset, job.rse or "")
@@ -65,7 +65,7 @@ def send(
                 job.moved(size)
                 job.file_done()
     finally:
-        job.current = None
+        job.at(None)
         if job.files_done and metadata:  # a dataset with files is found by its metadata, also when cut short
             connection.call(
                 lambda c: c.set_metadata_bulk(dataset.scope, dataset.name, metadata), f"describing {dataset}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -70,9 +69,7 @@ class Downloads:
                 t.subscribers.discard(job.id)
                 if not t.subscribers:
                     t.cancelled.set()
-        with job._lock:  # a cancelled download says so at once; its transfers stop on their own
-            job.state = "cancelled"
-            job.finished = time.time()
+        job.end("cancelled")  # a cancelled download says so at once; its transfers stop on their own
 
     def _run(self, batches: Iterable[list[Location]], job: Job) -> None:
         # the files are queued as Rucio lists them: a big dataset's first transfers start at once,
@@ -81,7 +78,7 @@ class Downloads:
         for batch in batches:
             if job.cancelled.is_set():
                 return
-            job.state = "running"
+            job.begin()
             first = job.files_total
             job.plan(len(batch), sum(f.bytes or 0 for f in batch))
             waits += [(first + i, f, self._share(f, job)) for i, f in enumerate(batch)]
@@ -96,10 +93,7 @@ class Downloads:
                 job.fail(e.message)
                 continue
             moved_here = transferred and started_here  # its bytes were counted as they came
-            job.file_done(0 if moved_here else f.bytes or 0, str(path), i)
-            if moved_here:
-                with job._lock:
-                    job.transfers += 1
+            job.file_done(0 if moved_here else f.bytes or 0, str(path), i, transferred=moved_here)
 
     def _share(self, f: Location, job: Job) -> tuple[_Transfer, bool]:
         key = (f.scope, f.name)

@@ -45,7 +45,7 @@ class Job:
     current: str | None = None
     errors: list[str] = field(default_factory=list)
     error: str | None = None  # the code of the error that ended the job
-    paths: list[str | None] = field(default_factory=list)
+    paths: dict[int, str] = field(default_factory=dict)  # where each file of the plan is, by its place
     uploaded: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     finished: float | None = None
@@ -61,7 +61,17 @@ class Job:
         with self._lock:
             self.files_total += files
             self.bytes_total += nbytes
-            self.paths += [None] * files if self.kind == "download" else []
+
+    def begin(self) -> None:
+        """The job's transfers start (it was resolving what to move)."""
+        with self._lock:
+            if self.state == "resolving":
+                self.state = "running"
+
+    def at(self, name: str | None) -> None:
+        """The file in flight (uploads, one after another); None between files."""
+        with self._lock:
+            self.current = name
 
     def moved(self, nbytes: int) -> None:
         """Bytes that went over the network (called from transfer threads, many at once)."""
@@ -69,17 +79,31 @@ class Job:
             self.bytes_moved += nbytes
             self.bytes_done += nbytes
 
-    def file_done(self, nbytes_in_place: int = 0, path: str | None = None, index: int | None = None) -> None:
-        """One file is whole where it belongs; ``nbytes_in_place``: its bytes that no transfer counted."""
+    def file_done(
+        self, nbytes_in_place: int = 0, path: str | None = None, index: int | None = None, transferred: bool = False
+    ) -> None:
+        """One file is whole where it belongs; ``nbytes_in_place``: its bytes that no transfer counted;
+        ``transferred``: this job moved it (not found in place, nor moved for another job)."""
         with self._lock:
             self.files_done += 1
             self.bytes_done += nbytes_in_place
+            self.transfers += transferred
             if path is not None and index is not None:
                 self.paths[index] = path
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, code: str | None = None) -> None:
+        """An error on the way; ``code``: the code of the error that ends the job."""
         with self._lock:
             self.errors.append(message)
+            if code is not None:
+                self.error = code
+
+    def end(self, state: TransferState) -> None:
+        """The job is over, in ``state``; a job ended already (cancelled at once) keeps its end time."""
+        with self._lock:
+            self.state = state
+            self.current = None
+            self.finished = self.finished or time.time()
 
     def record(self) -> TransferRecord:
         with self._lock:
@@ -103,7 +127,7 @@ class Job:
                 rse=self.rse,
                 current=self.current,
                 transfers=self.transfers,
-                paths=tuple(p for p in self.paths if p),
+                paths=tuple(self.paths[i] for i in sorted(self.paths)),
                 uploaded=tuple(self.uploaded),
             )
 
@@ -182,8 +206,7 @@ class Jobs:
             work(job)
             final: TransferState = "failed" if job.errors else "done"
         except OdlakeError as e:
-            job.fail(e.message)
-            job.error = e.code
+            job.fail(e.message, e.code)
             final = "failed"
         except Exception as e:  # noqa: BLE001 - a job must end in a state; the log gets the traceback
             _log.exception("%s %s of %s failed", job.kind, job.id, job.did)
@@ -191,10 +214,7 @@ class Jobs:
             final = "failed"
         if job.cancelled.is_set() and (job.kind == "download" or job.files_done < job.files_total):
             final = "cancelled"
-        with job._lock:
-            job.state = final
-            job.current = None
-            job.finished = job.finished or time.time()
+        job.end(final)
 
     def shutdown(self) -> None:
         """Cancel what runs and stop the threads (the server is stopping)."""
