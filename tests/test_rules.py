@@ -9,7 +9,8 @@ import pytest
 from test_upload import user_instance
 
 from jupyterlab_odlake.core import DID
-from jupyterlab_odlake.core.errors import AccessDenied
+from jupyterlab_odlake.core.errors import AccessDenied, InvalidRequest, NotFound
+from jupyterlab_odlake.core.rucio.rules import MAX_LIFETIME_DAYS, checked_id, lifetime_seconds
 from jupyterlab_odlake.lake.home import USERDISK_RSE
 
 
@@ -89,6 +90,40 @@ def test_a_user_sees_only_their_own_rules_and_is_told_who_may_delete_them(lake, 
             rita.delete_rule(rule_id)
         assert rucio_client.get_replication_rule(rule_id)["expires_at"] is None
     rucio_client.delete_replication_rule(mine.id)  # as the lake's administrator
+    # a rule that does not exist is "no such rule" to her too, not Rucio's refusal to let her delete
+    with pytest.raises(NotFound, match="no such rule"):
+        rita.delete_rule("0" * 32)
+
+
+@pytest.mark.parametrize("days", [float("nan"), float("inf"), 1e308, 1e309, 10**30, 2**63, 0, -1, True, "3"])
+def test_a_lifetime_rucio_could_not_keep_is_refused_in_a_sentence(days):
+    with pytest.raises(InvalidRequest, match="A lifetime is"):
+        lifetime_seconds(days)
+
+
+def test_a_lifetime_is_counted_in_rucios_seconds():
+    assert (lifetime_seconds(None), lifetime_seconds(1), lifetime_seconds(0.5)) == (None, 86400, 43200)
+    assert lifetime_seconds(MAX_LIFETIME_DAYS) == MAX_LIFETIME_DAYS * 86400
+
+
+@pytest.mark.parametrize("rule_id", ["", "3f2a", "../x", "0" * 33, "g" * 32, "'; drop", "0" * 31 + "\0"])
+def test_a_malformed_rule_id_is_refused_before_rucio_is_asked(rule_id):
+    with pytest.raises(InvalidRequest, match="is not a rule id"):
+        checked_id(rule_id)
+
+
+async def test_rucio_is_never_asked_for_an_impossible_rule_and_an_unknown_one_is_not_found(api, lake):
+    for days in ("NaN", "Infinity", "1e309", "1e308", str(10**30)):
+        status, answer = await api(
+            "rules",
+            method="POST",
+            body=f'{{"did": "opendata:GamGam.MC", "rse_expression": "ODLAKE_HTTP", "lifetime_days": {days}}}'.encode(),
+        )
+        assert status == 400 and answer["message"].startswith("A lifetime is"), (days, answer)
+    status, answer = await api("rules", "0" * 32, method="DELETE")
+    assert status == 404 and "no such rule" in answer["message"], answer
+    status, answer = await api("rules", "3f2a", method="DELETE")  # hexadecimal, but too short
+    assert status == 400 and "is not a rule id" in answer["message"], answer
 
 
 async def test_asking_for_a_rule_never_holds_up_the_server(api, lake, monkeypatch):

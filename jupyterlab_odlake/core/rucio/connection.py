@@ -279,6 +279,8 @@ def translate(error: Exception, config: InstanceConfig, what: str = "", auth_sta
         return AccessDenied(f"{name}: account '{config.account}' is not allowed to do this{subject}.")
     if isinstance(error, (rx.DataIdentifierNotFound, rx.ScopeNotFound)):
         return NotFound(f"{name} has no such DID{subject}. Check the scope and name (Rucio names are case-sensitive).")
+    if isinstance(error, rx.RuleNotFound):
+        return NotFound(f"{name} has no such rule{subject}; see your rules.")
     if isinstance(error, rx.RSENotFound):
         return NotFound(f"{name} has no such RSE{subject}.")
     if isinstance(

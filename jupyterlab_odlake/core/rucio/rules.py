@@ -8,12 +8,44 @@ with FTS) makes the copies and the rule stays REPLICATING until it has. A lake w
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from ..did import DID
 from ..errors import AccessDenied, InvalidRequest, quoted
 from ..records import Rule
 from .connection import Connection
+
+# Rucio counts a rule's lifetime in seconds from now into a date (its dates end at year 9999); a rule
+# meant to outlive a century is one without a lifetime
+MAX_LIFETIME_DAYS = 36_500
+_RULE_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def lifetime_seconds(lifetime_days: float | None) -> int | None:
+    """A rule's lifetime in Rucio's seconds; None: no end. A lifetime Rucio could not keep is refused."""
+    if lifetime_days is None:
+        return None
+    if (
+        isinstance(lifetime_days, bool)
+        or not isinstance(lifetime_days, (int, float))
+        or not math.isfinite(lifetime_days)
+    ):
+        raise InvalidRequest("A lifetime is a number of days; give none for a rule without end.")
+    if not 0 < lifetime_days <= MAX_LIFETIME_DAYS:
+        raise InvalidRequest(
+            f"A lifetime is more than 0 and at most {MAX_LIFETIME_DAYS:,} days (100 years); give none for a rule "
+            "without end."
+        )
+    return max(1, round(lifetime_days * 86400))
+
+
+def checked_id(rule_id: str) -> str:
+    """A rule id as Rucio writes them (32 hex digits, or a UUID with dashes); else a clear refusal."""
+    if not _RULE_ID.fullmatch(rule_id):
+        raise InvalidRequest(f"'{quoted(rule_id, 40)}' is not a rule id (32 hexadecimal digits); see your rules.")
+    return rule_id
 
 
 def rule_of(r: dict[str, Any]) -> Rule:
@@ -36,9 +68,7 @@ def replicate(connection: Connection, did: DID, rse_expression: str, lifetime_da
     """A rule of the instance's account keeping one copy of ``did`` on ``rse_expression``."""
     if not rse_expression.strip():
         raise InvalidRequest("Name the RSE (or an RSE expression) to make the data available on.")
-    if lifetime_days is not None and lifetime_days <= 0:
-        raise InvalidRequest("A lifetime is a positive number of days.")
-    lifetime = int(lifetime_days * 86400) if lifetime_days else None
+    lifetime = lifetime_seconds(lifetime_days)
     account = connection.config.account
     ids = connection.call(
         lambda c: c.add_replication_rule(
@@ -50,7 +80,8 @@ def replicate(connection: Connection, did: DID, rse_expression: str, lifetime_da
 
 
 def rule(connection: Connection, rule_id: str) -> Rule:
-    return rule_of(connection.call(lambda c: c.get_replication_rule(rule_id), f"reading rule {quoted(rule_id)}"))
+    rule_id = checked_id(rule_id)
+    return rule_of(connection.call(lambda c: c.get_replication_rule(rule_id), f"reading rule {rule_id}"))
 
 
 def rules(connection: Connection) -> list[Rule]:
@@ -66,13 +97,15 @@ def delete(connection: Connection, rule_id: str) -> None:
     """Delete a rule: Rucio marks it expired at once, and its judge-cleaner daemon removes it and its locks.
 
     Who may is Rucio's policy: its generic one (the demo lake's) lets only administrators delete
-    rules, even a user's own; ATLAS's lets owners.
+    rules, even a user's own; ATLAS's lets owners. A rule that does not exist is "no such rule" to
+    everyone (Rucio's own answer to a user who may not delete rules would be a refusal).
     """
+    rule(connection, rule_id)  # an unknown (or malformed) id stops here, whoever asks
     try:
-        connection.call(lambda c: c.delete_replication_rule(rule_id), f"deleting rule {quoted(rule_id)}")
+        connection.call(lambda c: c.delete_replication_rule(rule_id), f"deleting rule {rule_id}")
     except AccessDenied:
         raise AccessDenied(
             f"Rucio's policy on instance '{connection.config.name}' does not let account "
-            f"'{connection.config.account}' delete rule {quoted(rule_id)}; ask the lake's administrators, or give "
+            f"'{connection.config.account}' delete rule {rule_id}; ask the lake's administrators, or give "
             "your next rules a lifetime so that they end by themselves."
         ) from None
