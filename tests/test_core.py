@@ -177,6 +177,51 @@ def test_a_mounted_path_stays_inside_its_mount_also_through_symlinks(tmp_path):
     assert not _inside(str(mount), str(mount / "opendata" / "out" / "hostname"))
 
 
+def test_a_file_opened_for_upload_is_the_one_that_was_checked_whatever_its_name_becomes(tmp_path):
+    from jupyterlab_odlake.core.paths import open_file
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "small.txt").write_text("a result\n")
+    secret = tmp_path / "secret"
+    secret.write_text("not yours\n")
+    opened = open_file("small.txt", str(root))
+    try:
+        (root / "small.txt").unlink()
+        (root / "small.txt").symlink_to(secret)  # swapped after the check, before the read
+        with open(opened.path) as read:
+            assert read.read() == "a result\n"
+        assert (opened.name, opened.size) == ("small.txt", 9)
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize(
+    "make, path, refusal",
+    [
+        (lambda root, out: None, "../secret", "outside the Jupyter root directory"),
+        (lambda root, out: None, "{out}", "outside the Jupyter root directory"),
+        (lambda root, out: (root / "link").symlink_to(out), "link", "outside the Jupyter root directory"),
+        (lambda root, out: (root / "sub").symlink_to(out.parent), "sub/secret", "outside the Jupyter root directory"),
+        (lambda root, out: os.link(out, root / "hard"), "hard", "is a hard link"),
+        (lambda root, out: os.mkfifo(root / "pipe"), "pipe", "is not a file that can be uploaded"),
+        (lambda root, out: (root / "dir").mkdir(), "dir", "is not a file that can be uploaded"),
+        (lambda root, out: None, "missing.txt", "there is none"),
+        (lambda root, out: None, "a\0b.txt", "holds a NUL character"),
+    ],
+)
+def test_a_file_the_root_does_not_hold_is_refused_in_a_sentence(tmp_path, make, path, refusal):
+    from jupyterlab_odlake.core.errors import InvalidRequest
+    from jupyterlab_odlake.core.paths import open_file
+
+    root, out = tmp_path / "root", tmp_path / "secret"
+    root.mkdir()
+    out.write_text("not yours\n")
+    make(root, out)
+    with pytest.raises(InvalidRequest, match=refusal):
+        open_file(path.format(out=out), str(root))  # a FIFO does not hold it up either
+
+
 def test_one_hub_configuration_gives_each_user_their_own_account_and_files(monkeypatch):
     from jupyterlab_odlake.core.config import InstanceConfig
     from jupyterlab_odlake.core.errors import InvalidRequest

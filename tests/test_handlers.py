@@ -288,7 +288,6 @@ ERRORS = [
         400,
         "paths: 'a.txt' is not of type 'array'",
     ),
-    (("uploads",), "POST", {"paths": ["../../etc/passwd"], "dataset": "user.root:out"}, {}, 400, "outside"),
     (("uploads",), "POST", {"paths": [], "dataset": "user.root:out", "metadata": [1]}, {}, 400, "metadata: [1] is not"),
     (("rules",), "POST", {"did": "opendata:x", "rse_expression": 3}, {}, 400, "rse_expression: 3 is not of type"),
     (("rules", "0000"), "DELETE", None, {}, 403, "does not let account"),

@@ -128,6 +128,11 @@ async def test_the_server_uploads_only_files_under_its_root(api, jp_root_dir, tm
     for path in ("../secret.txt", str(outside), "link.txt"):
         status, body = await api("uploads", method="POST", body={"paths": [path], "dataset": "user.root:x"})
         assert status == 400 and "outside the Jupyter root directory" in body["message"], (path, body)
+    os.link(jp_root_dir / "mine.txt", jp_root_dir / "also-mine.txt")  # its other name could be anywhere
+    status, body = await api("uploads", method="POST", body={"paths": ["also-mine.txt"], "dataset": "user.root:x"})
+    assert status == 400 and "is a hard link" in body["message"], body
+    status, body = await api("uploads", method="POST", body={"paths": ["a\u0000b"], "dataset": "user.root:x"})
+    assert status == 400 and "NUL character" in body["message"], body
     status, body = await api("uploads", method="POST", body={"paths": [], "dataset": "user.root:x"})
     assert status == 400 and "at least one file" in body["message"]
 
@@ -181,6 +186,31 @@ async def test_a_file_under_the_root_goes_up_through_the_server(api, jp_root_dir
     assert status == 400 and "exists in user.root already, with other content" in refused["message"], refused
     status, after = await api("uploads")
     assert len(after["uploads"]) == len(listed["uploads"])
+
+
+async def test_the_bytes_that_go_up_are_those_of_the_file_that_was_checked(
+    api, jp_root_dir, tmp_path, rucio_client, lake, root_scope
+):
+    """The names are swapped for a symlink to a secret while the first, big file goes: Rucio still reads
+    the files that were checked (each opened once, when the upload was asked for)."""
+    from rucio.common.checksum import adler32
+
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$not-for-the-lake\n")
+    (jp_root_dir / "swap").mkdir()
+    (jp_root_dir / "swap" / "big.bin").write_bytes(os.urandom(48 * 2**20))
+    small = jp_root_dir / "swap" / "small.txt"
+    small.write_text("mass 125.09\n")
+    expected = adler32(str(small))
+    body = {"paths": ["swap/big.bin", "swap/small.txt"], "dataset": "user.root:swapped", "rse": USERDISK_RSE}
+    status, started = await api("uploads", method="POST", body=body)
+    assert status == 202, started
+    small.unlink()
+    small.symlink_to(secret)
+    done = await finished(api, started)
+    assert done["state"] == "done" and done["files_done"] == 2, done
+    stored = rucio_client.get_metadata("user.root", "small.txt")
+    assert stored["adler32"].lstrip("0") == expected.lstrip("0") and stored["bytes"] == 12, stored
 
 
 async def test_a_cancelled_upload_stops_after_the_file_in_flight_and_keeps_only_whole_files(

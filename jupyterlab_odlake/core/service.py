@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from .config import InstanceConfig, discover
 from .did import DID
 from .errors import InvalidRequest, NotFound, quoted
+from .paths import OpenedFile, open_file
 from .records import (
     MODES,
     Attachment,
@@ -113,8 +114,8 @@ class Service(Protocol):
         metadata: dict[str, Any] | None = None,
         instance: str | None = None,
     ) -> TransferRecord:
-        """Check an upload of files (absolute paths) into ``dataset`` (created when new) — refusals come
-        here, before anything is written — and start it; returns at once."""
+        """Check an upload of files into ``dataset`` (created when new) — refusals come here, before anything
+        is written — and start it; returns at once. A server's service takes only files under its root."""
 
     def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
         """A download or upload as it is now."""
@@ -154,7 +155,10 @@ class LakeService:
         parallel_transfers: int = 4,
         state_dir: str | Path | None = None,
         stream_schemes: Sequence[str] = (),
+        upload_root: str | Path | None = None,
     ):
+        """``upload_root``: uploads take only files under this directory (paths relative to it, or absolute
+        within it), as a Jupyter server uploads only what its users see; None: any file this process reads."""
         import platformdirs
 
         configs = discover() if configs is None else configs
@@ -175,6 +179,7 @@ class LakeService:
         self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
         self.jobs = Jobs()
         self._downloads = Downloads(self.cache, self.jobs, parallel_transfers)
+        self.upload_root = None if upload_root is None else os.path.realpath(os.path.expanduser(upload_root))
 
     @property
     def names(self) -> list[str]:
@@ -293,7 +298,14 @@ class LakeService:
         instance: str | None = None,
     ) -> TransferRecord:
         rucio = self._instance(instance)
-        files = [Path(p) for p in paths]
+        files: list[OpenedFile] = []
+        try:
+            for path in paths:
+                files.append(open_file(path, self.upload_root))
+        except BaseException:
+            for f in files:
+                f.close()
+            raise
         return _upload.start(
             self.jobs, rucio.connection, files, dataset, rse or rucio.config.upload_rse, metadata
         ).record()

@@ -58,7 +58,8 @@ class Odlake(Configurable):
         "(root, https, davs, http; default: root first, as a grid site reads).",
     ).tag(config=True)
 
-    def make_service(self) -> LakeService:
+    def make_service(self, root_dir: str | None = None) -> LakeService:
+        """The service of this server; ``root_dir``: the Jupyter root, the only place uploads come from."""
         configs = [InstanceConfig.from_dict(dict(i)) for i in self.instances] if self.instances else None
         return LakeService(
             configs,
@@ -67,6 +68,7 @@ class Odlake(Configurable):
             parallel_transfers=self.parallel_transfers,
             state_dir=self.state_dir or None,
             stream_schemes=self.stream_schemes,
+            upload_root=root_dir,
         )
 
     def make_executor(self) -> ThreadPoolExecutor:
@@ -97,7 +99,7 @@ def load(server_app: ServerApp) -> None:
     config = drop_in_config(server_app.config_file_paths)
     config.merge(server_app.config)  # what the server's own config files and command line say wins
     odlake = Odlake(config=config, parent=server_app)
-    service = odlake.make_service()
+    service = odlake.make_service(server_app.root_dir)
     settings = server_app.web_app.settings
     settings[SERVICE] = service
     settings[EXECUTOR] = odlake.make_executor()

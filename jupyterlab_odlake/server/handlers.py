@@ -7,9 +7,7 @@ The answers are described in ``openapi.yaml`` beside this file.
 
 import functools
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -20,7 +18,6 @@ from .. import __version__
 from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError
 from ..core import errors as E
 from ..core.errors import quoted
-from ..core.paths import inside
 from ..core.records import Mode, TransferKind
 from ..core.rucio.locations import check_schemes
 from .spec import body_problem
@@ -297,22 +294,8 @@ class UploadsHandler(TransfersHandler):
         body = self.body()
         instance = self.instance_in(body)
         dataset, rse, metadata = DID.parse(body["dataset"]), body.get("rse") or None, body.get("metadata") or {}
-        files = [str(self.under_root(p)) for p in body["paths"]]
-        started = await self.call(self.service.start_upload, files, dataset, rse, metadata, instance)
+        started = await self.call(self.service.start_upload, body["paths"], dataset, rse, metadata, instance)
         self.reply(started.to_json(), 202)
-
-    def under_root(self, path: str) -> Path:
-        """``path`` (relative to the server's root directory, or absolute inside it) resolved; refused when it
-        leads outside, also through a symlink: the server uploads only what its users see in JupyterLab."""
-        root = os.path.realpath(
-            os.path.expanduser(self.settings.get("server_root_dir") or self.contents_manager.root_dir)
-        )
-        candidate = os.path.normpath(os.path.join(root, path))
-        if not inside(root, candidate):
-            raise InvalidRequest(
-                f"'{quoted(path)}' is outside the Jupyter root directory; only files under it are uploaded."
-            )
-        return Path(os.path.realpath(candidate))
 
 
 class RulesHandler(OdlakeHandler):

@@ -3,7 +3,9 @@
 Through rucio-clients' own ``UploadClient``: it checks what exists, copies each file to the
 RSE, verifies and registers it (adler32 and md5), adds it to the dataset and keeps it with a
 replication rule, as ``rucio upload`` does. What the caller gives is checked first, so that
-a refusal costs nothing: the files exist, are regular files, and are not empty in number.
+a refusal costs nothing: the files exist, are regular files, and are not empty in number. Each file is
+opened once, when it is checked, and Rucio reads it through that descriptor: the bytes that go up are
+those of the file that was checked, whatever becomes of its name meanwhile.
 ``UploadClient`` logs a file's failure and says only "no files uploaded"; the log's error
 lines are kept and become the message.
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ..did import DID
 from ..errors import AccessDenied, InvalidRequest, OdlakeError, StorageError, quoted
+from ..paths import OpenedFile
 from ..transfers.jobs import Job, Jobs
 from .connection import Connection
 
@@ -26,23 +28,28 @@ _log = logging.getLogger(__name__)
 def start(
     jobs: Jobs,
     connection: Connection,
-    paths: Sequence[Path],
+    files: Sequence[OpenedFile],
     dataset: DID,
     rse: str,
     metadata: dict[str, Any] | None = None,
 ) -> Job:
-    """Check an upload of ``paths`` (checked already to be where the caller may read) into ``dataset`` on
-    ``rse`` — a refusal comes here, before anything is written — then run it as a job of ``jobs``."""
-    there = check(connection, paths, dataset, rse)
-    job = Job("upload", connection.config.name, str(dataset), rse=rse)
-    job.plan(len(paths), sum(p.stat().st_size for p in paths))
-    job.begin()
-    return jobs.start(job, lambda job: send(connection, list(paths), dataset, metadata, job, there))
+    """Check an upload of ``files`` (opened where the caller may read) into ``dataset`` on ``rse`` — a
+    refusal comes here, before anything is written — then run it as a job of ``jobs``, which closes them."""
+    try:
+        there = check(connection, files, dataset, rse)
+        job = Job("upload", connection.config.name, str(dataset), rse=rse)
+        job.plan(len(files), sum(f.size for f in files))
+        job.begin()
+        return jobs.start(job, lambda job: send(connection, list(files), dataset, metadata, job, there))
+    except BaseException:
+        for f in files:
+            f.close()
+        raise
 
 
 def send(
     connection: Connection,
-    paths: Sequence[Path],
+    files: Sequence[OpenedFile],
     dataset: DID,
     metadata: dict[str, Any] | None,
     job: Job,
@@ -52,44 +59,42 @@ def send(
     before the next file: what is in the dataset then is whole, verified and registered. ``there``: the
     names the lake holds with the same content already (attached again, nothing copied)."""
     try:
-        for p in paths:
+        for f in files:
             if job.cancelled.is_set():
                 break
-            job.at(p.name)
-            size = p.stat().st_size
-            if p.name in there:  # Rucio's upload skips a registered file, and then says "no files uploaded"
-                _attach_again(connection, p.name, dataset, job.rse or "")
-                job.file_done(size)
+            job.at(f.name)
+            if f.name in there:  # Rucio's upload skips a registered file, and then says "no files uploaded"
+                _attach_again(connection, f.name, dataset, job.rse or "")
+                job.file_done(f.size)
             else:
-                _upload_file(connection, p, dataset, job.rse or "")
-                job.moved(size)
+                _upload_file(connection, f, dataset, job.rse or "")
+                job.moved(f.size)
                 job.file_done()
     finally:
         job.at(None)
+        for f in files:
+            f.close()
         if job.files_done and metadata:  # a dataset with files is found by its metadata, also when cut short
             connection.call(
                 lambda c: c.set_metadata_bulk(dataset.scope, dataset.name, metadata), f"describing {dataset}"
             )
         if job.files_done:
-            names = {p.name for p in paths}
-            files = connection.call(lambda c: list(c.list_files(dataset.scope, dataset.name)), f"listing {dataset}")
+            names = {f.name for f in files}
+            listed = connection.call(lambda c: list(c.list_files(dataset.scope, dataset.name)), f"listing {dataset}")
             job.uploaded = [
-                {"did": f"{f['scope']}:{f['name']}", "bytes": f.get("bytes"), "adler32": f.get("adler32")}
-                for f in files
-                if f["name"] in names
+                {"did": f"{r['scope']}:{r['name']}", "bytes": r.get("bytes"), "adler32": r.get("adler32")}
+                for r in listed
+                if r["name"] in names
             ]
 
 
-def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str) -> frozenset[str]:
+def check(connection: Connection, files: Sequence[OpenedFile], dataset: DID, rse: str) -> frozenset[str]:
     """Refuse, before anything is written, what Rucio's upload would refuse half-way or skip silently.
 
     Returns the names the scope holds with the same content already (they are attached again)."""
-    if not paths:
+    if not files:
         raise InvalidRequest("Choose at least one file to upload.")
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise InvalidRequest(f"'{quoted(missing[0].name)}' is not a file that can be uploaded.")
-    names = [p.name for p in paths]
+    names = [f.name for f in files]
     if len(set(names)) != len(names):
         raise InvalidRequest("Two of the files have the same name; a dataset holds each name once.")
     if not rse:
@@ -102,27 +107,27 @@ def check(connection: Connection, paths: Sequence[Path], dataset: DID, rse: str)
     account = connection.config.account
     usage = connection.call(lambda c: list(c.get_local_account_usage(account, rse)), f"reading the quota on {rse}")
     remaining = min((u["bytes_remaining"] for u in usage if u.get("bytes_limit") not in (None, -1)), default=None)
-    needed = sum(p.stat().st_size for p in paths)
+    needed = sum(f.size for f in files)
     if remaining is not None and needed > remaining:
         raise AccessDenied(
             f"Your quota on {rse} is used up: {needed:,} bytes to upload, {max(remaining, 0):,} left. Nothing was "
             "uploaded; free space or ask for a larger quota."
         )
     there = set()
-    for p in paths:  # a name taken in the scope: the same content is attached again, other content refused
+    for f in files:  # a name taken in the scope: the same content is attached again, other content refused
         try:
             known: dict[str, Any] = connection.call(
-                lambda c, n=p.name: c.get_metadata(dataset.scope, n),  # type: ignore[misc]
+                lambda c, n=f.name: c.get_metadata(dataset.scope, n),  # type: ignore[misc]
                 raw=True,
             )
         except (rx.DataIdentifierNotFound, rx.ScopeNotFound):
             continue
-        if str(known.get("adler32") or "").lstrip("0") != adler32(str(p)).lstrip("0"):
+        if str(known.get("adler32") or "").lstrip("0") != adler32(f.path).lstrip("0"):
             raise InvalidRequest(
-                f"A file named '{quoted(p.name)}' exists in {dataset.scope} already, with other content; rename "
+                f"A file named '{quoted(f.name)}' exists in {dataset.scope} already, with other content; rename "
                 "yours, or upload it into another scope. Nothing was uploaded."
             )
-        there.add(p.name)
+        there.add(f.name)
     return frozenset(there)
 
 
@@ -145,8 +150,9 @@ def _attach_again(connection: Connection, name: str, dataset: DID, rse: str) -> 
     connection.call(run, f"attaching {name} to {dataset}")
 
 
-def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> None:
-    """One file through ``UploadClient``: copied, verified, registered, attached to ``dataset``."""
+def _upload_file(connection: Connection, file: OpenedFile, dataset: DID, rse: str) -> None:
+    """One file through ``UploadClient``: copied, verified, registered, attached to ``dataset``; read through
+    its descriptor, so that Rucio reads the file that was checked."""
     from rucio.client.uploadclient import UploadClient
     from rucio.common import exception as rx
 
@@ -162,10 +168,10 @@ def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> 
         __call__ = log
 
     item = {
-        "path": str(path),
+        "path": file.path,
         "rse": rse,
         "did_scope": dataset.scope,
-        "did_name": path.name,
+        "did_name": file.name,
         "dataset_scope": dataset.scope,
         "dataset_name": dataset.name,
         "register_after_upload": True,
@@ -181,7 +187,7 @@ def _upload_file(connection: Connection, path: Path, dataset: DID, rse: str) -> 
         UploadClient(_client=client, logger=Log(), tracing=False).upload([item])
 
     try:
-        connection.call(run, f"uploading {path.name} to {dataset} on {rse}", raw=True)
+        connection.call(run, f"uploading {file.name} to {dataset} on {rse}", raw=True)
     except (rx.NoFilesUploaded, rx.NotAllFilesUploaded) as e:
         raise _refusal(errors, dataset, rse) from e
     except rx.RSEWriteBlocked:
