@@ -213,6 +213,38 @@ async def test_the_bytes_that_go_up_are_those_of_the_file_that_was_checked(
     assert stored["adler32"].lstrip("0") == expected.lstrip("0") and stored["bytes"] == 12, stored
 
 
+@pytest.mark.parametrize(
+    "metadata, refusal",
+    [
+        ({"bytes": 1}, "kept by Rucio itself"),
+        ({"Name": "x"}, "kept by Rucio itself"),
+        ({"is_open": False}, "kept by Rucio itself"),
+        ({"expired_at": "2030-01-01"}, "kept by Rucio itself"),
+        ({"xsec": float("nan")}, "finite number"),
+        ({"xsec": float("inf")}, "finite number"),
+        ({"channel": ["a"]}, "must be text"),
+        ({"channel": "a\0b"}, "NUL character"),
+        ({"": 1}, "is not a metadata key"),
+    ],
+)
+def test_metadata_rucio_would_refuse_after_the_files_went_is_refused_before(metadata, refusal):
+    from jupyterlab_odlake.core.rucio.upload import check_metadata
+
+    with pytest.raises(InvalidRequest, match=refusal):
+        check_metadata(metadata)
+    check_metadata({"channel": "GamGam", "xsec": 1.5, "dsid": 343981, "data": False, "note": None})
+
+
+async def test_an_upload_with_metadata_rucio_keeps_itself_sends_nothing(
+    api, jp_root_dir, rucio_client, lake, root_scope
+):
+    (jp_root_dir / "kept.txt").write_text("a result\n")
+    body = {"paths": ["kept.txt"], "dataset": "user.root:kept", "rse": USERDISK_RSE, "metadata": {"length": 3}}
+    status, refused = await api("uploads", method="POST", body=body)
+    assert status == 400 and "kept by Rucio itself" in refused["message"], refused
+    assert not list(rucio_client.list_dids("user.root", {"name": "kept*"}))
+
+
 async def test_a_cancelled_upload_stops_after_the_file_in_flight_and_keeps_only_whole_files(
     api, jp_root_dir, rucio_client, lake, root_scope, monkeypatch
 ):

@@ -36,6 +36,7 @@ def start(
     """Check an upload of ``files`` (opened where the caller may read) into ``dataset`` on ``rse`` — a
     refusal comes here, before anything is written — then run it as a job of ``jobs``, which closes them."""
     try:
+        check_metadata(metadata or {})
         there = check(connection, files, dataset, rse)
         job = Job("upload", connection.config.name, str(dataset), rse=rse)
         job.plan(len(files), sum(f.size for f in files))
@@ -86,6 +87,36 @@ def send(
                 for r in listed
                 if r["name"] in names
             ]
+
+
+# what Rucio keeps of every DID itself: a dataset's metadata may not set these
+RESERVED_KEYS = frozenset(
+    "scope name account did_type type bytes length adler32 md5 guid is_open monotonic obsolete hidden suppressed "
+    "complete availability purge_replicas expired_at created_at updated_at deleted_at closed_at accessed_at "
+    "access_cnt is_new".split()
+)
+
+
+def check_metadata(metadata: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, metadata Rucio would refuse (or break on) after the files went: keys it
+    keeps itself, values that are not a string, a finite number, true/false or null, NUL characters."""
+    import math
+
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key.strip() or "\0" in key or len(key) > 255:
+            raise InvalidRequest(f"'{quoted(str(key), 40)}' is not a metadata key; nothing was uploaded.")
+        if key.lower() in RESERVED_KEYS:
+            raise InvalidRequest(
+                f"'{quoted(key)}' is kept by Rucio itself and cannot be set as metadata; name it otherwise. "
+                "Nothing was uploaded."
+            )
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if (value is not None and not isinstance(value, (str, int, float, bool))) or not finite:
+            raise InvalidRequest(
+                f"The value of '{quoted(key)}' must be text, a finite number, true/false or null; nothing was uploaded."
+            )
+        if isinstance(value, str) and "\0" in value:
+            raise InvalidRequest(f"The value of '{quoted(key)}' holds a NUL character; nothing was uploaded.")
 
 
 def check(connection: Connection, files: Sequence[OpenedFile], dataset: DID, rse: str) -> frozenset[str]:
