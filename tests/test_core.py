@@ -145,6 +145,36 @@ def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
         server.server_close()
 
 
+def test_a_storage_that_never_stops_sending_fills_no_disk(tmp_path):
+    import http.server
+    import threading
+
+    class Endless(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            try:
+                while True:  # the catalogue says 10 bytes
+                    self.wfile.write(b"x" * 65536)
+            except OSError:
+                pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cache, did = Cache(tmp_path / "cache"), DID("opendata", "small.root")
+        url = f"http://127.0.0.1:{server.server_address[1]}/small.root"
+        with pytest.raises(StorageError, match="sent more than the catalogue's 10 bytes; the copy was discarded"):
+            cache.fetch(did, [url], 10, adler32_hex(b"x" * 10))
+        assert not cache.has(did) and not list(cache.path_for(did).parent.glob("small.root*"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
     cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
     source = tmp_path / "source.root"

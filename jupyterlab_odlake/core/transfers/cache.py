@@ -258,10 +258,11 @@ class Cache:
             raise StorageError(
                 f"{did}: the transfer from {_host(source)} broke off after {got} of {size} bytes; retry to resume."
             )
-        if size is not None and got > size:
+        if size is not None and got > size:  # the transfer stopped at the first byte too many
             part.unlink(missing_ok=True)
             raise StorageError(
-                f"{did}: got {got} bytes from {_host(source)}, the catalogue says {size}; the copy was discarded."
+                f"{did}: the storage at {_host(source)} sent more than the catalogue's {size:,} bytes; the copy was "
+                "discarded. The storage misbehaves: tell the lake's administrators."
             )
         try:
             verified = checksum.check(f"{did} from {_host(source)}")
@@ -318,8 +319,9 @@ class Cache:
                     checksum.reset()
                     if progress:
                         progress(-offset)
+                room = None if size is None else size - (offset if mode == "ab" else 0) + 1
                 with open(part, mode) as out:
-                    _write(did, r.iter_content(CHUNK), out, checksum, progress, cancelled)
+                    _write(did, r.iter_content(CHUNK), out, checksum, progress, cancelled, room)
         except requests.RequestException as e:
             raise StorageError(
                 f"{did}: the storage at {_host(url)} cannot be reached or broke off ({type(e).__name__}); retry to resume."
@@ -359,11 +361,16 @@ def _write(
     checksum: Checksum,
     progress: Progress | None,
     cancelled: threading.Event | None,
+    room: int | None = None,
 ) -> None:
-    """Copy ``blocks`` to ``out``, feeding the checksum and the progress, stopping when cancelled."""
+    """Copy ``blocks`` to ``out``, feeding the checksum and the progress, stopping when cancelled, and after
+    ``room`` bytes (the catalogued size and one more: a storage that sends more fills no disk)."""
     for block in blocks:
         if cancelled is not None and cancelled.is_set():
             raise Cancelled(f"The download of {did} was cancelled; it resumes where it stopped.")
+        if room is not None:
+            block = block[:room]
+            room -= len(block)
         try:
             out.write(block)
         except OSError as e:
@@ -371,6 +378,8 @@ def _write(
         checksum.update(block)
         if progress:
             progress(len(block))
+        if room == 0:
+            return
 
 
 def _host(url: str) -> str:
