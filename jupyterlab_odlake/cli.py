@@ -49,6 +49,30 @@ def _lake_status(args: argparse.Namespace) -> int:
     return 0 if all(alive.values()) else 3
 
 
+def _cache_verify(args: argparse.Namespace) -> int:
+    from .core.did import DID
+    from .core.errors import OdlakeError
+    from .core.transfers.cache import Cache, default_root
+
+    cache = Cache(args.cache_dir or default_root())
+    try:
+        dids = [DID.parse(d) for d in args.dids] if args.dids else list(cache.copies())
+    except OdlakeError as e:
+        print(f"odlake: error: {e.message}", file=sys.stderr)
+        return 2
+    bad = []
+    for did in dids:
+        good = cache.verify(did)
+        print(f"{'ok  ' if good else 'BAD '} {did}")
+        if not good:
+            bad.append(did)
+    print(
+        f"{len(dids) - len(bad)} of {len(dids)} cached copies verified in {cache.root}"
+        + (f"; {len(bad)} bad or missing, removed: the next attach fetches them again." if bad else ".")
+    )
+    return 1 if bad else 0
+
+
 def _lake_user_add(args: argparse.Namespace) -> int:
     from .lake import manager
     from .lake.users import add_user
@@ -154,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--credential-file", help="where to write the password (default: see --unix-user, else the lake home)"
     )
     p.set_defaults(func=_lake_user_add)
+
+    p = sub.add_parser("cache", help="the download cache")
+    cache_sub = p.add_subparsers(dest="cache_command", required=True)
+    p = cache_sub.add_parser("verify", help="re-check cached copies in full (adler32); bad ones are removed")
+    p.add_argument("dids", nargs="*", metavar="SCOPE:NAME", help="the copies to check (default: all)")
+    p.add_argument("--cache-dir", help="the cache (default: ODLAKE_CACHE_DIR, else the user's cache folder)")
+    p.set_defaults(func=_cache_verify)
 
     p = sub.add_parser("demo", help="start the lake and a JupyterLab wired to it; Ctrl-C stops both")
     p.add_argument("--home", help=home_help)

@@ -195,6 +195,42 @@ def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
     assert cache.has(did, 10_000, good) and record.exists()
 
 
+def test_a_cached_copy_changed_with_its_mtime_set_back_is_not_served(tmp_path):
+    cache, did = Cache(tmp_path / "cache"), DID("opendata", "f.root")
+    source = tmp_path / "source.root"
+    source.write_bytes(b"0123456789" * 1000)
+    good = adler32_hex(source.read_bytes())
+    path, _ = cache.fetch(did, [str(source)], 10_000, good)
+    before = path.stat()
+    with open(path, "r+b") as f:  # a byte flipped, and the size and mtime made as they were
+        f.seek(5000)
+        f.write(b"X")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert not cache.has(did, 10_000, good)  # the ctime moved: checked in full
+
+
+def test_odlake_cache_verify_rechecks_every_copy_and_removes_the_bad_ones(tmp_path, capsys):
+    from jupyterlab_odlake.cli import main
+
+    cache = Cache(tmp_path / "cache")
+    paths = {}
+    for name in ("a.root", "b.root", "c" * 300 + ".root"):  # the last one's cache name is bounded
+        source = tmp_path / "source"
+        source.write_bytes(name.encode() * 100)
+        paths[name], _ = cache.fetch(
+            DID("opendata", name), [str(source)], source.stat().st_size, adler32_hex(source.read_bytes())
+        )
+    with open(paths["b.root"], "r+b") as f:
+        f.write(b"X")
+    assert main(["cache", "verify", "--cache-dir", str(tmp_path / "cache")]) == 1
+    out = capsys.readouterr().out
+    assert "ok   opendata:a.root" in out and "BAD  opendata:b.root" in out and f"ok   opendata:{'c' * 300}.root" in out
+    assert "2 of 3 cached copies verified" in out and not paths["b.root"].exists()
+    assert main(["cache", "verify", "--cache-dir", str(tmp_path / "cache"), "opendata:a.root"]) == 0
+    assert main(["cache", "verify", "--cache-dir", str(tmp_path / "cache"), "no-colon"]) == 2
+
+
 def test_a_mounted_path_stays_inside_its_mount_also_through_symlinks(tmp_path):
     from jupyterlab_odlake.core.paths import inside as _inside
 

@@ -38,11 +38,9 @@ from .rucio.catalog import Catalog
 from .rucio.connection import ensure_rucio_config
 from .rucio.instance import Instance
 from .rucio.locations import check_schemes
-from .transfers.cache import Cache
+from .transfers.cache import Cache, default_root
 from .transfers.downloads import Downloads
 from .transfers.jobs import Jobs
-
-CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 
 
 @runtime_checkable
@@ -176,7 +174,7 @@ class LakeService:
                 f"The default instance '{default}' is not among the configured ones ({', '.join(names) or 'none'})."
             )
         self.default = default or (names[0] if names else None)
-        self.cache = Cache(cache_dir or os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake"))
+        self.cache = Cache(cache_dir or default_root())
         self.jobs = Jobs()
         self._downloads = Downloads(self.cache, self.jobs, parallel_transfers)
         self.upload_root = None if upload_root is None else os.path.realpath(os.path.expanduser(upload_root))

@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO
@@ -39,6 +39,7 @@ def _hex(value: int) -> str:
     return f"{value & 0xFFFFFFFF:08x}"
 
 
+CACHE_ENV = "ODLAKE_CACHE_DIR"  # the download cache, for servers and kernels alike
 NAME_BYTES = 200  # a cache file's name at most (filesystems allow 255, and .part and .lock are added)
 
 
@@ -109,17 +110,35 @@ def _read_record(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_record(path: Path, adler32: str) -> None:
-    """Record that ``path`` was verified, as it is now: size, mtime and adler32."""
+def _write_record(path: Path, adler32: str, did: DID) -> None:
+    """Record that ``path`` was verified, as it is now: size, mtime, ctime (which no one can set back) and
+    adler32."""
     stat = path.stat()
     record = _record_path(path)
     tmp = record.with_name(record.name + ".tmp")
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "adler32": adler32}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "did": str(did),
+                    "size": stat.st_size,
+                    "mtime_ns": stat.st_mtime_ns,
+                    "ctime_ns": stat.st_ctime_ns,
+                    "adler32": adler32,
+                }
+            )
+        )
         os.replace(tmp, record)
     except OSError:  # no room for the record: the copy stays good, and is checked in full when next asked for
         tmp.unlink(missing_ok=True)
+
+
+def default_root() -> str:
+    """The cache a server or kernel uses when none is configured: ODLAKE_CACHE_DIR, else the user's cache folder."""
+    import platformdirs
+
+    return os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("odlake")
 
 
 class Cache:
@@ -139,9 +158,10 @@ class Cache:
     def has(self, did: DID, size: int | None = None, adler32: str | None = None) -> bool:
         """Is a verified copy of ``did`` in the cache, of this size and checksum?
 
-        A copy is trusted by the record written when it was verified (its size, mtime and
-        adler32); a copy changed since, or without a record, is checked again in full, and one
-        that no longer matches is not taken (the next fetch replaces it).
+        A copy is trusted by the record written when it was verified (its size, mtime, ctime and
+        adler32); a copy changed since — a write changes the ctime, also when the mtime is set
+        back — or without a record, is checked again in full, and one that no longer matches is
+        not taken (the next fetch replaces it). ``verify`` re-checks copies in full on demand.
         """
         path = self.path_for(did)
         try:
@@ -152,7 +172,8 @@ class Cache:
             return False
         record = _read_record(_record_path(path)) or {}
         expected = _normal(adler32) or _normal(str(record.get("adler32") or ""))
-        if record and (record.get("size"), record.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns):
+        seen = (record.get("size"), record.get("mtime_ns"), record.get("ctime_ns"))
+        if record and seen == (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns):
             return expected is None or record.get("adler32") == expected
         if expected is None:
             return True  # no checksum known anywhere: the size is all there is to go by
@@ -162,8 +183,41 @@ class Cache:
             checksum.check(str(did))
         except ChecksumMismatch:
             return False  # changed since it was verified: fetched again (under the lock) over it
-        _write_record(path, expected)
+        _write_record(path, expected, did)
         return True
+
+    def copies(self) -> Iterator[DID]:
+        """The DIDs with a verified copy recorded in the cache."""
+        verified = self.root / ".verified"
+        for record in sorted(verified.glob("*/*.json")):
+            scope, name = record.parent.name, record.name[: -len(".json")]
+            if not (self.root / scope / name).exists():
+                continue
+            named = str((_read_record(record) or {}).get("did") or "")
+            if named.startswith(f"{scope}:"):
+                yield DID(scope, named[len(scope) + 1 :])
+            elif "%%" not in name:  # a record from before DIDs were kept in it; a bounded name is not read back
+                yield DID(scope, unquote(name))
+
+    def verify(self, did: DID) -> bool:
+        """Re-check the copy of ``did`` in full against the checksum recorded when it was verified; a copy that
+        no longer matches is removed (the next attach fetches it again). False when it was bad or is gone."""
+        with self.lock(did):
+            path = self.path_for(did)
+            record = _read_record(_record_path(path)) or {}
+            expected = _normal(str(record.get("adler32") or ""))
+            if not path.exists() or expected is None:
+                return False
+            checksum = Checksum(expected, None)
+            self._read_into(path, checksum)
+            try:
+                checksum.check(str(did))
+            except ChecksumMismatch:
+                path.unlink(missing_ok=True)
+                _record_path(path).unlink(missing_ok=True)
+                return False
+            _write_record(path, expected, did)
+            return True
 
     def lock(self, did: DID) -> AbstractContextManager[None]:
         """One transfer of ``did`` at a time, across processes."""
@@ -270,7 +324,7 @@ class Cache:
             part.unlink(missing_ok=True)
             raise
         os.replace(part, target)
-        _write_record(target, verified)
+        _write_record(target, verified, did)
 
     @staticmethod
     def _resume_from(part: Path, checksum: Checksum) -> int:
