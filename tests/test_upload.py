@@ -101,6 +101,13 @@ def test_another_users_scope_is_refused_and_nothing_is_registered(lake, tmp_path
         upload(ulla, [results / "mass.txt"], DID("opendata", "ulfs.results"))
     assert not list(rucio_client.list_dids("opendata", {"name": "ulfs.results"}))
     assert not list(rucio_client.list_dids("opendata", {"name": "mass.txt"}, did_type="file"))
+    assert not on_storage(lake, "opendata", "mass.txt")  # nor any byte on the RSE
+
+
+def on_storage(lake, scope: str, name: str) -> list[Path]:
+    """What the user disk holds of ``scope:name``, its temporary upload files too."""
+    home, _ = lake
+    return [p for p in home.user_storage.rglob(f"{name}*") if scope.replace(".", "/") in str(p) or scope in str(p)]
 
 
 def test_a_used_up_quota_is_said_and_nothing_is_kept(lake, tmp_path, results, rucio_client):
@@ -109,6 +116,7 @@ def test_a_used_up_quota_is_said_and_nothing_is_kept(lake, tmp_path, results, ru
     with pytest.raises(AccessDenied, match="quota on ODLAKE_USERDISK is used up"):
         upload(ulla, [results / "skim.root"], DID("user.una", "big"))
     assert not list(rucio_client.list_replicas([{"scope": "user.una", "name": "skim.root"}]))
+    assert not on_storage(lake, "user.una", "skim.root")
 
 
 def test_an_rse_that_takes_no_writes_and_an_empty_selection_are_refused(lake, tmp_path, results):

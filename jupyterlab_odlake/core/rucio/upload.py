@@ -220,11 +220,44 @@ def _upload_file(connection: Connection, file: OpenedFile, dataset: DID, rse: st
     try:
         connection.call(run, f"uploading {file.name} to {dataset} on {rse}", raw=True)
     except (rx.NoFilesUploaded, rx.NotAllFilesUploaded) as e:
+        _remove_written(connection, DID(dataset.scope, file.name), rse)
         raise _refusal(errors, dataset, rse) from e
     except rx.RSEWriteBlocked:
         raise StorageError(f"{rse} does not accept writes now; choose another RSE.") from None
     except rx.RucioException as e:  # Rucio's own refusals, in the user's words; a bug goes on as it is
+        _remove_written(connection, DID(dataset.scope, file.name), rse)
         raise _refusal([f"{type(e).__name__}: {e}", *errors], dataset, rse, error=e) from e
+
+
+def _remove_written(connection: Connection, did: DID, rse: str) -> None:
+    """What a failed upload of ``did`` wrote on ``rse`` (the file, and Rucio's temporary ``.rucio.upload``),
+    removed, unless Rucio holds an available replica there (a good copy from before, not this upload's):
+    Rucio's upload copies first and registers after, so a refusal at registration left the bytes behind."""
+    from rucio.common import exception as rx
+    from rucio.rse import rsemanager
+
+    def run(client: Any) -> None:
+        held = client.list_replicas([{"scope": did.scope, "name": did.name}], rse_expression=rse, all_states=True)
+        if any(r.get("states", {}).get(rse) == "AVAILABLE" for r in held):
+            return
+        vo = getattr(client, "vo", None) or "def"
+        settings = rsemanager.get_rse_info(rse, vo=vo)
+        pfn = next(iter(rsemanager.lfns2pfns(settings, [{"scope": did.scope, "name": did.name}], "write").values()))
+        storage = rsemanager.create_protocol(settings, "delete", auth_token=getattr(client, "auth_token", None))
+        storage.connect()
+        try:
+            for target in (pfn, pfn + ".rucio.upload"):
+                try:
+                    storage.delete(target)
+                except rx.SourceNotFound:
+                    pass
+        finally:
+            storage.close()
+
+    try:
+        connection.call(run, f"removing what the failed upload of {did} wrote on {rse}", raw=True)
+    except Exception:  # noqa: BLE001 - the upload's own error is the one to tell; this one goes to the log
+        _log.warning("could not remove what the failed upload of %s wrote on %s", did, rse, exc_info=True)
 
 
 def _refusal(errors: list[str], dataset: DID, rse: str, error: Exception | None = None) -> OdlakeError:
