@@ -104,6 +104,13 @@ def test_another_users_scope_is_refused_and_nothing_is_registered(lake, tmp_path
     assert not on_storage(lake, "opendata", "mass.txt")  # nor any byte on the RSE
 
 
+def test_an_upload_rucio_ends_without_a_word_still_says_what_to_do():
+    from jupyterlab_odlake.core.rucio.upload import _refusal
+
+    said = _refusal([], DID("user.u", "d"), USERDISK_RSE).message
+    assert "failed without a reason from Rucio" in said and "retry" in said
+
+
 def on_storage(lake, scope: str, name: str) -> list[Path]:
     """What the user disk holds of ``scope:name``, its temporary upload files too."""
     home, _ = lake

@@ -278,5 +278,11 @@ def _refusal(errors: list[str], dataset: DID, rse: str, error: Exception | None 
             f"Your account may not write to the scope {dataset.scope} or to {rse}; nothing was uploaded. "
             "Upload into your own scope (user.<account>)."
         )
-    first = next((e for e in errors if e.strip()), type(error).__name__ if error else "no reason given")
+    first = next((e for e in errors if e.strip()), None)
+    if first is None:  # Rucio's upload logged nothing: say what is known, and what to do
+        said = f" ({type(error).__name__})" if error else ""
+        return StorageError(
+            f"The upload to {dataset} on {rse} failed without a reason from Rucio{said}; retry (what is whole in the "
+            "lake is attached, not sent again), or ask the lake's administrators if it persists."
+        )
     return StorageError(f"The upload to {dataset} on {rse} failed: {first[:300]}")
