@@ -61,7 +61,8 @@ def _services(home: LakeHome, state: State) -> list[Service]:
     out.append(Storage(home, state["storage"]["port"]))
     if "xrootd" in state:
         out.append(XRootD(home, state["xrootd"]["port"]))
-    out.append(RucioServer(home, state["rucio"]["port"]))
+    workers = (os.cpu_count() or 1) if state["db"] == "postgresql" else 1
+    out.append(RucioServer(home, state["rucio"]["port"], workers))
     return out + _daemons(home, state)
 
 

@@ -494,8 +494,9 @@ class RucioServer(Service):
 
     APP = "rucio.web.rest.flaskapi.v1.main:application"
 
-    def __init__(self, home: LakeHome, port: int):
+    def __init__(self, home: LakeHome, port: int, workers: int = 1):
         super().__init__(home, port, "rucio")
+        self.workers = max(1, workers)
 
     @property
     def url(self) -> str:
@@ -505,7 +506,7 @@ class RucioServer(Service):
         return {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
 
     def command(self) -> list[str]:
-        # one worker: SQLite allows one writer, and the demo lake needs no more
+        # as production runs it: a worker per core on PostgreSQL; one on SQLite, which allows one writer
         return [
             sys.executable,
             "-m",
@@ -513,7 +514,7 @@ class RucioServer(Service):
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
-            "1",
+            str(self.workers),
             "--threads",
             "8",
             "--timeout",
