@@ -160,7 +160,7 @@ def test_rucio_runs_a_worker_per_core_as_production_does(lake):
     """One worker with threads made the catalog's p50 a second under 24 clients; PostgreSQL takes many."""
     import psutil
 
-    home, state = lake
+    _, state = lake
     workers = psutil.Process(state["rucio"]["pid"]).children()
     assert len(workers) == (os.cpu_count() or 1), [w.cmdline() for w in workers]
 
