@@ -17,7 +17,7 @@ export default tseslint.config(
       'ui-tests/test-results',
       'ui-tests/playwright-report',
       '.venv',
-      'src/__tests__/generated'
+      'src/generated'
     ]
   },
   js.configs.recommended,

@@ -1,12 +1,12 @@
 /**
- * The odlake REST API as the frontend calls it: one method a route and method of
- * jupyterlab_odlake/server/openapi.yaml, taking and answering the types of ./tokens.
+ * The odlake REST API as the frontend calls it: one method a route and method of its
+ * description (jupyterlab_odlake/server/openapi.json), taking and answering the types of ./tokens.
  * The models call this; nothing else in the frontend makes requests.
  */
 import { requestAPI } from './request';
 import {
   ICatalog,
-  IDid,
+  IDidReply,
   IDownload,
   IDownloadBody,
   IDownloads,
@@ -19,8 +19,8 @@ import {
   IReplicasQuery,
   IAttachBody,
   IAttachment,
-  IRule,
   IRuleBody,
+  IRuleCreated,
   IRuleDeleted,
   IRules,
   ISearchPage,
@@ -75,8 +75,8 @@ export class LakeClient {
   }
 
   /** GET /dids/{scope}/{name} */
-  did(did: string, query: IInstanceQuery = {}): Promise<IDid & { instance: string }> {
-    return requestAPI(withQuery(didRoute(did), query));
+  did(did: string, query: IInstanceQuery = {}): Promise<IDidReply> {
+    return requestAPI<IDidReply>(withQuery(didRoute(did), query));
   }
 
   /** GET /dids/{scope}/{name}/files */
@@ -109,12 +109,12 @@ export class LakeClient {
     return requestAPI<IDownload>('downloads', post(body));
   }
 
-  /** GET /downloads/{download_id} */
+  /** GET /downloads/{transfer_id} */
   download(downloadId: string): Promise<IDownload> {
     return requestAPI<IDownload>(`downloads/${id(downloadId)}`);
   }
 
-  /** DELETE /downloads/{download_id} */
+  /** DELETE /downloads/{transfer_id} */
   cancelDownload(downloadId: string): Promise<IDownload> {
     return requestAPI<IDownload>(`downloads/${id(downloadId)}`, DELETE);
   }
@@ -129,12 +129,12 @@ export class LakeClient {
     return requestAPI<IUpload>('uploads', post(body));
   }
 
-  /** GET /uploads/{upload_id} */
+  /** GET /uploads/{transfer_id} */
   upload(uploadId: string): Promise<IUpload> {
     return requestAPI<IUpload>(`uploads/${id(uploadId)}`);
   }
 
-  /** DELETE /uploads/{upload_id} */
+  /** DELETE /uploads/{transfer_id} */
   cancelUpload(uploadId: string): Promise<IUpload> {
     return requestAPI<IUpload>(`uploads/${id(uploadId)}`, DELETE);
   }
@@ -145,8 +145,8 @@ export class LakeClient {
   }
 
   /** POST /rules */
-  createRule(body: IRuleBody): Promise<IRule & { instance: string }> {
-    return requestAPI('rules', post(body));
+  createRule(body: IRuleBody): Promise<IRuleCreated> {
+    return requestAPI<IRuleCreated>('rules', post(body));
   }
 
   /** DELETE /rules/{rule_id} */

@@ -6,292 +6,96 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-export type DidType = 'container' | 'dataset' | 'file' | '';
-export type Mode = 'stream' | 'download' | 'mounted' | 'auto';
+import type { components, paths } from './generated/openapi';
+
+/*
+ * What the REST API answers and reads, as the frontend names it. Every type here is taken
+ * from the API's description (jupyterlab_odlake/server/openapi.json, the records' schemas
+ * made from jupyterlab_odlake/core/records.py), which `jlpm build` turns into
+ * ./generated/openapi.ts: a field changed on the server is changed here.
+ */
+
+type Schemas = components['schemas'];
+type Operation<P extends keyof paths, M extends string> = M extends keyof paths[P]
+  ? NonNullable<paths[P][M]>
+  : never;
+type Json<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+/** The JSON a route answers with `status`. */
+export type Reply<P extends keyof paths, M extends string, S extends number = 200> =
+  Operation<P, M> extends { responses: infer R } ? (S extends keyof R ? Json<R[S]> : never) : never;
+/** The query a route reads (never when it reads none). */
+export type Query<P extends keyof paths, M extends string> =
+  Operation<P, M> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+/** The JSON body a route reads. */
+export type Body<P extends keyof paths, M extends string> =
+  Operation<P, M> extends { requestBody: infer B } ? Json<B> : never;
+
+export type Mode = Schemas['Mode'];
+export type DidType = Schemas['DIDType'];
+export type Metadata = Schemas['Metadata'];
 /** The modes, in the order the attach dialog offers them (the kernel's MODES, the settings' enum). */
 export const MODES: Mode[] = ['auto', 'stream', 'download', 'mounted'];
 
 export const DID_MIME = 'application/x-odlake-did';
 
-/*
- * What the REST API answers: jupyterlab_odlake/server/openapi.yaml describes it, and a
- * type test (src/__tests__/contract.spec.ts) holds these interfaces to that description.
- */
+export type IError = Schemas['Error'];
+export type IInfo = Schemas['Info'];
+export type IInstance = Schemas['Instance'];
+export type IDid = Schemas['DID'];
+export type IFile = Schemas['File'];
+/** How a file would be read in the mode the list was asked for. */
+export type IFileRead = Schemas['FileRead'];
+/** A page of a listing, of any item; `total` is null while the server has not reached its end. */
+export type IPage<T> = Omit<Schemas['PageOfDIDs'], 'items'> & { items: T[] };
+export type IPageOfDids = Schemas['PageOfDIDs'];
+export type IPageOfFiles = Schemas['PageOfFiles'];
+export type ICatalogContainer = Schemas['CatalogContainer'];
+export type ICatalog = Schemas['Catalog'];
 
-export interface IInfo {
-  version: string;
-  default_instance: string | null;
-}
-
-export interface IInstance {
-  name: string;
-  display_name: string;
-  rucio_host: string;
-  auth_type: 'userpass' | 'x509' | 'x509_proxy' | 'oidc';
-  account: string | null;
-  vo: string | null;
-  default_mode: Mode;
-  /** Where uploads go unless another RSE is named; empty when the instance has none. */
-  upload_rse: string;
-  /** Stream schemes, preferred first (root://, as a grid site reads, unless configured otherwise). */
-  schemes?: string[];
-  reachable: boolean;
-  authenticated: boolean;
-  status: string;
-  message?: string;
-  default: boolean;
-}
-
-export type Metadata = Record<string, string | number | boolean | null>;
-
-export interface IDid {
-  scope: string;
-  name: string;
-  did: string;
-  type: DidType;
-  bytes: number | null;
-  length: number | null;
-  metadata: Metadata;
-  adler32: string | null;
-}
-
-export interface IFile {
-  scope: string;
-  name: string;
-  did: string;
-  bytes: number | null;
-  adler32: string | null;
-  rses?: string[];
-  available?: boolean;
-  /** How the file would be read in the mode the list was asked for. */
-  read?: IFileRead;
-}
-
-export interface IFileRead {
-  kind: 'mounted' | 'stream' | 'download' | null;
-  scheme: string | null;
-  rse: string | null;
-  reason: string | null;
-}
-
-export interface IPage<T> {
-  items: T[];
-  /** null while the server has not reached the end of the listing. */
-  total: number | null;
-  next: string | null;
-}
-
-export interface ICatalogContainer extends IDid {
-  datasets: IDid[];
-}
-
-export interface ICatalog {
-  instance: string;
-  analyses: { name: string; containers: ICatalogContainer[] }[];
-}
-
-export type TransferState = 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
-
-/**
- * A transfer job, either direction: a download of a DID into the cache, or an upload of files
- * into a dataset (`did`). `bytes_done` counts what is in place, `bytes_moved` what went over
- * the network, and `rate` is of those.
- */
-export interface ITransfer {
-  id: string;
-  kind: 'download' | 'upload';
-  instance: string;
-  did: string;
-  state: TransferState;
-  files_total: number;
-  files_done: number;
-  bytes_total: number;
-  bytes_done: number;
-  bytes_moved: number;
-  rate: number;
-  errors: string[];
-  /** The code of the error that ended it. */
-  error: string | null;
-  created: number;
-  finished: number | null;
-  /** Where an upload writes. */
-  rse: string | null;
-  /** The file in flight (uploads). */
-  current: string | null;
-  /** Files this download moved itself. */
-  transfers: number;
-  /** A download's cached files so far. */
-  paths: string[];
-  /** An upload's files in the dataset. */
-  uploaded: { did: string; bytes: number | null; adler32: string | null }[];
-}
-
+/** A transfer job, either direction: a download of a DID into the cache, or an upload into a dataset. */
+export type ITransfer = Schemas['Transfer'];
+export type TransferState = ITransfer['state'];
+export type IUploadedFile = Schemas['UploadedFile'];
 /** A download: files come into the cache in parallel, each verified. */
 export type IDownload = ITransfer;
 /** An upload: files go one after another, each verified and registered before the next. */
 export type IUpload = ITransfer;
 
 /** A replication rule of the user's account. */
-export interface IRule {
-  id: string;
-  did: string;
-  rse_expression: string;
-  /** Rucio's: OK, REPLICATING, STUCK, … */
-  state: string;
-  /** The state in words a user acts on. */
-  explained: string;
-  locks_ok: number;
-  locks_total: number;
-  expires_at: string | null;
-  account: string;
-}
-
+export type IRule = Schemas['Rule'];
 /** Where and how one file of a DID is read in a mode, and the other ways to read it. */
-export interface ILocation {
-  did: string;
-  scope: string;
-  name: string;
-  bytes: number | null;
-  adler32: string | null;
-  mode: Mode;
-  kind: 'mounted' | 'stream' | 'download' | null;
-  location: string | null;
-  rse: string | null;
-  /** A verified copy is in the cache; null in the modes that do not read the cache. */
-  cached: boolean | null;
-  alternatives: IAlternative[];
-  reason: string | null;
-}
+export type ILocation = Schemas['Location'];
+export type IAlternative = Schemas['Alternative'];
+/** One file of an attach, resolved: where it is read, or why it cannot be (kind null). */
+export type IResolved = Schemas['Resolved'];
+/** An attach resolved from one listing, with the download of what the cache lacks. */
+export type IAttachment = Schemas['Attachment'];
 
-export interface IAlternative {
-  kind: 'mounted' | 'stream';
-  location: string;
-  rse: string;
-  scheme: string;
-  available: boolean;
-  priority: number;
-}
+/* What each route answers, and what its query and body hold (src/client.ts sends and reads these). */
 
-/*
- * What each route answers and what its query and body hold (src/client.ts sends and reads
- * these; the contract test holds them to openapi.yaml too).
- */
+export type IInstances = Reply<'/instances', 'get'>;
+export type ISearchPage = Reply<'/search', 'get'>;
+export type IDidReply = Reply<'/dids/{scope}/{name}', 'get'>;
+export type IFilesPage = Reply<'/dids/{scope}/{name}/files', 'get'>;
+export type IReplicas = Reply<'/dids/{scope}/{name}/replicas', 'get'>;
+export type IDownloads = Reply<'/downloads', 'get'>;
+export type IUploads = Reply<'/uploads', 'get'>;
+export type IRules = Reply<'/rules', 'get'>;
+export type IRuleCreated = Reply<'/rules', 'post', 201>;
+export type IRuleDeleted = Reply<'/rules/{rule_id}', 'delete'>;
 
-export interface IInstances {
-  instances: IInstance[];
-}
-
-export interface ISearchPage extends IPage<IDid> {
-  instance: string;
-}
-
-export interface IFilesPage extends IPage<IFile> {
-  did: string;
-  instance: string;
-}
-
-export interface IReplicas {
-  did: string;
-  instance: string;
-  files: ILocation[];
-}
-
-export interface IDownloads {
-  downloads: IDownload[];
-}
-
-export interface IUploads {
-  uploads: IUpload[];
-}
-
-export interface IRules {
-  instance: string;
-  rules: IRule[];
-}
-
-export interface IRuleDeleted {
-  id: string;
-  deleted: boolean;
-}
-
+export type IInstanceQuery = Query<'/catalog', 'get'>;
+export type ISearchQuery = Query<'/search', 'get'>;
 /** What the search route looks for: collection is datasets and containers. */
-export type SearchType = 'container' | 'dataset' | 'file' | 'all' | 'collection';
-
-export interface IInstanceQuery {
-  instance?: string;
-}
-
-export interface ISearchQuery extends IInstanceQuery {
-  q?: string;
-  type?: SearchType;
-  filter?: string[];
-  limit?: number;
-  cursor?: string;
-}
-
-export interface IFilesQuery extends IInstanceQuery {
-  limit?: number;
-  cursor?: string;
-  offset?: number;
-  availability?: boolean;
-  mode?: Mode;
-  scheme?: string;
-}
-
-export interface IReplicasQuery extends IInstanceQuery {
-  mode?: Mode;
-  scheme?: string;
-  rse?: string;
-}
+export type SearchType = NonNullable<ISearchQuery['type']>;
+export type IFilesQuery = Query<'/dids/{scope}/{name}/files', 'get'>;
+export type IReplicasQuery = Query<'/dids/{scope}/{name}/replicas', 'get'>;
 
 /** What an attach asks the server to resolve (POST /dids/{scope}/{name}/attach). */
-export interface IAttachBody {
-  mode?: Mode | null;
-  scheme?: string | null;
-  rse?: string | null;
-  instance?: string | null;
-}
-
-/** One file of an attach, resolved: where it is read, or why it cannot be (kind null). */
-export interface IResolved {
-  scope: string;
-  name: string;
-  bytes: number | null;
-  adler32: string | null;
-  kind: 'mounted' | 'stream' | 'download' | null;
-  location: string | null;
-  rse: string | null;
-  reason: string | null;
-}
-
-/** An attach resolved from one listing, with the download of what the cache lacks. */
-export interface IAttachment {
-  did: string;
-  instance: string;
-  mode: Mode;
-  files: IResolved[];
-  download: ITransfer | null;
-}
-
-export interface IDownloadBody {
-  did: string;
-  instance?: string | null;
-}
-
-export interface IUploadBody {
-  paths: string[];
-  dataset: string;
-  rse?: string | null;
-  metadata?: Record<string, string | number | boolean>;
-  instance?: string | null;
-}
-
-export interface IRuleBody {
-  did: string;
-  rse_expression: string;
-  lifetime_days?: number | null;
-  instance?: string | null;
-}
+export type IAttachBody = Body<'/dids/{scope}/{name}/attach', 'post'>;
+export type IDownloadBody = Body<'/downloads', 'post'>;
+export type IUploadBody = Body<'/uploads', 'post'>;
+export type IRuleBody = Body<'/rules', 'post'>;
 
 export function isActive(download: IDownload | IUpload): boolean {
   return download.state === 'resolving' || download.state === 'running';

@@ -1,4 +1,4 @@
-"""The REST API's description (jupyterlab_odlake/server/openapi.yaml), as a checker of real answers."""
+"""The REST API's description (server/spec.py: paths.yaml and the records' schemas), as a checker of real answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from jsonschema import Draft202012Validator
 
 from jupyterlab_odlake.server import spec as spec_module
 
-SPEC_PATH = spec_module.SPEC_PATH
+NAME = "the REST API's description"
 spec, template_of, _pointer, _registry, _URI = (
     spec_module.spec,
     spec_module.template_of,
@@ -17,18 +17,18 @@ spec, template_of, _pointer, _registry, _URI = (
 
 
 def check(method: str, path: str, status: int, body) -> None:
-    """Assert that ``body``, answered with ``status`` to ``method path``, is what openapi.yaml says."""
+    """Assert that ``body``, answered with ``status`` to ``method path``, is what the description says."""
     template = template_of(path)
     if template is None:  # no such route: a 404 in the error shape, like every error
-        assert status == 404, f"{method} {path} is not described in {SPEC_PATH.name}, yet answered {status}"
+        assert status == 404, f"{method} {path} is not described in {NAME}, yet answered {status}"
         response = None
     else:
         operation = spec()["paths"][template].get(method.lower())
-        assert operation is not None, f"{method} {template} is not described in {SPEC_PATH.name}"
+        assert operation is not None, f"{method} {template} is not described in {NAME}"
         response = operation["responses"].get(str(status))
     if response is None:
         # every route may answer the shared error shape with the statuses the README lists
-        assert status >= 400, f"{method} {template} answered {status}, which {SPEC_PATH.name} does not describe"
+        assert status >= 400, f"{method} {template} answered {status}, which {NAME} does not describe"
         ref = "#/components/responses/Error"
     else:
         ref = response.get("$ref") or "#" + _pointer("", "paths", template, method.lower(), "responses", str(status))

@@ -151,6 +151,42 @@ def test_a_page_round_trips_with_its_items():
     assert Page.from_json(json.loads(json.dumps(page.to_json())), DIDInfo.from_json) == page
 
 
+def _schema_checker(name):
+    """A validator of the schema the description has for ``name``, every record in it closed: a record's
+    JSON holds exactly the keys its schema names, also where a route's answer adds keys to it."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from jupyterlab_odlake.core.schema import schemas
+    from jupyterlab_odlake.server.spec import RECORDS
+
+    made = {"components": {"schemas": schemas(RECORDS)}}
+    registry = Registry().with_resource("urn:records", Resource.from_contents(made, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:records#/components/schemas/{name}"}, registry=registry)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [*RECORDS, FileEntry("s", "f", None, None, read={"kind": None, "scheme": None, "rse": None, "reason": "gone"})],
+    ids=lambda r: type(r).__name__,
+)
+def test_a_records_json_is_what_its_schema_says(record):
+    from jupyterlab_odlake.server.spec import RECORDS as NAMED
+
+    name = next(n for n, tp in NAMED.items() if tp is type(record))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in _schema_checker(name).iter_errors(record.to_json())]
+    assert not errors
+
+
+def test_a_pages_json_is_what_its_schema_says():
+    for page, name in (
+        (Page([RECORDS[0]], 3, "cursor"), "PageOfDIDs"),
+        (Page([RECORDS[1]], None, None), "PageOfFiles"),
+    ):
+        assert not list(_schema_checker(name).iter_errors(page.to_json()))
+
+
 # -- one naming rule (the panel tests the same table) -----------------------------------------------
 @pytest.mark.parametrize("case", CASES["names"], ids=lambda c: c["did"][:40])
 def test_a_dids_variable_name_follows_the_shared_table(case):

@@ -2,8 +2,9 @@
 
 The handlers only parse, call one method of the service and answer; the stand-in records what
 they asked, so each test shows a route and the service call it becomes. Every answer is held to
-openapi.yaml by the ``api`` fixture. The same routes against the demo lake are in test_search.py,
-test_files.py, test_reading.py, test_transfers.py, test_auth.py and test_bad_input.py.
+the REST API's description (server/spec.py) by the ``api`` fixture. The same routes against the
+demo lake are in test_search.py, test_files.py, test_reading.py, test_transfers.py, test_auth.py
+and test_bad_input.py.
 """
 
 from __future__ import annotations

@@ -94,6 +94,8 @@ def test_a_second_development_install_leaves_the_tree_as_it_was_and_the_wheel_bu
     run(*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", wheels, checkout, env=env)
     [wheel] = wheels.glob("jupyterlab_odlake-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    # the server puts its REST API's description together from paths.yaml; openapi.json is the whole
+    assert {"jupyterlab_odlake/server/paths.yaml", "jupyterlab_odlake/server/openapi.json"} <= set(names)
     shared = [n.split(f"/data/{SHARED}/", 1)[1] for n in names if f".data/data/{SHARED}/" in n]
     assert shared.count("install.json") == 1
     assert sorted(n for n in shared if n != "install.json") == built

@@ -3,28 +3,66 @@ a replication rule, an attach resolved.
 
 Each record is what the service (core/service.py) returns, what the REST API sends (``to_json``)
 and what the kernel's ``ServerService`` reads back (``from_json``), so the in-process and the HTTP
-paths give equal objects. The REST API's description (``server/openapi.yaml``) is held to
-``to_json`` of each by every REST test, and the panel's types to it by the frontend's.
+paths give equal objects. The records are also the one statement of their JSON: core/schema.py
+makes the JSON Schema of each from its fields' types, its docstring and what the fields are
+annotated with (``Wire``), and from the two lists a record keeps beside its fields, ``DERIVED``
+(properties its JSON carries too, like ``did``) and ``OMITTED_WHEN_NONE`` (fields its JSON leaves
+out rather than send null), which ``to_json`` reads as well. server/spec.py puts those schemas
+into the REST API's description, from which the panel's types are generated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 DIDType = Literal["container", "dataset", "file", ""]
 Mode = Literal["stream", "download", "mounted", "auto"]
 MODES: tuple[Mode, ...] = ("stream", "download", "mounted", "auto")
 LocationKind = Literal["mounted", "stream", "download"]
+# a DID's metadata as the lake shows it: key -> value
+DIDMetadata = dict[str, str | float | bool | None]
 
 JSON = dict[str, Any]
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Wire:
+    """What a field's JSON is beyond its Python type, as ``Annotated[int, Wire(...)]``: a description, a
+    lower bound, or the ``shape`` of a dict whose keys are known (a TypedDict) where the field is typed loosely."""
+
+    description: str = ""
+    minimum: int | None = None
+    shape: Any = None
+
+
+class FileRead(TypedDict):
+    """How the file would be read in the mode asked for (only when one was)."""
+
+    kind: LocationKind | None
+    scheme: Annotated[str | None, Wire("the stream's or the mount's URL scheme")]
+    rse: str | None
+    reason: Annotated[str | None, Wire("why there is no way to read it, when kind is null")]
+
+
+class UploadedFile(TypedDict):
+    """A file an upload put into its dataset."""
+
+    did: str
+    bytes: int | None
+    adler32: str | None
+
+
 def _shallow(record: Any) -> JSON:
     """A record's fields as a dict, without ``asdict``'s deep copy (a 100,000-file answer is built of these)."""
     return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _derived(record: Any) -> JSON:
+    """The properties a record's JSON carries beside its fields (its ``DERIVED``)."""
+    return {name: getattr(record, name) for name in record.DERIVED}
 
 
 def _from_json(cls: Any, data: JSON) -> Any:
@@ -37,20 +75,23 @@ def _from_json(cls: Any, data: JSON) -> Any:
 class DIDInfo:
     """A DID as search, the DID route and the catalog show it."""
 
+    DERIVED: ClassVar[tuple[str, ...]] = ("did",)
+
     scope: str
     name: str
     type: DIDType
     bytes: int | None = None
-    length: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    length: Annotated[int | None, Wire("how many files")] = None
+    metadata: DIDMetadata = field(default_factory=dict)
     adler32: str | None = None
 
     @property
     def did(self) -> str:
+        """scope:name"""
         return f"{self.scope}:{self.name}"
 
     def to_json(self) -> JSON:
-        return {"did": self.did, **asdict(self)}
+        return {**_derived(self), **asdict(self)}
 
     @classmethod
     def from_json(cls, data: JSON) -> DIDInfo:
@@ -62,21 +103,31 @@ class FileEntry:
     """One file of a DID; ``rses`` and ``available`` only when availability was asked for, ``read``
     (how it would be read: kind, scheme, rse) only when a mode was."""
 
+    DERIVED: ClassVar[tuple[str, ...]] = ("did",)
+    OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ("rses", "available", "read")
+
     scope: str
     name: str
     bytes: int | None
     adler32: str | None
-    rses: list[str] | None = None
+    rses: Annotated[
+        list[str] | None,
+        Wire(
+            "The RSEs of the dataset's whole copies when every copy Rucio counts is whole (then known without "
+            "asking per file); else every RSE with a replica of the file, in any state."
+        ),
+    ] = None
     available: bool | None = None
-    read: dict[str, str | None] | None = None
+    read: Annotated[dict[str, str | None], Wire(shape=FileRead)] | None = None
 
     @property
     def did(self) -> str:
+        """scope:name"""
         return f"{self.scope}:{self.name}"
 
     def to_json(self) -> JSON:
-        data = {"did": self.did, **_shallow(self)}  # no deep copy: a page holds up to 1,000 of these
-        return {k: v for k, v in data.items() if v is not None or k in ("bytes", "adler32")}
+        data = {**_derived(self), **_shallow(self)}  # no deep copy: a page holds up to 1,000 of these
+        return {k: v for k, v in data.items() if v is not None or k not in self.OMITTED_WHEN_NONE}
 
     @classmethod
     def from_json(cls, data: JSON) -> FileEntry:
@@ -97,7 +148,10 @@ class Alternative:
 
 @dataclass(frozen=True)
 class Location:
-    """Where to read one file in a mode (``kind``/``location``, None when it cannot be), and every alternative."""
+    """Where to read one file in a mode (``kind`` and ``location``, both null when it cannot be, with the
+    ``reason``), and every alternative."""
+
+    DERIVED: ClassVar[tuple[str, ...]] = ("did",)
 
     scope: str
     name: str
@@ -107,18 +161,21 @@ class Location:
     kind: LocationKind | None
     location: str | None
     rse: str | None
-    cached: bool | None  # None: not asked, only download mode reads the cache
+    cached: Annotated[
+        bool | None, Wire("A verified copy is in the cache; null in the modes that do not read the cache.")
+    ]
     alternatives: tuple[Alternative, ...] = ()
     reason: str | None = None
 
     @property
     def did(self) -> str:
+        """scope:name"""
         return f"{self.scope}:{self.name}"
 
     def to_json(self) -> JSON:
         data = _shallow(self)
         data["alternatives"] = [_shallow(a) for a in self.alternatives]
-        return {"did": self.did, **data}
+        return {**_derived(self), **data}
 
     @classmethod
     def from_json(cls, data: JSON) -> Location:
@@ -129,40 +186,40 @@ class Location:
 TransferKind = Literal["download", "upload"]
 TransferState = Literal["resolving", "running", "done", "failed", "cancelled"]
 ACTIVE_STATES: tuple[TransferState, ...] = ("resolving", "running")
+Count = Annotated[int, Wire(minimum=0)]
 
 
 @dataclass(frozen=True)
 class TransferRecord:
-    """What a transfer job is doing, as it was when asked: a download of a DID into the cache, or an
-    upload of files into a dataset (``did``), one record shape for both directions.
+    """A transfer job, as it was when asked: a download of a DID into the cache, or an upload of files
+    into a dataset (``did``), one record shape for both directions.
 
     ``bytes_done`` counts what is in place (a file found in the cache, or already in the lake,
     counts at once); ``bytes_moved`` only what went over the network, and ``rate`` is of those.
-    A download's ``paths`` are the cached files so far and ``transfers`` the files it moved itself;
-    an upload's ``rse`` is where it writes, ``current`` the file in flight and ``uploaded`` the
-    files in the dataset (did, bytes, adler32).
     """
 
     id: str
     kind: TransferKind
     instance: str
-    did: str
+    did: Annotated[str, Wire("the DID downloaded, or the dataset uploaded into")]
     state: TransferState
-    files_total: int
-    files_done: int
-    bytes_total: int
-    bytes_done: int
-    bytes_moved: int
-    rate: float
+    files_total: Count
+    files_done: Count
+    bytes_total: Count
+    bytes_done: Count
+    bytes_moved: Count
+    rate: Annotated[float, Wire("bytes moved per second since the start")]
     errors: tuple[str, ...]
     created: float
     finished: float | None
-    error: str | None = None  # the code of the error that ended it (as the REST API's errors carry)
-    rse: str | None = None
-    current: str | None = None
-    transfers: int = 0
-    paths: tuple[str, ...] = ()
-    uploaded: tuple[dict[str, Any], ...] = ()
+    error: Annotated[str | None, Wire("the code of the error that ended it, as the REST API's errors carry")] = None
+    rse: Annotated[str | None, Wire("where an upload writes")] = None
+    current: Annotated[str | None, Wire("the file in flight (uploads)")] = None
+    transfers: Annotated[int, Wire("files this download moved itself", minimum=0)] = 0
+    paths: Annotated[tuple[str, ...], Wire("a download's cached files so far")] = ()
+    uploaded: Annotated[
+        tuple[Annotated[dict[str, Any], Wire(shape=UploadedFile)], ...], Wire("an upload's files in the dataset")
+    ] = ()
 
     @property
     def active(self) -> bool:
@@ -199,10 +256,12 @@ RULE_STATES = {
 class Rule:
     """A replication rule of the user's account: copies of ``did`` kept on ``rse_expression``."""
 
+    DERIVED: ClassVar[tuple[str, ...]] = ("explained",)
+
     id: str
     did: str
     rse_expression: str
-    state: str
+    state: Annotated[str, Wire("Rucio's: OK, REPLICATING, STUCK, SUSPENDED, WAITING_APPROVAL, INJECT")]
     locks_ok: int
     locks_total: int
     expires_at: str | None
@@ -210,10 +269,11 @@ class Rule:
 
     @property
     def explained(self) -> str:
+        """the state in words a user acts on"""
         return RULE_STATES.get(self.state, self.state.lower())
 
     def to_json(self) -> JSON:
-        return {**_shallow(self), "explained": self.explained}
+        return {**_shallow(self), **_derived(self)}
 
     @classmethod
     def from_json(cls, data: JSON) -> Rule:
@@ -223,14 +283,14 @@ class Rule:
 @dataclass(frozen=True)
 class Resolved:
     """One file of an attach, resolved: where it is read (``kind``: mounted, stream or download, with the
-    ``location`` a path or URL), or why it cannot be (``reason``, ``kind`` None)."""
+    ``location`` a path or URL), or why it cannot be (``reason``, ``kind`` null)."""
 
     scope: str
     name: str
     bytes: int | None
     adler32: str | None
     kind: LocationKind | None
-    location: str | None
+    location: Annotated[str | None, Wire("a local path or a streamable URL")]
     rse: str | None
     reason: str | None = None
 
@@ -262,13 +322,16 @@ class Resolved:
 @dataclass(frozen=True)
 class Attachment:
     """The answer to an attach, decided where the lake is: each file resolved from one listing of the
-    DID, and the download that brings the files to be copied into the cache (None when none is)."""
+    DID, and the download that brings the files to be copied into the cache."""
 
     did: str
     instance: str
     mode: Mode
     files: tuple[Resolved, ...]
-    download: TransferRecord | None = None
+    download: Annotated[
+        TransferRecord | None,
+        Wire("the download that copies the files of kind download into the cache, when some are not there yet"),
+    ] = None
 
     def to_json(self) -> JSON:
         return {
@@ -293,13 +356,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of a listing; ``next`` is the cursor of the following page, None at the end.
-
-    ``total`` is None while the listing has more than was read from Rucio.
-    """
+    """One page of a listing; ``next`` is the cursor of the following page, null at the end."""
 
     items: list[T]
-    total: int | None
+    total: Annotated[
+        int | None, Wire("null while Rucio's listing has not been read to its end (items come in its order)", 0)
+    ]
     next: str | None
 
     def to_json(self) -> JSON:

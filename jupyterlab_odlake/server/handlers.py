@@ -2,7 +2,7 @@
 event loop, answer JSON.
 
 Every error leaves as ``{"error": <code>, "message": <what happened and what to do>}``.
-The answers are described in ``openapi.yaml`` beside this file.
+The answers are described in the REST API's description (spec.py; openapi.json beside this file).
 """
 
 import functools
@@ -113,7 +113,7 @@ class OdlakeHandler(APIHandler):
 
     # -- parsing a request, once, here ------------------------------------------------------
     def body(self) -> dict[str, Any]:
-        """The request's JSON body, checked against the route's request body in openapi.yaml."""
+        """The request's JSON body, checked against the route's request body in the description (spec.py)."""
         raw = self.request.body or b"{}"
         if len(raw) > MAX_BODY:
             raise InvalidRequest(f"The request body is larger than {MAX_BODY:,} bytes; no route takes so much.")
@@ -129,7 +129,7 @@ class OdlakeHandler(APIHandler):
         problem = body_problem(route, self.request.method or "", data)
         if problem:
             raise InvalidRequest(
-                f"The request body does not fit the REST API ({quoted(problem, 200)}); see openapi.yaml."
+                f"The request body does not fit the REST API ({quoted(problem, 200)}); see openapi.json."
             )
         return data
 

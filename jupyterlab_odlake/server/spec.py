@@ -1,25 +1,83 @@
-"""The REST API's description (openapi.yaml beside this file), read once: the handlers check request
-bodies against it, and the tests check every answer against it, so that the description is the
-one statement of the wire.
+"""The REST API's description, put together once: the routes and the schemas that are no record, as
+written in paths.yaml beside this file, and the schemas of the records, made from their Python types in
+core/records.py (core/schema.py). The handlers check request bodies against it, and the tests every
+answer, so that the records and paths.yaml are the one statement of the wire.
+
+``python -m jupyterlab_odlake.server.spec --write`` writes the description whole into openapi.json
+beside this file, for whoever reads it without Python: the frontend's types are generated from that
+file when it is built, and a test fails while the file is not what this module makes.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path(__file__).parent / "openapi.yaml"
+from ..core import records as r
+from ..core.schema import schemas
+
+PATHS_PATH = Path(__file__).parent / "paths.yaml"
+SPEC_PATH = Path(__file__).parent / "openapi.json"
 URI = "urn:odlake:openapi"
+REF = "#/components/schemas/{}"
+
+# the records, and the types they name, by their names in the description
+RECORDS: dict[str, Any] = {
+    "Mode": r.Mode,
+    "DIDType": r.DIDType,
+    "Metadata": r.DIDMetadata,
+    "DID": r.DIDInfo,
+    "PageOfDIDs": r.Page[r.DIDInfo],
+    "File": r.FileEntry,
+    "FileRead": r.FileRead,
+    "PageOfFiles": r.Page[r.FileEntry],
+    "Alternative": r.Alternative,
+    "Location": r.Location,
+    "Transfer": r.TransferRecord,
+    "UploadedFile": r.UploadedFile,
+    "Rule": r.Rule,
+    "Resolved": r.Resolved,
+    "Attachment": r.Attachment,
+}
 
 
 @cache
 def spec() -> dict[str, Any]:
+    """The whole description: paths.yaml with the records' schemas among its components."""
     import yaml
 
-    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
-    return loaded
+    written: dict[str, Any] = yaml.safe_load(PATHS_PATH.read_text(encoding="utf-8"))
+    components = written.setdefault("components", {}).setdefault("schemas", {})
+    twice = sorted(set(components) & set(RECORDS))
+    if twice:
+        raise ValueError(f"{PATHS_PATH.name} writes the schemas of records, which are made from their types: {twice}")
+    # a record that a route's answer adds keys to (allOf) stays open; the answer's schema closes the whole
+    extended = {ref.removeprefix(REF.format("")) for ref in _extended(written)}
+    components.update(schemas(RECORDS, REF.format, open_records=extended))
+    return written
+
+
+def _extended(node: Any) -> Iterator[str]:
+    """The $refs that are members of an allOf anywhere in ``node``."""
+    if isinstance(node, dict):
+        for member in node.get("allOf", ()):
+            if "$ref" in member:
+                yield member["$ref"]
+        for value in node.values():
+            yield from _extended(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _extended(value)
+
+
+def text() -> str:
+    """The description as openapi.json holds it."""
+    return json.dumps(spec(), indent=2, ensure_ascii=False) + "\n"
 
 
 @cache
@@ -73,3 +131,20 @@ def body_problem(path: str, method: str, body: Any) -> str | None:
         return None
     where = "/".join(map(str, error.absolute_path))
     return f"{where}: {error.message}" if where else error.message
+
+
+def main(argv: list[str]) -> int:
+    """Print the description, or with ``--write`` write it into openapi.json."""
+    if argv == ["--write"]:
+        SPEC_PATH.write_text(text(), encoding="utf-8")
+        print(f"wrote {SPEC_PATH}")
+    elif not argv:
+        sys.stdout.write(text())
+    else:
+        print("usage: python -m jupyterlab_odlake.server.spec [--write]", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 /**
- * The REST client against a fake Jupyter server: each method calls its route of
- * openapi.yaml with its method, query and body, and reads the answer or the error.
+ * The REST client against a fake Jupyter server: each method calls its route of the REST
+ * API's description with its method, query and body, and reads the answer or the error.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -151,7 +151,7 @@ describe('a query', () => {
   });
 });
 
-describe('every operation of openapi.yaml', () => {
+describe('every operation of the description', () => {
   const client = new LakeClient();
   /** The operation, the client's call of it, and the route it must reach. */
   const calls: [string, (c: LakeClient) => Promise<unknown>, string][] = [

@@ -1,49 +1,31 @@
 /**
- * What jupyterlab_odlake/server/openapi.yaml names, read at run time for the tests that
- * must cover all of it: its operations ("GET /search") and its schemas.
+ * What the REST API's description (jupyterlab_odlake/server/openapi.json) names, read at run
+ * time for the tests that must cover all of it: its operations ("GET /search") and its schemas.
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
 
-const lines = readFileSync(
-  path.join(__dirname, '..', '..', 'jupyterlab_odlake', 'server', 'openapi.yaml'),
-  'utf-8'
-).split('\n');
+const description = JSON.parse(
+  readFileSync(
+    path.join(__dirname, '..', '..', 'jupyterlab_odlake', 'server', 'openapi.json'),
+    'utf-8'
+  )
+) as { paths: Record<string, object>; components: { schemas: Record<string, object> } };
 
-/** The lines of a section: those after `header`, up to the next line indented as little. */
-function section(header: string): string[] {
-  const start = lines.indexOf(header);
-  const indent = header.length - header.trimStart().length;
-  const out: string[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (line.trim() && line.length - line.trimStart().length <= indent) {
-      break;
-    }
-    out.push(line);
-  }
-  return out;
-}
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 /** Every route and method the API has, as "GET /search", "DELETE /rules/{rule_id}". */
 export function operations(): string[] {
-  const found: string[] = [];
-  let route = '';
-  for (const line of section('paths:')) {
-    const r = /^ {2}(\/\S*):\s*$/.exec(line);
-    const m = /^ {4}(get|put|post|delete|patch):/.exec(line);
-    if (r) {
-      route = r[1];
-    } else if (m) {
-      found.push(`${m[1].toUpperCase()} ${route}`);
-    }
-  }
-  return found.sort();
+  return Object.entries(description.paths)
+    .flatMap(([route, item]) =>
+      Object.keys(item)
+        .filter(key => METHODS.includes(key))
+        .map(method => `${method.toUpperCase()} ${route}`)
+    )
+    .sort();
 }
 
 /** The names of the schemas under components. */
 export function schemaNames(): string[] {
-  return section('  schemas:')
-    .map(line => /^ {4}([A-Za-z]\w*):/.exec(line)?.[1])
-    .filter((name): name is string => Boolean(name))
-    .sort();
+  return Object.keys(description.components.schemas).sort();
 }
