@@ -63,6 +63,9 @@ def _lake_user_add(args: argparse.Namespace) -> int:
     made = "" if user.created else " (there already; nothing changed)"
     print(f"Rucio account '{user.account}' with scope {user.scope} in the lake at {state['rucio']['url']}{made}.")
     print(f"Its password is in {user.credential_file} (mode 0600{owner}); it is not shown.")
+    if user.oidc_identity:
+        print(f"It signs in at the lake's OpenID Connect provider as '{user.account}' with the same password;")
+        print(f"Rucio maps its tokens to the account (OIDC identity '{user.oidc_identity}').")
     return 0
 
 
