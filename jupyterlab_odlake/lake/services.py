@@ -114,6 +114,16 @@ class Service:
         """Does another program hold this server's address?"""
         return port_in_use(self.port)
 
+    def _still_busy(self, grace: float = 3.0) -> bool:
+        """Is its address held, and still after a moment? (A server of the lake just stopped to start again
+        may leave its port held a little while.)"""
+        deadline = time.monotonic() + grace
+        while self.busy():
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.2)
+        return False
+
     @property
     def address(self) -> str:
         """Where it listens, in words."""
@@ -125,7 +135,7 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> int:
         """Start the server in its own session and wait until it is ready; its pid (``self.process`` keeps it)."""
-        if self.busy():
+        if self._still_busy():
             raise LakeError(
                 f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
                 "stop that program, or remove the lake home to start on new ports"
