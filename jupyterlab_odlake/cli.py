@@ -16,7 +16,7 @@ def _lake_up(args: argparse.Namespace) -> int:
 
     home = LakeHome.resolve(args.home)
     ports = {"rucio": args.rucio_port, "storage": args.storage_port, "postgres": args.db_port}
-    state = manager.up(home, size=args.size, db=args.db, ports=ports)
+    state = manager.up(home, size=args.size, db=args.db, ports=ports, token_lifetime=args.token_lifetime)
     if not state["started"]:
         print(f"The lake in {home.root} is already running.")
     _print_status(home, state, manager.running(home, state))
@@ -87,6 +87,9 @@ def _lake_user_add(args: argparse.Namespace) -> int:
     made = "" if user.created else " (there already; nothing changed)"
     print(f"Rucio account '{user.account}' with scope {user.scope} in the lake at {state['rucio']['url']}{made}.")
     print(f"Its password is in {user.credential_file} (mode 0600{owner}); it is not shown.")
+    if user.oidc_identity:
+        print(f"It signs in at the lake's OpenID Connect provider as '{user.account}' with the same password;")
+        print(f"Rucio maps its tokens to the account (OIDC identity '{user.oidc_identity}').")
     return 0
 
 
@@ -105,12 +108,19 @@ def _print_status(home: LakeHome, state: State, alive: dict[str, bool]) -> None:
         line("xrootd", f"{state['xrootd']['url']}  -> {state['xrootd']['directory']}")
     if "memcached" in state:
         line("memcached", f"its socket only (no TCP), {state['memcached']['socket']}")
+    if "oidc" in state:
+        oidc = state["oidc"]
+        line("oidc", f"{oidc['issuer']}  OpenID Connect, access tokens live {oidc['access_token_lifetime']} s")
     for daemon in ("judge-evaluator", "judge-cleaner"):
         if daemon in state:
             line(daemon, "Rucio's daemon (rules follow their datasets' files; deleted rules go)")
     if state.get("registered"):
         print(f"  samples   {state['files']} files, {state['bytes'] / 1e6:.1f} MB in {', '.join(state['containers'])}")
     print(f"  rucio.cfg {state['rucio_cfg']}")
+    if "ca" in state:
+        print(
+            f"  CA        {state['ca']['bundle']}  (trust the lake's TLS endpoints with it; hashed: {state['ca']['certdir']})"
+        )
     print(f"Try: RUCIO_CONFIG={state['rucio_cfg']} rucio did list '{state['scope']}:*'")
 
 
@@ -155,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--db-port",
         type=int,
         help="port number of PostgreSQL's Unix socket (it listens on no TCP port; default: a free one)",
+    )
+    p.add_argument(
+        "--token-lifetime",
+        type=int,
+        metavar="SECONDS",
+        help="how long an access token of the lake's OpenID Connect provider lives (default 1200; kept; "
+        "a change restarts the provider, which signs everyone out)",
     )
     p.set_defaults(func=_lake_up)
 

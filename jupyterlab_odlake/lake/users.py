@@ -1,10 +1,12 @@
 """Users of the demo lake: one Rucio account per person, as a hub for many users needs.
 
 ``odlake lake user add NAME`` gives NAME what a Rucio deployment gives a new member: an
-account of type USER, a userpass identity (the lake has no identity provider), and the
-scope ``user.NAME`` they may write to. The password is written to a file only that person
-can read (owned by their Unix user, 0600), where their own Jupyter server finds it; it is
-never printed.
+account of type USER, a userpass identity, and the scope ``user.NAME`` they may write to;
+and, where the lake runs its OpenID Connect provider, a login there with the same password
+(kept as a salted hash) and the Rucio ``OIDC`` identity ``SUB=NAME, ISS=<issuer>`` that maps
+the provider's tokens for NAME to the account. The password is written to a file only that
+person can read (owned by their Unix user, 0600), where their own Jupyter server finds it; it
+is never printed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .home import USERDISK_RSE, LakeError, LakeHome
+from .provider import ProviderFiles, oidc_identity
 
 QUOTA_BYTES = 10 * 1000**3  # each user's share of the lake's user disk (a Rucio account limit)
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,24}$")  # Rucio's account names, and a Unix user's
@@ -31,6 +35,7 @@ class LakeUser:
     credential_file: Path
     owner: str | None  # the Unix user owning the credential file, when there is one
     created: bool = True  # False: the account and its identity were there already, nothing changed
+    oidc_identity: str | None = None  # its identity for the lake provider's tokens, when the lake has one
 
 
 def add_user(home: LakeHome, name: str, unix_user: str | None = None, credential_file: str | None = None) -> LakeUser:
@@ -78,14 +83,33 @@ def add_user(home: LakeHome, name: str, unix_user: str | None = None, credential
     if any(i.get("type") == "USERPASS" and i.get("identity") == name for i in identities):
         # Rucio keeps an identity's password for good (its API re-associates, never re-hashes)
         if target.exists():
-            return LakeUser(name, scope, target, owner.pw_name if owner else None, created=False)
+            made = _add_oidc_login(home, client, name, target.read_text().strip(), identities)
+            return LakeUser(name, scope, target, owner.pw_name if owner else None, created=False, oidc_identity=made)
         raise LakeError(
             f"Rucio account '{name}' has a userpass identity already, and its password is not in {target}; "
             "Rucio cannot change it. Give its file with --credential-file, or add the user under another name."
         )
     client.add_identity(name, name, "USERPASS", f"{name}@odlake.invalid", default=True, password=password)
     _write_secret(target, password, owner)
-    return LakeUser(name, scope, target, owner.pw_name if owner else None)
+    made = _add_oidc_login(home, client, name, password, identities, new_password=True)
+    return LakeUser(name, scope, target, owner.pw_name if owner else None, oidc_identity=made)
+
+
+def _add_oidc_login(
+    home: LakeHome, client: Any, name: str, password: str, identities: list[dict[str, Any]], new_password: bool = False
+) -> str | None:
+    """NAME's login at the lake's OpenID Connect provider and the Rucio identity of its tokens (where the
+    lake has a provider); its identity string."""
+    state = home.load_state() or {}
+    if "oidc" not in state:
+        return None
+    files = ProviderFiles(home)
+    if new_password or not files.has_login(name):
+        files.set_password(name, password)
+    identity = oidc_identity(name, state["oidc"]["issuer"])
+    if not any(i.get("type") == "OIDC" and i.get("identity") == identity for i in identities):
+        client.add_identity(name, identity, "OIDC", f"{name}@odlake.invalid", default=False)
+    return identity
 
 
 def _write_secret(target: Path, secret: str, owner: pwd.struct_passwd | None) -> None:
