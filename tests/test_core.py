@@ -339,3 +339,5 @@ def test_a_refreshed_oidc_token_file_is_read_again_without_a_restart(tmp_path, m
     token_file.write_text("second-token-longer\n")
     os.utime(token_file, ns=(1, 10**18))
     assert conn.client() is not first and made == ["first-token", "second-token-longer"]
+    installed = token_dir / "lake" / "auth_token_for_account_alice"
+    assert installed.stat().st_mode & 0o777 == 0o600  # the user's token, whatever the umask

@@ -108,7 +108,11 @@ class Connection:
                 ) from e
         if not token:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
-        (self.token_dir / f"auth_token_for_account_{c.account}").write_text(token)
+        target = self.token_dir / f"auth_token_for_account_{c.account}"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as out:  # the token is the user's: 0600 whatever the umask or an older file said
+            os.fchmod(fd, 0o600)
+            out.write(token)
 
     def _token_file_stamp(self) -> tuple[int, int] | None:
         try:
