@@ -96,10 +96,11 @@ class ShapedLink:
         run_dir = self.work / "xrootd"
         run_dir.mkdir()
         if os.geteuid() == 0:  # the service user writes its admin files and log there
-            from jupyterlab_odlake.lake.services import POSTGRES_USER
+            from jupyterlab_odlake.lake.services import SERVICE_USER, ensure_service_user
 
-            shutil.chown(self.work, POSTGRES_USER)
-            shutil.chown(run_dir, POSTGRES_USER)
+            ensure_service_user()
+            shutil.chown(self.work, SERVICE_USER)
+            shutil.chown(run_dir, SERVICE_USER)
         config = run_dir / "xrootd.cfg"
         # no xrd.allow: only the host's end of the veth reaches this namespace
         config.write_text(

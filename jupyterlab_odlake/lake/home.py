@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -23,6 +24,9 @@ USERDISK_RSE = "ODLAKE_USERDISK"
 HOME_ENV = LAKE_HOME_ENV
 
 State = dict[str, Any]  # what lake.json holds: the lake's servers, ports, RSEs and samples
+# where a lake run by root keeps what its services (run as the lake's own user) read and write: a
+# folder per lake home below this one, outside the home, whose parents may be private to root
+SERVICE_BASE = Path("/var/lib/odlake-lake")
 
 
 class LakeError(Exception):
@@ -55,13 +59,31 @@ class LakeHome:
     def secret_file(self) -> Path:
         return self.root / "etc" / "password"
 
+    def secret(self, name: str) -> str:
+        """A secret of the lake made once and kept owner-only in ``etc/<name>`` (e.g. a database password)."""
+        path = self.root / "etc" / name
+        if path.exists():
+            return path.read_text().strip()
+        value = secrets.token_urlsafe(24)
+        write_private(path, value + "\n")
+        return value
+
     @property
     def logs(self) -> Path:
         return self.root / "logs"
 
     @property
+    def service_dir(self) -> Path:
+        """Where the lake's services keep their data, sockets and the files they read: the lake home itself
+        when the lake does not run as root; when it does, a folder of this home's own in SERVICE_BASE,
+        which the lake's service user reaches whatever the modes of the home's parents."""
+        if os.geteuid() != 0:
+            return self.root
+        return SERVICE_BASE / hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
+
+    @property
     def pgdata(self) -> Path:
-        return self.root / "postgres"
+        return self.service_dir / "postgres"
 
     @property
     def sqlite_db(self) -> Path:
@@ -73,7 +95,7 @@ class LakeHome:
 
     @property
     def xrootd_storage(self) -> Path:
-        return self.root / "storage" / "xrootd"
+        return self.service_dir / "storage" / "xrootd"
 
     @property
     def local_storage(self) -> Path:
@@ -96,7 +118,6 @@ class LakeHome:
                 self.alembic_ini.parent,
                 self.http_storage,
                 self.local_storage,
-                self.xrootd_storage,
                 self.user_storage,
             ):
                 d.mkdir(parents=True, exist_ok=True)

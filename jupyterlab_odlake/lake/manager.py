@@ -32,6 +32,7 @@ from .home import (
 )
 from .samples import SIZES
 from .services import (
+    SERVICE_USER,
     Memcached,
     OidcProvider,
     Postgres,
@@ -40,7 +41,9 @@ from .services import (
     Service,
     Storage,
     XRootD,
+    clear_orphan_service_areas,
     free_port,
+    prepare_service_area,
     process_alive,
     stop_process,
 )
@@ -60,7 +63,7 @@ def _services(home: LakeHome, state: State) -> list[Service]:
     if "memcached" in state:
         out.append(Memcached(home))
     if state["db"] == "postgresql":
-        out.append(Postgres(home, state["postgres"]["port"]))
+        out.append(_postgres(home, state))
     out.append(Storage(home, state["storage"]["port"]))
     if "xrootd" in state:
         out.append(XRootD(home, state["xrootd"]["port"]))
@@ -84,10 +87,21 @@ def _daemons(home: LakeHome, state: State) -> list[Service]:
     return [RucioDaemon(home, name) for name in DAEMONS]
 
 
+def _postgres(home: LakeHome, state: State) -> Postgres:
+    # a cluster made before passwords has no "auth": trust on its owner-only socket (never one of root's)
+    return Postgres(home, state["postgres"]["port"], state["postgres"].get("auth", "trust"))
+
+
+def _services_user() -> str:
+    import pwd
+
+    return SERVICE_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+
 def _database_url(home: LakeHome, state: State) -> str:
     """The SQLAlchemy URL of the Rucio database, for rucio.cfg and alembic.ini alike."""
     if state["db"] == "postgresql":
-        return Postgres(home, state["postgres"]["port"]).database_url()
+        return _postgres(home, state).database_url()
     return f"sqlite:///{home.sqlite_db}"
 
 
@@ -227,6 +241,8 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
         },
         "bootstrapped": False,
         "registered": False,
+        # who runs PostgreSQL, memcached, XRootD and the provider, and where their files are
+        "services": {"user": _services_user(), "directory": str(home.service_dir)},
     }
     state["rucio"]["url"] = f"http://127.0.0.1:{state['rucio']['port']}"
     state["storage"]["url"] = f"http://127.0.0.1:{state['storage']['port']}"
@@ -237,7 +253,7 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
         state["rses"]["xrootd"] = {"name": XROOTD_RSE, "scheme": "root", "url": xrootd.url}
         state["rses"]["xrootd"]["directory"] = str(home.xrootd_storage)
     if db == "postgresql":
-        state["postgres"] = {"port": port("postgres"), "directory": str(home.pgdata)}
+        state["postgres"] = {"port": port("postgres"), "directory": str(home.pgdata), "auth": "scram-sha-256"}
     else:
         state["sqlite"] = {"path": str(home.sqlite_db)}
     return state
@@ -281,7 +297,7 @@ def running(home: LakeHome, state: State) -> dict[str, bool]:
     result = {}
     for service in _services(home, state):
         pid = state[service.name].get("pid")
-        result[service.name] = process_alive(pid, str(home.root)) and service.ready()
+        result[service.name] = process_alive(pid, service.marker) and service.ready()
     return result
 
 
@@ -305,12 +321,20 @@ def up(
     with _locked(home):
         state = home.load_state()
         if state is None:
+            clear_orphan_service_areas(log)
             state = _new_state(home, size, db, ports or {})
+        elif os.geteuid() == 0 and "services" not in state:
+            raise LakeError(
+                f"the lake in {home.root} was made by an earlier odlake, whose services ran as the shared user "
+                f"nobody; run 'odlake lake down --purge --home {home.root}' and 'odlake lake up' again "
+                "(its samples are registered anew)"
+            )
         elif state.get("size") != size or state.get("db") != db:
             raise LakeError(
                 f"the lake in {home.root} was made with --size {state.get('size')} --db {state.get('db')}; "
                 "run 'odlake lake down --purge' first, or use another --home"
             )
+        prepare_service_area(home)
         if "memcached" not in state and Memcached.binary():  # also for a lake made before it was installed
             state["memcached"] = {"port": 0, "socket": str(Memcached(home).socket)}
         if "memcached" not in state:
@@ -324,14 +348,14 @@ def up(
             if token_lifetime and token_lifetime != state["oidc"]["access_token_lifetime"]:
                 state["oidc"]["access_token_lifetime"] = token_lifetime
                 pid = state["oidc"].pop("pid", None)
-                if process_alive(pid, str(home.root)):
+                if process_alive(pid, str(home.service_dir)):
                     log(f"stopping the lake's oidc (pid {pid}): its tokens now live {token_lifetime} s")
                     stop_process(pid)  # started again below, with the new lifetime
             provider.ProviderFiles(home).write_idpsecrets(state)
         started = []
         password = home.password()
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
-        home.alembic_ini.write_text(_alembic_ini(home, _database_url(home, state)))
+        write_private(home.alembic_ini, _alembic_ini(home, _database_url(home, state)))  # it holds the password
 
         started = [s.name for s in _start(home, state, _services(home, state), log)]
 
@@ -395,7 +419,7 @@ def _start(home: LakeHome, state: State, services: list[Service], log: Log) -> l
     try:
         for service in services:
             record = state[service.name]
-            if process_alive(record.get("pid"), str(home.root)) and service.ready():
+            if process_alive(record.get("pid"), service.marker) and service.ready():
                 continue
             # a crashed server may have left workers behind in its process group
             stop_process(record.get("pid"), service.stop_signal, timeout=5)
@@ -431,7 +455,7 @@ def down(home: LakeHome, purge: bool = False, log: Log = print, keep: Collection
                 continue
             pid = state[service.name].get("pid")
             if pid:
-                if process_alive(pid, str(home.root)):
+                if process_alive(pid, service.marker):
                     log(f"stopping the lake's {service.name} (pid {pid})")
                 stop_process(pid, service.stop_signal)
                 state[service.name]["pid"] = None
@@ -446,6 +470,10 @@ def _purge(home: LakeHome) -> None:
 
     shutil.rmtree(home.root, ignore_errors=True)
     shutil.rmtree(XRootD(home, 0).run_folder, ignore_errors=True)
+    if home.service_dir != home.root:
+        shutil.rmtree(home.service_dir, ignore_errors=True)
+    # a lake made before the service folder kept XRootD's run files in /tmp
+    shutil.rmtree(XRootD.legacy_run_folder(home), ignore_errors=True)
 
 
 def status(home: LakeHome) -> tuple[State | None, dict[str, bool]]:

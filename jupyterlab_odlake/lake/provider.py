@@ -9,6 +9,12 @@ configures it; ``services.OidcProvider`` runs it). Here: what it reads, made by 
       jwks.json           its signing keys, RS256 and ES256, made once (0600)
       secrets.json        client secrets and cookie keys, made once (0600)
       users.json          each user's salted scrypt hash of their password (0600)
+      tls.pem, tls.key    its host certificate and key (copies of the CA's), as root only
+
+That is the lake home's ``oidc/`` when the lake does not run as root. When it does, the provider runs as
+the lake's service user, and all but ``secrets.json`` (read by the lake alone, it stays in the home's
+``oidc/``) are in the service folder's ``oidc/`` (``runtime``): root's, group odlake-lake, folders 0750
+and files 0640, so that the provider reads them and cannot change them.
 
 Tokens are WLCG-profile JWTs for a resource: Rucio (``aud: rucio``, scopes ``openid profile``, which
 the lake's Rucio expects) or storage (the WLCG "any" audience, ``storage.*`` scopes).
@@ -31,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..core.transfers.filelock import locked
 from .home import LakeError, LakeHome, State, write_private
+from .services import service_file, service_folder
 
 SOURCE = Path(__file__).parent / "oidc"
 APP_FILES = ("package.json", "package-lock.json", "provider.mjs")
@@ -56,10 +63,11 @@ class ProviderFiles:
     def __init__(self, home: LakeHome):
         self.home = home
         self.folder = home.root / "oidc"
+        self.runtime = home.service_dir / "oidc"  # what the provider reads (the same folder, but as root)
 
     @property
     def app(self) -> Path:
-        return self.folder / "app"
+        return self.runtime / "app"
 
     @property
     def script(self) -> Path:
@@ -67,11 +75,11 @@ class ProviderFiles:
 
     @property
     def settings(self) -> Path:
-        return self.folder / "provider.json"
+        return self.runtime / "provider.json"
 
     @property
     def jwks(self) -> Path:
-        return self.folder / "jwks.json"
+        return self.runtime / "jwks.json"
 
     @property
     def secrets(self) -> Path:
@@ -79,7 +87,7 @@ class ProviderFiles:
 
     @property
     def users(self) -> Path:
-        return self.folder / "users.json"
+        return self.runtime / "users.json"
 
     @property
     def idpsecrets(self) -> Path:
@@ -89,6 +97,18 @@ class ProviderFiles:
     def prepare_folder(self) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
+        if self.runtime != self.folder:
+            service_folder(self.runtime, writable=False)
+
+    def tls_for_provider(self, cert: Path, key: Path) -> tuple[Path, Path]:
+        """The host certificate and key where the provider reads them: as root, copies in ``runtime``."""
+        if self.runtime == self.folder:
+            return cert, key
+        self.prepare_folder()
+        copies = self.runtime / "tls.pem", self.runtime / "tls.key"
+        for source, target in zip((cert, key), copies, strict=True):
+            service_file(target, source.read_text())
+        return copies
 
     # --- made once -------------------------------------------------------------------------------
 
@@ -99,7 +119,7 @@ class ProviderFiles:
             return
         keys = [_rsa_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048))]
         keys.append(_ec_jwk(ec.generate_private_key(ec.SECP256R1())))
-        write_private(self.jwks, json.dumps({"keys": keys}, indent=1) + "\n")
+        service_file(self.jwks, json.dumps({"keys": keys}, indent=1) + "\n")
 
     def client_secrets(self) -> dict[str, Any]:
         """Secrets of the confidential clients and the cookie keys, made once and kept."""
@@ -204,9 +224,9 @@ class ProviderFiles:
                 STORAGE_RESOURCE: {"audience": STORAGE_RESOURCE, "scope": STORAGE_SCOPE},
             },
         }
-        write_private(self.settings, json.dumps(settings, indent=1) + "\n")
+        service_file(self.settings, json.dumps(settings, indent=1) + "\n")
         if not self.users.exists():
-            write_private(self.users, "{}\n")
+            service_file(self.users, "{}\n")
 
     def write_idpsecrets(self, state: State) -> None:
         """Rucio's idpsecrets.json: the provider (its issuer) and Rucio's clients there; every issuer
@@ -247,7 +267,7 @@ class ProviderFiles:
             except FileNotFoundError:
                 users = {}
             users[name] = {"salt": _b64(salt), "hash": _b64(digest), **SCRYPT}
-            write_private(self.users, json.dumps(users, indent=1, sort_keys=True) + "\n")
+            service_file(self.users, json.dumps(users, indent=1, sort_keys=True) + "\n")
 
 
 def new_state(port: int, lifetime: int | None) -> State:

