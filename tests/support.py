@@ -22,13 +22,17 @@ def odlake(*args, env=None, timeout=300):
 
 
 def lake_processes(home: Path) -> list:
-    """Processes whose command line names the lake home."""
+    """Processes whose command line names the lake home or its service folder."""
     import psutil
 
+    from jupyterlab_odlake.lake.home import LakeHome
+
+    markers = {str(home), str(LakeHome(Path(home)).service_dir)}
     found = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if str(home) in " ".join(p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE:
+            line = " ".join(p.info["cmdline"] or [])
+            if any(m in line for m in markers) and p.status() != psutil.STATUS_ZOMBIE:
                 found.append(p)
         except psutil.NoSuchProcess:
             pass

@@ -5,6 +5,7 @@ On the lake of the fault tests: some tests here restart its provider (a shorter 
 kill -9), and its users (alice) are its own, apart from those the hub tests add to the shared lake.
 """
 
+import grp
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from support import odlake
 
 from jupyterlab_odlake.lake.home import ACCOUNT, IDENTITY
 from jupyterlab_odlake.lake.provider import ACCESS_TOKEN_LIFETIME, ProviderFiles
+from jupyterlab_odlake.lake.services import SERVICE_USER
 
 pytestmark = pytest.mark.lake
 
@@ -71,8 +73,8 @@ def test_the_provider_is_served_over_tls_trusted_only_through_the_lakes_ca(fault
     # 127.0.0.1 only: another loopback address finds nothing listening
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.2", state["oidc"]["port"]), 5):
         pass
-    # it runs as the lake's other services do: as their service user when the lake runs as root
-    expected = "nobody" if os.geteuid() == 0 else psutil.Process().username()
+    # it runs as the lake's other services do: as their own user when the lake runs as root
+    expected = SERVICE_USER if os.geteuid() == 0 else psutil.Process().username()
     assert psutil.Process(state["oidc"]["pid"]).username() == expected
 
 
@@ -256,19 +258,27 @@ def test_the_providers_keys_and_passwords_are_owner_only(fault_lake, alice):
     files = ProviderFiles(home)
     state = home.load_state()
     private = [
-        files.jwks,
         files.secrets,
-        files.users,
-        files.settings,
         files.idpsecrets,
         home.root / "ca" / "private" / "ca.key",
         home.root / "ca" / "private" / "oidc.key",
     ]
-    for path in private:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # what the provider reads: as root, in the service folder, root's with the service user's group, so
+    # that the provider reads it and cannot change it
+    provider_reads = [files.jwks, files.users, files.settings]
+    as_root = os.geteuid() == 0
+    if as_root:
+        provider_reads.append(files.runtime / "tls.key")
+    for path in private + provider_reads:
+        mode = 0o640 if as_root and path in provider_reads else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path
         assert path.stat().st_uid == os.geteuid(), path
+        if as_root and path in provider_reads:
+            assert grp.getgrgid(path.stat().st_gid).gr_name == SERVICE_USER, path
     for folder in (files.folder, home.root / "ca" / "private"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    if as_root:
+        assert stat.S_IMODE(files.runtime.stat().st_mode) == 0o750 and files.runtime.stat().st_uid == 0
     # the users file holds salted hashes, never a password; lake.json no secret
     _, password = alice
     users = json.loads(files.users.read_text())
