@@ -252,6 +252,38 @@ def connection_raising(error, tmp_path):
     return connection
 
 
+STREAMED = [
+    b'{"scope": "opendata", "name": "a.root", "bytes": 12, "adler32": "0000beef", "guid": null, "events": null}',
+    b'{"scope": "opendata", "name": "b.root", "created_at": "Tue, 01 Dec 2026 10:00:00 UTC", "meta": {"x": [1, 2.5]}}',
+    b'{"name": "escaped \\u0020UTC date", "when": "Tue, 01 Dec 2026 10:00:00 \\u0055TC", "u": "\\u00e9t\\u00e9"}',
+    b'{"name": "not a date UTC", "deep": [{"at": "Wed, 02 Dec 2026 11:12:13 UTC"}], "big": 123456789012345678901234567890}',
+    b"",
+    b'["a", "list", " UTC"]',
+]
+
+
+class StreamedResponse:
+    def __init__(self):
+        self.headers = {"content-type": "application/x-json-stream"}
+
+    def iter_lines(self):
+        return iter(STREAMED)
+
+
+def test_streamed_rows_are_read_as_rucio_clients_reads_them():
+    """odlake reads Rucio's streamed rows without rucio-clients' date hook where a row cannot hold a date:
+    the same rows, dates and all."""
+    from rucio.client.baseclient import BaseClient
+
+    from jupyterlab_odlake.core.rucio.connection import _client_class
+
+    ours = list(_client_class()._load_json_data(None, StreamedResponse()))
+    theirs = list(BaseClient._load_json_data(None, StreamedResponse()))
+    assert ours == theirs and len(ours) == 5
+    assert [type(v) for r in ours[:4] for v in r.values()] == [type(v) for r in theirs[:4] for v in r.values()]
+    assert type(ours[1]["created_at"]).__name__ == "datetime" and ours[2]["u"] == "\u00e9t\u00e9"
+
+
 def test_a_bug_in_odlake_reaches_the_log_as_it_is(tmp_path):
     connection = connection_raising(KeyError("oops"), tmp_path)
     with pytest.raises(KeyError):
