@@ -721,3 +721,30 @@ def test_the_browser_is_not_told_where_the_server_keeps_its_configuration(tmp_pa
 
     config = InstanceConfig(name="x", rucio_host="http://127.0.0.1:9", source=str(tmp_path / "secret" / "rucio.cfg"))
     assert str(tmp_path) not in json.dumps(config.public())
+
+
+# -- the REST API's JSON text -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"files": [{"name": "a.root", "bytes": 12, "location": "root://h//a.root", "reason": None}], "n": 1.5},
+        {"text": 'é ✓ \u0000 "quoted" \\ /', "nested": [[], {}, [1, [2, [3]]]], "flag": True},
+        {"big": 2**70, "small": -(2**63)},  # beyond orjson's 64 bits: Python's json writes it
+        {1: "a key that is not a string"},
+        list(RECORDS[0].to_json().items()),
+    ],
+)
+def test_answers_are_written_as_pythons_json_writes_them(value):
+    from jupyterlab_odlake.core import json_text
+
+    assert json.loads(json_text.dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_an_object_pythons_json_refuses_is_refused():
+    import datetime
+
+    from jupyterlab_odlake.core import json_text
+
+    for refused in (RECORDS[0], object(), {1, 2}, datetime.datetime(2026, 1, 1)):
+        with pytest.raises(TypeError):
+            json_text.dumps({"x": refused})
