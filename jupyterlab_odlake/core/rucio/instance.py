@@ -331,8 +331,9 @@ class Instance:
         only: Only | None,
     ) -> list[Resolved] | None:
         """``rows`` resolved as the first of them is, each with its own URL, where every file of the dataset has
-        the same replicas (``template``) and so the same choice: none is read in place here (whether a file is
-        on a mounted storage is a question per file) and Rucio's order is the same for every file. None otherwise.
+        the same replicas (``template``) and so the same choice: Rucio's order is the same for every file, and
+        no copy is on a storage mounted here (whether a file is there is a question per file) unless the mode
+        streams, which never reads in place. None otherwise: each row is located on its own.
         """
         first = entry(rows[0])
         mounted = set(template.states) & set(self.config.mounts)
