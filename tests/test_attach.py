@@ -72,6 +72,9 @@ class StandInRucio:
         self.listed.append(mode)
         return [location("a.root", mode, "stream", "http://x/a.root"), location("b.root", mode, None, None)]
 
+    def resolve(self, did, mode, schemes=(), rse=None):  # what an attach asks in any mode but download
+        return [Resolved.of(f) for f in self.locations(did, mode, None, schemes, rse)]
+
 
 def test_auto_reads_from_the_cache_only_what_no_replica_serves(tmp_path: Path):
     service = LakeService([], cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")

@@ -62,9 +62,42 @@ def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
     assert dids_of(rucio_client(home)) == before
 
 
+WHOLE = "faults.two_copies"  # catalogue-only files, each on ODLAKE_HTTP and ODLAKE_XROOTD: every copy whole
+
+
+def register_whole(home):
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    client = rucio_client(home)
+    try:
+        client.add_dataset("opendata", WHOLE)
+    except DataIdentifierAlreadyExists:
+        return
+    files = [
+        {"scope": "opendata", "name": f"{WHOLE}.{i}.root", "bytes": 10 + i, "adler32": "0000beef"} for i in range(3)
+    ]
+    for rse in ("ODLAKE_HTTP", "ODLAKE_XROOTD"):
+        client.add_replicas(rse, files)
+    client.attach_dids("opendata", WHOLE, [{"scope": "opendata", "name": f["name"]} for f in files])
+    client.close("opendata", WHOLE)
+
+
+async def attach_says_the_same(api, name, **params):
+    """An attach (where the copies are whole, each file read as the first of its batch) answers what the
+    file-by-file locations do: kind, URL, RSE and reason."""
+    status, located = await api("dids", "opendata", name, "replicas", **params)
+    assert status == 200, located
+    status, attached = await api("dids", "opendata", name, "attach", method="POST", body=params)
+    assert status == 200, attached
+    keys = ("name", "kind", "location", "rse", "reason")
+    assert [[f[k] for k in keys] for f in attached["files"]] == [[f[k] for k in keys] for f in located["files"]]
+    return attached
+
+
 async def test_a_dead_xrootd_storage_is_passed_over_or_named_then_read_again_after_up(api, fault_lake):
     home, _ = fault_lake
     state = home.load_state()
+    register_whole(home)
     status, before = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")
     assert status == 200 and all(f["rse"] == "ODLAKE_XROOTD" for f in before["files"])
     os.killpg(os.getpgid(state["xrootd"]["pid"]), signal.SIGKILL)
@@ -73,11 +106,17 @@ async def test_a_dead_xrootd_storage_is_passed_over_or_named_then_read_again_aft
         for mode in ("auto", "stream"):
             status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode=mode)
             assert status == 200 and all(f["rse"] != "ODLAKE_XROOTD" for f in answer["files"]), answer
+            for name in ("GamGam.MC", WHOLE):
+                attached = await attach_says_the_same(api, name, mode=mode)
+                assert all(f["kind"] and f["rse"] != "ODLAKE_XROOTD" for f in attached["files"]), attached
         # ... and where there is none, the answer names the storage that does not answer and what was tried
         status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream", scheme="root")
         assert status == 200 and all(f["kind"] is None for f in answer["files"])
         reason = answer["files"][0]["reason"]
         assert f"ODLAKE_XROOTD (127.0.0.1:{state['xrootd']['port']}) does not answer" in reason, reason
+        for name in ("GamGam.MC", WHOLE):
+            attached = await attach_says_the_same(api, name, mode="stream", scheme="root")
+            assert all("does not answer" in f["reason"] for f in attached["files"]), attached
     finally:
         lake_up(home, log=lambda *_: None)
     status, after = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")

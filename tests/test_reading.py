@@ -6,12 +6,13 @@ import json
 import os
 
 import lake_server
+import pytest
 from conftest import instance_config
 from lake_server import PAGING_FILES
 from support import wait_download
 
 from jupyterlab_odlake.core.transfers.cache import adler32_hex
-from jupyterlab_odlake.lake.home import LOCAL_RSE
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, XROOTD_RSE
 
 # a Jupyter server over the lake's instances, for this module's tests (conftest's plain one serves the others)
 jp_server_config = lake_server.jp_server_config
@@ -112,38 +113,149 @@ async def test_a_name_with_dotdot_never_leads_out_of_a_mounted_rse(api, rucio_cl
     assert not any(p.is_file() and p.read_bytes() == data for p in (tmp_path / "cache").rglob("*"))
 
 
-def test_attach_composes_the_same_pfns_as_list_replicas_gives(lake, rucio_client, paging_dataset, tmp_path):
-    """Where every copy of a dataset is whole, attach composes PFNs instead of asking per file: the same choice."""
+TWO_COPIES, PART_COPY = "compose.two_copies", "compose.part_copy"  # 1,100 files on HTTP and XROOTD; some on XROOTD
+
+
+@pytest.fixture(scope="module")
+def copied_datasets(lake):
+    """Two datasets of catalogue-only files: one whole on ODLAKE_HTTP and ODLAKE_XROOTD (two batches of
+    Rucio's 1,000), one whole on ODLAKE_HTTP with a third of its files on ODLAKE_XROOTD too."""
+    from rucio.client import Client
+    from rucio.common.exception import DataIdentifierAlreadyExists
+
+    client = Client()
+    for name, on_xrootd in ((TWO_COPIES, lambda i: True), (PART_COPY, lambda i: i % 3 == 0)):
+        try:
+            client.add_dataset("opendata", name)
+        except DataIdentifierAlreadyExists:
+            continue
+        files = [
+            {"scope": "opendata", "name": f"{name}.file_{i:04d}.root", "bytes": 100 + i, "adler32": "0000beef"}
+            for i in range(1100)
+        ]
+        for start in range(0, len(files), 500):  # Rucio takes at most 1,000 a call
+            part = files[start : start + 500]
+            client.add_replicas(HTTP_RSE, part)
+            client.add_replicas(XROOTD_RSE, [f for i, f in enumerate(part, start) if on_xrootd(i)])
+            client.attach_dids("opendata", name, [{"scope": "opendata", "name": f["name"]} for f in part])
+        client.close("opendata", name)
+    return TWO_COPIES, PART_COPY
+
+
+@pytest.fixture
+def demo_instance(lake, tmp_path):
     from jupyterlab_odlake.core.config import InstanceConfig
-    from jupyterlab_odlake.core.did import DID
-    from jupyterlab_odlake.core.records import FileEntry
     from jupyterlab_odlake.core.rucio.instance import Instance
-    from jupyterlab_odlake.core.rucio.locations import alternatives, choose
-    from jupyterlab_odlake.lake.manager import count_collection_replicas
 
     home, state = lake
-    count_collection_replicas(home)
-    instance = Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
-    composed_any = []
-    for name in [*(d.split(":")[1] for d in state["datasets"]), paging_dataset]:
+    return Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
+
+
+def asked_per_file(instance, monkeypatch):
+    """The instance with no template: each file asked of Rucio's list_replicas, as without composing."""
+    monkeypatch.setattr(instance, "_template", lambda copies, first: None)
+
+
+def test_composed_replicas_are_what_list_replicas_gives(demo_instance, paging_dataset, copied_datasets, lake):
+    """Where every copy of a dataset is whole, each file's replicas are made from the first file's answer:
+    for every file, the same PFNs, in the same order, with the same priorities and states as Rucio's."""
+    from jupyterlab_odlake.core.did import DID
+    from jupyterlab_odlake.core.rucio.instance import entry
+
+    _, state = lake
+    made = {}
+    for name in [*(d.split(":")[1] for d in state["datasets"]), paging_dataset, *copied_datasets]:
         did = DID("opendata", name)
-        files = [
-            FileEntry(f["scope"], f["name"], f["bytes"], f["adler32"])
-            for f in rucio_client.list_files(did.scope, did.name)
-        ]
-        copies = instance._whole_copies(did)
-        composed = instance._compose(copies, files) if copies else None
-        composed_any.append(composed is not None)
-        if composed is None:
+        files = [entry(f) for f in demo_instance._listed_rows(did)]
+        copies = demo_instance._whole_copies(did)
+        template = demo_instance._template(copies, files[0]) if copies else None
+        made[name] = template is not None
+        if template is None:
             continue
-        asked = instance._replicas(files)
-        for mode in ("stream", "auto", "mounted"):
-            for f in files:
-                ours = choose(f, alternatives(composed[(f.scope, f.name)], instance._mounted_path), mode, None, None)
-                theirs = choose(f, alternatives(asked[(f.scope, f.name)], instance._mounted_path), mode, None, None)
-                assert (ours.kind, ours.location, ours.rse) == (theirs.kind, theirs.location, theirs.rse), f
-    assert composed_any[-1]  # the 2,100-file dataset, every file compared
-    assert not all(composed_any)  # GamGam.Data has one file on the local RSE too: asked per file
+        composed, odd = template.replicas(files)
+        assert not odd
+        asked = demo_instance._replicas(files)
+        for f in files:
+            ours, theirs = composed[(f.scope, f.name)], asked[(f.scope, f.name)]
+            assert list(ours["pfns"].items()) == list(theirs["pfns"].items()), f
+            assert ours["states"] == theirs["states"], f
+    assert made[paging_dataset] and made[TWO_COPIES]  # 2,100 files on one RSE; 1,100 on two
+    assert not made[PART_COPY]  # a copy that is not whole: every file asked
+    assert not all(made.values())  # GamGam.Data has one file on the local RSE too
+
+
+READS = [
+    ("stream", (), None),
+    ("stream", ("http", "root"), None),
+    ("stream", ("http",), None),
+    ("stream", (), "ODLAKE_HTTP"),
+    ("stream", ("root",), "ODLAKE_HTTP"),  # nothing to read: each file says why
+    ("auto", (), None),
+    ("mounted", (), None),
+]
+
+
+@pytest.mark.parametrize("mode, schemes, rse", READS)
+def test_an_attach_composed_chooses_as_one_asked_file_by_file(
+    demo_instance, copied_datasets, paging_dataset, monkeypatch, mode, schemes, rse
+):
+    """An attach of a dataset with whole copies answers, for every file, what it answers with each file's
+    replicas asked of Rucio: the same kind, URL, RSE and reason; and asks Rucio's list_replicas once."""
+    from rucio.client.replicaclient import ReplicaClient
+
+    from jupyterlab_odlake.core.did import DID
+
+    asked = []
+    list_replicas = ReplicaClient.list_replicas
+
+    def counted(client, dids, *args, **kwargs):
+        asked.append(len(dids))
+        return list_replicas(client, dids, *args, **kwargs)
+
+    monkeypatch.setattr(ReplicaClient, "list_replicas", counted)
+    for name in (TWO_COPIES, PART_COPY, paging_dataset):
+        did = DID("opendata", name)
+        asked.clear()
+        composed = demo_instance.resolve(did, mode, schemes, rse)
+        composed_asked = list(asked)
+        with monkeypatch.context() as m:
+            asked_per_file(demo_instance, m)
+            theirs = demo_instance.resolve(did, mode, schemes, rse)
+        assert composed == theirs, name
+        assert len({(f.scope, f.name) for f in composed}) == len(composed) and composed == sorted(
+            composed, key=lambda f: (f.scope, f.name)
+        )
+        # the whole copies: the first file's replicas only; the part copy: every file, 1,000 at a time
+        assert composed_asked == ([1] if name != PART_COPY else [1000, 100]), (name, composed_asked)
+    if (mode, schemes, rse) == ("stream", (), None):  # root:// first, as a grid site reads; HTTP alone for the rest
+        assert {f.rse for f in demo_instance.resolve(DID("opendata", TWO_COPIES), mode)} == {XROOTD_RSE}
+
+
+def test_a_copy_on_a_non_deterministic_rse_is_asked_file_by_file(demo_instance, copied_datasets, monkeypatch):
+    """PFNs follow from names only on a deterministic RSE: on any other, Rucio is asked for each file."""
+    from jupyterlab_odlake.core.did import DID
+
+    settings = demo_instance._rse_info
+
+    def non_deterministic(rse):
+        info = settings(rse)
+        return dict(info, deterministic=False) if rse == XROOTD_RSE else info
+
+    did = DID("opendata", TWO_COPIES)
+    composed = demo_instance.resolve(did, "stream")
+    monkeypatch.setattr(demo_instance, "_rse_info", non_deterministic)
+    assert demo_instance._whole_copies(did) is None
+    assert demo_instance.resolve(did, "stream") == composed  # the same choice, asked
+
+
+async def test_an_attach_through_rest_is_the_composed_choice(api, demo_instance, copied_datasets):
+    from jupyterlab_odlake.core.did import DID
+
+    status, body = await api("dids", "opendata", TWO_COPIES, "attach", method="POST", body={"mode": "stream"})
+    assert status == 200, body
+    expected = demo_instance.resolve(DID("opendata", TWO_COPIES), "stream")
+    assert body["files"] == [f.to_json() for f in expected]
+    assert all(f["location"].startswith("root://") for f in body["files"])
 
 
 async def test_locations_of_a_dataset_larger_than_one_rucio_request(api, paging_dataset):

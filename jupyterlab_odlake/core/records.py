@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 DIDType = Literal["container", "dataset", "file", ""]
@@ -55,9 +56,38 @@ class UploadedFile(TypedDict):
     adler32: str | None
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What the JSON of a record class needs of it, read once per class, not for each of a 100,000-file answer's
+    records (``fields`` walks the class every time)."""
+
+    names: tuple[str, ...]  # its fields, in order
+    known: frozenset[str]
+    values: Callable[[Any], tuple[Any, ...]]
+    plain: bool  # made by its __init__ alone, which sets each field in order and nothing else
+
+
+_SHAPES: dict[Any, _Shape] = {}
+
+
+def _shape(cls: Any) -> _Shape:
+    found = _SHAPES.get(cls)
+    if found is None:
+        names = tuple(f.name for f in fields(cls))
+        values = attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
+        plain = not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls) and all(f.init for f in fields(cls))
+        found = _SHAPES[cls] = _Shape(names, frozenset(names), values, plain)
+    return found
+
+
 def _shallow(record: Any) -> JSON:
     """A record's fields as a dict, without ``asdict``'s deep copy (a 100,000-file answer is built of these)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    shape = _shape(type(record))
+    if shape.plain:
+        own = record.__dict__
+        if tuple(own) == shape.names:  # the fields, in order: the dict built below, at a tenth of its cost
+            return dict(own)
+    return dict(zip(shape.names, shape.values(record), strict=True))
 
 
 def _derived(record: Any) -> JSON:
@@ -67,8 +97,16 @@ def _derived(record: Any) -> JSON:
 
 def _from_json(cls: Any, data: JSON) -> Any:
     """A record from its JSON form, ignoring keys the record does not have (derived ones like ``did``)."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    shape = _shape(cls)
+    if shape.plain and tuple(data) == shape.names:  # every field, in order, as ``to_json`` gives them
+        # what ``cls(**data)`` makes, without a frozen record's cost of setting each field through object's
+        # __setattr__ (a fifth of a 100,000-file attach's time in the kernel)
+        record = object.__new__(cls)
+        record.__dict__.update(data)
+        return record
+    if data.keys() <= shape.known:  # as the REST API sends most records: no key to leave out
+        return cls(**data)
+    return cls(**{k: v for k, v in data.items() if k in shape.known})
 
 
 @dataclass(frozen=True)

@@ -265,23 +265,26 @@ class LakeService:
         mode = mode or rucio.default_mode
         if mode not in MODES:  # the one check of a mode: the kernel's in-process path and REST alike
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
-        files = rucio.locations(did, mode, self.cache if mode == "download" else None, schemes, rse)
-        if not files:
-            raise NotFound(f"{did} holds no files.")
         download = None
-        if mode == "download":
-            missing = [f for f in files if f.kind == "download" and not f.cached]
+        if mode == "download":  # located with the cache; the files not in it come with the download that copies them
+            located = rucio.locations(did, mode, self.cache, schemes, rse)
+            missing = [f for f in located if f.kind == "download" and not f.cached]
             if missing:
                 download = self._downloads.start(rucio, did, missing).record()
-        elif mode == "auto" and not rse:  # what no replica serves may have a verified copy in the cache
+            files = [Resolved.of(f) for f in located]
+        else:  # no alternatives to keep: a 100,000-file answer is resolved without them
+            files = rucio.resolve(did, mode, schemes, rse)
+        if not files:
+            raise NotFound(f"{did} holds no files.")
+        if mode == "auto" and not rse:  # what no replica serves may have a verified copy in the cache
             files = [self._from_cache(f) if f.kind is None else f for f in files]
-        return Attachment(str(did), rucio.name, mode, tuple(Resolved.of(f) for f in files), download)
+        return Attachment(str(did), rucio.name, mode, tuple(files), download)
 
-    def _from_cache(self, f: Location) -> Location:
+    def _from_cache(self, f: Resolved) -> Resolved:
         did = DID(f.scope, f.name)
         if not self.cache.has(did, f.bytes, f.adler32):
             return f
-        return replace(f, kind="download", location=str(self.cache.path_for(did)), cached=True, reason=None)
+        return replace(f, kind="download", location=str(self.cache.path_for(did)), reason=None)
 
     # -- transfers ---------------------------------------------------------------------------
     def start_download(self, did: DID, instance: str | None = None) -> TransferRecord:

@@ -26,6 +26,7 @@ from traitlets.config import Config, Configurable
 
 from ..core import InstanceConfig, LakeService
 from ..core.rucio.locations import STREAM_SCHEMES
+from . import spec
 from .routes import setup_route_handlers
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def load(server_app: ServerApp) -> None:
     settings = server_app.web_app.settings
     settings[SERVICE] = service
     settings[EXECUTOR] = odlake.make_executor()
+    settings[EXECUTOR].submit(spec.warm)  # a user's first attach does not wait for it
     setup_route_handlers(server_app.web_app)
     names = ", ".join(service.names) or "none found"
     server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")

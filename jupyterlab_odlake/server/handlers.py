@@ -15,7 +15,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 
 from .. import __version__
-from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError
+from ..core import DID, MODES, InvalidRequest, LakeService, NotFound, OdlakeError, json_text
 from ..core import errors as E
 from ..core.errors import quoted
 from ..core.records import Mode, TransferKind
@@ -87,7 +87,7 @@ class OdlakeHandler(APIHandler):
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(json_text.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

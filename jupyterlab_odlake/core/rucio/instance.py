@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -21,8 +22,9 @@ from ..config import InstanceConfig
 from ..did import DID
 from ..errors import InvalidRequest, OdlakeError, quoted
 from ..paths import inside
-from ..records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, Rule
+from ..records import MODES, Alternative, DIDInfo, FileEntry, Location, Mode, Page, Resolved, Rule
 from . import catalog as _catalog
+from . import compose as _compose
 from . import rules as _rules
 from . import search as _search
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
@@ -163,8 +165,11 @@ class Instance:
 
     def _listed_files(self, did: DID) -> Iterator[FileEntry]:
         """The files of ``did`` as Rucio streams them (in its order), read as far as the caller goes."""
-        listed = self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
-        return (FileEntry(f["scope"], f["name"], f.get("bytes"), f.get("adler32")) for f in listed)
+        return (entry(f) for f in self._listed_rows(did))
+
+    def _listed_rows(self, did: DID) -> Iterator[dict[str, Any]]:
+        """Rucio's rows of ``did``'s files, as it streams them."""
+        return self.connection.stream(lambda c: c.list_files(did.scope, did.name), f"listing the files of {did}")
 
     def complete_copies(self, did: DID, length: int | None = None) -> list[str] | None:
         """The RSEs of the dataset ``did``'s copies, when Rucio knows of some and every one is complete.
@@ -212,33 +217,12 @@ class Instance:
         )
         return None if counted.get("length") is None else int(counted["length"])
 
-    @staticmethod
-    def _compose(copies: list[dict[str, Any]], files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]] | None:
-        """What ``list_replicas`` would say of ``files``, whole on every RSE of ``copies``: each file's PFNs
-        follow from its name by the RSE's own rules (Rucio's ``rsemanager.lfns2pfns``, each read protocol).
-        None when a protocol cannot be composed here."""
-        from rucio.common.exception import RucioException
-        from rucio.rse import rsemanager
-
-        lfns = [{"scope": f.scope, "name": f.name} for f in files]
-        found: dict[tuple[str, str], dict[str, Any]] = {
-            (f.scope, f.name): {"scope": f.scope, "name": f.name, "pfns": {}, "states": {}} for f in files
-        }
-        for info in copies:
-            for protocol in info.get("protocols") or []:
-                priority = ((protocol.get("domains") or {}).get("wan") or {}).get("read")
-                if not priority:
-                    continue
-                try:
-                    pfns = rsemanager.lfns2pfns(info, lfns, operation="read", scheme=protocol["scheme"], domain="wan")
-                except (RucioException, ImportError):  # a protocol this client cannot compose: ask Rucio
-                    return None
-                for lfn, pfn in pfns.items():
-                    scope, name = lfn.split(":", 1)
-                    replica = found[(scope, name)]
-                    replica["pfns"][pfn] = {"rse": info["rse"], "priority": priority, "type": info.get("rse_type")}
-                    replica["states"][info["rse"]] = "AVAILABLE"
-        return found
+    def _template(self, copies: list[dict[str, Any]], first: FileEntry) -> _compose.Template | None:
+        """What ``list_replicas`` says of any file of a dataset whose every copy is whole on the RSEs ``copies``:
+        Rucio's answer for its ``first`` file, each PFN made for any other file by the protocol that made it
+        (``compose``). None when a PFN cannot be made here as Rucio made it: then every file is asked."""
+        answer = self._replicas([first]).get((first.scope, first.name))
+        return _compose.template(copies, first, answer) if answer else None
 
     def _rse_info(self, rse: str) -> dict[str, Any]:
         """An RSE's settings as rsemanager takes them (protocols, whether deterministic, whether readable),
@@ -286,6 +270,38 @@ class Instance:
         rse: str | None = None,
     ) -> Iterator[list[Location]]:
         """``locations`` as Rucio streams the files, ``size`` at a time, so that work can start on the first."""
+        mode, preferred, only = self._reading(mode, schemes, rse)
+        for rows, template in self._listed_batches(did, size):
+            files = [entry(r) for r in rows]
+            yield self._locate(files, mode, cache if mode == "download" else None, preferred, only, template)
+
+    def resolve(
+        self, did: DID, mode: Mode | None, schemes: Sequence[str] = (), rse: str | None = None
+    ) -> list[Resolved]:
+        """What an attach answers of each file of ``did``, in name order, in any mode but download (whose files
+        are located with the cache, by ``locations``): where it is read, or why it cannot be.
+
+        The same as ``locations``, without the alternatives: where every copy of a dataset is whole and each
+        file's PFNs are concatenations (``compose``), every file is read as the first of each 1,000 is
+        (``_alike``), and nothing is decided per file but its URL.
+        """
+        mode, preferred, only = self._reading(mode, schemes, rse)
+        if mode == "download":
+            raise InvalidRequest("A download is located with the cache: ask for its locations.")
+        found: list[Resolved] = []
+        for rows, template in self._listed_batches(did, RUCIO_MAX_DIDS):
+            alike = self._alike(rows, template, mode, preferred, only) if template else None
+            if alike is None:
+                files = [entry(r) for r in rows]
+                alike = [Resolved.of(f) for f in self._locate(files, mode, None, preferred, only, template)]
+            found += alike
+        found.sort(key=attrgetter("scope", "name"))
+        return found
+
+    def _reading(
+        self, mode: Mode | None, schemes: Sequence[str], rse: str | None
+    ) -> tuple[Mode, tuple[str, ...], Only | None]:
+        """The mode (checked), the stream schemes and the RSEs to read from, for a read of ``mode``."""
         mode = mode or self.default_mode
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}.")
@@ -294,13 +310,54 @@ class Instance:
                 "An RSE is chosen for reading in place or streaming; a download copies from any replica and "
                 "checks it. Leave the RSE out in download mode."
             )
-        preferred = tuple(schemes) or self.schemes
-        only = Only(rse, self.rses_of(rse)) if rse else None
-        copies: list[dict[str, Any]] | None = None
-        for i, batch in enumerate(in_batches(self._listed_files(did), size)):
-            if i == 0:  # asked once, when the dataset has files at all
+        return mode, tuple(schemes) or self.schemes, Only(rse, self.rses_of(rse)) if rse else None
+
+    def _listed_batches(self, did: DID, size: int) -> Iterator[tuple[list[dict[str, Any]], _compose.Template | None]]:
+        """Rucio's rows of ``did``'s files, ``size`` at a time as it streams them, with the template of its whole
+        copies (asked once, when it has files at all), or None."""
+        template = None
+        for i, rows in enumerate(in_batches(self._listed_rows(did), size)):
+            if i == 0:
                 copies = self._whole_copies(did)
-            yield self._locate(batch, mode, cache if mode == "download" else None, preferred, only, copies)
+                template = self._template(copies, entry(rows[0])) if copies else None
+            yield rows, template
+
+    def _alike(
+        self,
+        rows: list[dict[str, Any]],
+        template: _compose.Template,
+        mode: Mode,
+        schemes: Sequence[str],
+        only: Only | None,
+    ) -> list[Resolved] | None:
+        """``rows`` resolved as the first of them is, each with its own URL, where every file of the dataset has
+        the same replicas (``template``) and so the same choice: Rucio's order is the same for every file, and
+        no copy is on a storage mounted here (whether a file is there is a question per file) unless the mode
+        streams, which never reads in place. None otherwise: each row is located on its own.
+        """
+        first = entry(rows[0])
+        mounted = set(template.states) & set(self.config.mounts)
+        if not template.fixed_choice or (mounted and mode != "stream"):
+            return None
+        known = {(first.scope, first.name): template.replica(first)}
+        [where] = self._locate([first], mode, None, schemes, only, known=known)
+        if where.kind == "stream":
+            door = next(d for d in template.doors if d.pfn(first.scope, first.name) == where.location)
+            if door.head is not None and door.path is not None:  # one concatenation a file
+                head, path = door.head, door.path
+                urls = [head + path(r["scope"], r["name"]) for r in rows]
+            else:
+                urls = door.pfns([entry(r) for r in rows])
+            return [
+                Resolved(r["scope"], r["name"], r.get("bytes"), r.get("adler32"), "stream", url, where.rse)
+                for r, url in zip(rows, urls, strict=True)
+            ]
+        if where.kind is None and mode != "auto" and not mounted:  # auto reads the cache, file by file
+            return [
+                Resolved(r["scope"], r["name"], r.get("bytes"), r.get("adler32"), None, None, None, where.reason)
+                for r in rows
+            ]
+        return None
 
     def _locate(
         self,
@@ -309,7 +366,7 @@ class Instance:
         cache: Cache | None,
         schemes: Sequence[str],
         only: Only | None = None,
-        copies: list[dict[str, Any]] | None = None,
+        template: _compose.Template | None = None,
         known: dict[tuple[str, str], dict[str, Any]] | None = None,
         probe: bool = True,
     ) -> list[Location]:
@@ -319,15 +376,19 @@ class Instance:
         it reads another replica; a page of a file list, which only shows the choice, does not).
 
         ``only``: the RSEs to read from; replicas elsewhere are not alternatives. The replicas are
-        ``known`` already, or composed for the whole ``copies``, or asked of Rucio.
+        ``known`` already, or made from the ``template`` of a dataset whose copies are whole, or asked of Rucio.
         """
         cached = {f.did: cache.has(DID(f.scope, f.name), f.bytes, f.adler32) for f in files} if cache else {}
         if known is not None:
             replicas = known
         elif cached and all(cached.values()):  # everything in the cache already: no need to ask where replicas are
             replicas = {}
+        elif template is not None:
+            replicas, odd = template.replicas(files)
+            if odd:  # a file whose PFNs Rucio may order otherwise than the first file's: asked
+                replicas.update(self._replicas(odd))
         else:
-            replicas = (self._compose(copies, files) if copies else None) or self._replicas(files)
+            replicas = self._replicas(files)
         found = {
             (f.scope, f.name): alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
             for f in files
@@ -421,6 +482,11 @@ class Instance:
     def catalog(self) -> _catalog.Catalog:
         """Analyses (channels) -> containers -> datasets, with a summary of their metadata."""
         return _catalog.Catalog(self.name, _catalog.catalog(self.connection, self.metadata, self.scopes()))
+
+
+def entry(row: dict[str, Any]) -> FileEntry:
+    """A file as ``list_files`` lists it."""
+    return FileEntry(row["scope"], row["name"], row.get("bytes"), row.get("adler32"))
 
 
 def how_read(location: Location) -> dict[str, str | None]:
