@@ -93,25 +93,7 @@ def test_another_local_user_reaches_nothing_of_the_lake_or_odlake(fault_lake, tm
         "file index directory": str(index.directory),
     }
     assert all(os.path.exists(p) for k, p in targets.items() if k != "port"), targets
-    probe = subprocess.run(
-        [
-            "setpriv",
-            f"--reuid={OTHER_USER}",
-            f"--regid={OTHER_USER}",
-            "--clear-groups",
-            PYTHON,
-            "-I",
-            "-c",
-            PROBE,
-            json.dumps(targets),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd="/",
-    )
-    assert probe.returncode == 0, probe.stderr
-    found = json.loads(probe.stdout)
+    found = _probe(OTHER_USER, OTHER_USER, targets, PROBE)
     assert found == {
         "database socket": "PermissionError",
         "Rucio's cache": "PermissionError",
@@ -167,7 +149,8 @@ print(json.dumps(found))
 """
 
 
-def _probe(user: str, group: str, targets: dict) -> dict:
+def _probe(user: str, group: str, targets: dict, probe: str = SERVICE_PROBE) -> dict:
+    """What ``user`` finds when ``probe`` (a Python program) tries ``targets``, run as that user alone."""
     probe = subprocess.run(
         [
             "setpriv",
@@ -177,7 +160,7 @@ def _probe(user: str, group: str, targets: dict) -> dict:
             PYTHON,
             "-I",
             "-c",
-            SERVICE_PROBE,
+            probe,
             json.dumps(targets),
         ],
         capture_output=True,
