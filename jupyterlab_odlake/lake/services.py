@@ -638,6 +638,11 @@ class Postgres(Service):
                 "fsync=off",
                 "-c",
                 "full_page_writes=off",
+                # Rucio streams a listing unsorted; a table scan that joins one in progress starts mid-table and
+                # answers in another order, while a file list's first page comes from one listing and the
+                # rest from an index made by the next
+                "-c",
+                "synchronize_seqscans=off",
             ]
         )
 
