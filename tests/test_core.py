@@ -1,5 +1,6 @@
 """The Jupyter-free core: DIDs, the cache, secrets in logs."""
 
+import contextlib
 import io
 import logging
 import os
@@ -106,9 +107,23 @@ def test_a_long_name_gets_a_bounded_collision_free_cache_file(tmp_path):
     assert transferred and path.read_bytes() == b"payload" and cache.has(long_a, 7)
 
 
-def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
+@contextlib.contextmanager
+def serving(handler):
+    """An HTTP server on a free loopback port, answering with ``handler``, for the block."""
     import http.server
     import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
+    import http.server
 
     data = bytes(range(256)) * 4000  # 1 MB
     served = []
@@ -128,9 +143,7 @@ def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
             self.end_headers()
             self.wfile.write(body)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(Handler) as server:
         cache, did = Cache(tmp_path / "cache"), DID("opendata", "big.root")
         url = f"http://127.0.0.1:{server.server_address[1]}/big.root"
         with pytest.raises(StorageError, match="broke off after 341333 of 1024000 bytes; retry to resume"):
@@ -140,14 +153,10 @@ def test_an_interrupted_transfer_keeps_what_came_and_resumes(tmp_path):
         path, _ = cache.fetch(did, [url], len(data), adler32_hex(data))
         assert path.read_bytes() == data and not part.exists()
         assert served == [0, len(data) // 3]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_storage_that_never_stops_sending_fills_no_disk(tmp_path):
     import http.server
-    import threading
 
     class Endless(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -162,17 +171,12 @@ def test_a_storage_that_never_stops_sending_fills_no_disk(tmp_path):
             except OSError:
                 pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(Endless) as server:
         cache, did = Cache(tmp_path / "cache"), DID("opendata", "small.root")
         url = f"http://127.0.0.1:{server.server_address[1]}/small.root"
         with pytest.raises(StorageError, match="sent more than the catalogue's 10 bytes; the copy was discarded"):
             cache.fetch(did, [url], 10, adler32_hex(b"x" * 10))
         assert not cache.has(did) and not list(cache.path_for(did).parent.glob("small.root*"))
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_cached_copy_changed_after_verification_is_not_served(tmp_path):
