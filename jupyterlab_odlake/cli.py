@@ -106,6 +106,9 @@ def _print_status(home: LakeHome, state: State, alive: dict[str, bool]) -> None:
         line("postgres", f"its socket only (no TCP), in {state['postgres']['directory']}")
     if "xrootd" in state:
         line("xrootd", f"{state['xrootd']['url']}  -> {state['xrootd']['directory']}")
+    if "xrootd-tokens" in state:
+        tokens = state["xrootd-tokens"]
+        line("xrootd-tokens", f"{tokens['url']} and {tokens['https_url']}  tokens only -> {tokens['directory']}")
     if "memcached" in state:
         line("memcached", f"its socket only (no TCP), {state['memcached']['socket']}")
     if "oidc" in state:

@@ -76,6 +76,20 @@ class Provider:
     def token(self, **data) -> requests.Response:
         return self.post(self.config["token_endpoint"], data={"client_id": self.client, **data})
 
+    def client_token(self, resource: str = "storage", scope: str = "storage.read:/", home=None) -> str:
+        """An access token by client credentials (the lake's test client) for ``resource``."""
+        from jupyterlab_odlake.lake.home import LakeHome
+        from jupyterlab_odlake.lake.provider import TEST_CLIENT, ProviderFiles
+
+        secret = json.loads(ProviderFiles(home or LakeHome(Path(self.state["home"]))).secrets.read_text())
+        answer = self.post(
+            self.config["token_endpoint"],
+            data={"grant_type": "client_credentials", "resource": self.resource(resource), "scope": scope},
+            auth=(TEST_CLIENT, secret["clients"][TEST_CLIENT]),
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
     def start_device(self, scope="openid profile offline_access storage.read:/", resources=("rucio", "storage")):
         answer = self.post(
             self.config["device_authorization_endpoint"],

@@ -9,7 +9,7 @@ from conftest import instance_config
 from lake_server import PAGING_FILES
 
 from jupyterlab_odlake.core.transfers.cache import adler32_hex
-from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, XROOTD_RSE
+from jupyterlab_odlake.lake.home import HTTP_RSE, LOCAL_RSE, TOKEN_RSE, XROOTD_RSE
 
 # a Jupyter server over the lake's instances, for this module's tests (conftest's plain one serves the others)
 jp_server_config = lake_server.jp_server_config
@@ -119,11 +119,12 @@ async def test_availability_comes_from_the_datasets_copies_when_they_are_whole(a
 
     instance = Instance(InstanceConfig(**instance_config(home, state, tmp_path)), tmp_path / "tokens")
     # whole copies: every file available there, known without a call per file
-    both = [HTTP_RSE, XROOTD_RSE]  # the HTTP and the XRootD storage hold the GamGam datasets whole
-    assert instance.complete_copies(DID("opendata", "GamGam.MC")) == both
-    assert instance.complete_copies(DID("opendata", "GamGam.Data")) == both  # (one file is also local)
+    # the HTTP, the XRootD and the token storage hold the GamGam datasets whole
+    whole = [HTTP_RSE, TOKEN_RSE, XROOTD_RSE]
+    assert instance.complete_copies(DID("opendata", "GamGam.MC")) == whole
+    assert instance.complete_copies(DID("opendata", "GamGam.Data")) == whole  # (one file is also local)
     status, page = await api("dids", "opendata", "GamGam.Data", "files")
-    assert status == 200 and all(f["available"] and f["rses"] == both for f in page["items"])
+    assert status == 200 and all(f["available"] and f["rses"] == whole for f in page["items"])
     # a copy that is not whole: asked file by file, for the page, as list_replicas says
     assert instance.complete_copies(DID("opendata", dataset)) is None
     status, page = await api("dids", "opendata", dataset, "files")

@@ -18,6 +18,7 @@ IDENTITY = "odlake"
 HTTP_RSE = "ODLAKE_HTTP"
 LOCAL_RSE = "ODLAKE_LOCAL"
 XROOTD_RSE = "ODLAKE_XROOTD"
+TOKEN_RSE = "ODLAKE_TOKENS"  # the token storage: root:// and https, each read with a WLCG token
 # where users write (uploads): Rucio lets an account that is not an admin add replicas only on an
 # RSE named like a grid site's user or scratch disk (its generic permission policy)
 USERDISK_RSE = "ODLAKE_USERDISK"
@@ -96,6 +97,10 @@ class LakeHome:
     @property
     def xrootd_storage(self) -> Path:
         return self.service_dir / "storage" / "xrootd"
+
+    @property
+    def token_storage(self) -> Path:
+        return self.service_dir / "storage" / "tokens"
 
     @property
     def local_storage(self) -> Path:

@@ -23,6 +23,7 @@ from .home import (
     IDENTITY,
     LOCAL_RSE,
     SCOPE,
+    TOKEN_RSE,
     USERDISK_RSE,
     XROOTD_RSE,
     LakeError,
@@ -40,6 +41,7 @@ from .services import (
     RucioServer,
     Service,
     Storage,
+    TokenXRootD,
     XRootD,
     clear_orphan_service_areas,
     free_port,
@@ -69,6 +71,8 @@ def _services(home: LakeHome, state: State) -> list[Service]:
         out.append(XRootD(home, state["xrootd"]["port"]))
     if "oidc" in state:  # before Rucio, which fetches its keys
         out.append(OidcProvider(home, state))
+    if "xrootd-tokens" in state:  # after the provider, whose keys it trusts
+        out.append(TokenXRootD(home, state))
     workers = (os.cpu_count() or 1) if state["db"] == "postgresql" else 1
     out.append(RucioServer(home, state["rucio"]["port"], workers))
     return out + _daemons(home, state)
@@ -218,6 +222,36 @@ def _add_identity_parts(home: LakeHome, state: State, ports: dict[str, int | Non
     state["oidc"] = provider.new_state(ports.get("oidc") or free_port(), None)
 
 
+def _add_token_storage(home: LakeHome, state: State, ports: dict[str, int | None], log: Log) -> None:
+    """The storage read and written with the provider's tokens (root:// and https), also for a lake made
+    before it had one: its samples' copies are then registered by the next registration."""
+    if "xrootd-tokens" in state or "oidc" not in state or XRootD.binary() is None:
+        return
+    missing = TokenXRootD.missing_plugins()
+    if missing:
+        log(
+            f"XRootD's token plugins are not installed: the lake has no token storage (apt-get install {' '.join(missing)})"
+        )
+        return
+    root, https = ports.get("xrootd-tokens") or free_port(), ports.get("xrootd-tokens-https") or free_port()
+    state["xrootd-tokens"] = {
+        "port": root,
+        "https_port": https,
+        "url": f"root://127.0.0.1:{root}",
+        "https_url": f"https://127.0.0.1:{https}",
+        "directory": str(home.token_storage),
+    }
+    state["rses"]["tokens"] = {
+        "name": TOKEN_RSE,
+        "scheme": "root",
+        "url": state["xrootd-tokens"]["url"],
+        "https_url": state["xrootd-tokens"]["https_url"],
+        "directory": str(home.token_storage),
+        "auth": "token",
+    }
+    state["registered"] = False  # register the samples' copies on it (registration keeps what is there)
+
+
 def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None]) -> State:
     def port(name: str) -> int:
         return ports.get(name) or free_port()
@@ -344,6 +378,7 @@ def up(
         if token_lifetime is not None and token_lifetime < 1:
             raise LakeError(f"a token lifetime must be a positive number of seconds, not {token_lifetime}")
         _add_identity_parts(home, state, ports or {}, log)
+        _add_token_storage(home, state, ports or {}, log)
         if "oidc" in state:
             if token_lifetime and token_lifetime != state["oidc"]["access_token_lifetime"]:
                 state["oidc"]["access_token_lifetime"] = token_lifetime
@@ -368,15 +403,9 @@ def up(
 
         if not state["registered"]:
             log(f"registering the Open Data samples (--size {size})")
+            home.save_state(state)  # the registration reads the storages' addresses from it
             out = _run_with_rucio_config(
-                home,
-                "jupyterlab_odlake.lake.register",
-                str(home.root),
-                size,
-                db,
-                state["storage"]["url"],
-                *([state["xrootd"]["url"]] if "xrootd" in state else []),
-                what="registering the samples",
+                home, "jupyterlab_odlake.lake.register", str(home.root), size, db, what="registering the samples"
             )
             summary = json.loads(out.strip().splitlines()[-1])
             state.update(
@@ -469,7 +498,8 @@ def _purge(home: LakeHome) -> None:
     import shutil
 
     shutil.rmtree(home.root, ignore_errors=True)
-    shutil.rmtree(XRootD(home, 0).run_folder, ignore_errors=True)
+    for name in ("xrootd", "xrootd-tokens"):
+        shutil.rmtree(XRootD(home, 0, name).run_folder, ignore_errors=True)
     if home.service_dir != home.root:
         shutil.rmtree(home.service_dir, ignore_errors=True)
     # a lake made before the service folder kept XRootD's run files in /tmp

