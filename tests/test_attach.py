@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -67,6 +68,7 @@ class StandInRucio:
     name: str = "demo"
     default_mode: str = "auto"
     listed: list[str] = field(default_factory=list)
+    storage: object = field(default_factory=lambda: SimpleNamespace(for_readers=lambda: None))  # needs no credential
 
     def locations(self, did, mode, cache, schemes=(), rse=None):
         self.listed.append(mode)

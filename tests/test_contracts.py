@@ -647,6 +647,7 @@ def test_a_download_queues_files_as_rucio_lists_them(tmp_path):
 
     class ListingSlowly:
         name = "demo"
+        storage = None  # storage that needs no credential
 
         def location_batches(self, did, mode, cache):
             yield [location(0), location(1)]
@@ -681,6 +682,7 @@ def test_a_download_of_files_already_listed_asks_rucio_nothing(tmp_path):
 
     class NoListing:
         name = "demo"
+        storage = None  # storage that needs no credential
 
         def location_batches(self, did, mode, cache):
             raise AssertionError("listed again")
@@ -718,6 +720,7 @@ class ListingUntil:
     """A Rucio adapter whose listing of a dataset's files takes until ``release`` is set."""
 
     name = "demo"
+    storage = None  # storage that needs no credential
 
     def __init__(self, release: threading.Event):
         self.release = release

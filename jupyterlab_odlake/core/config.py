@@ -47,6 +47,8 @@ EXPANDED_FIELDS = (
     "key",
     "proxy",
     "ca_cert",
+    "ca_certdir",
+    "storage_token_file",
 )
 
 
@@ -70,7 +72,9 @@ class InstanceConfig:
     proxy: str | None = None
     token_file: str | None = None
     token_env: str | None = None
-    ca_cert: str | None = None
+    storage_token_file: str | None = None  # the WLCG token storages are read with (default: discovered)
+    ca_cert: str | None = None  # a PEM bundle (or hashed directory) of the CA of Rucio's server and storages
+    ca_certdir: str | None = None  # the same CA as a hashed directory, for XRootD (X509_CERT_DIR)
     scopes: list[str] = field(default_factory=list)
     mounts: dict[str, str] = field(default_factory=dict)  # RSE name -> locally mounted prefix
     default_mode: str = "auto"
@@ -205,6 +209,8 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
         # the local RSE is a directory on this machine: its files can be read in place
         mounts={rse["name"]: rse["directory"] for key, rse in state["rses"].items() if key in ("local", "userdisk")},
         upload_rse=(state["rses"].get("userdisk") or {}).get("name", ""),
+        ca_cert=(state.get("ca") or {}).get("bundle"),
+        ca_certdir=(state.get("ca") or {}).get("certdir"),
         source=str(home / "lake.json"),
     )
 

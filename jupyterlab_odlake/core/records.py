@@ -358,6 +358,24 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class ReadAccess:
+    """What a reader outside the server (the kernel, a dask worker) needs of storages that authenticate: the
+    file holding the read token (never the token itself), readable by its user only, and the CA the storages'
+    certificates chain to, as a PEM bundle and as a hashed directory (``X509_CERT_DIR``, for XRootD)."""
+
+    token_file: Annotated[str | None, Wire("the file holding the storage token (WLCG BEARER_TOKEN_FILE)")]
+    ca_file: Annotated[str | None, Wire("a PEM bundle of the storages' CA")]
+    ca_dir: Annotated[str | None, Wire("a hashed directory of the storages' CA (X509_CERT_DIR)")]
+
+    def to_json(self) -> JSON:
+        return _shallow(self)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> ReadAccess:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
 class Attachment:
     """The answer to an attach, decided where the lake is: each file resolved from one listing of the
     DID, and the download that brings the files to be copied into the cache."""
@@ -370,6 +388,9 @@ class Attachment:
         TransferRecord | None,
         Wire("the download that copies the files of kind download into the cache, when some are not there yet"),
     ] = None
+    access: Annotated[
+        ReadAccess | None, Wire("what reading the streamed files needs beyond their URLs: a token file, the CA")
+    ] = None
 
     def to_json(self) -> JSON:
         return {
@@ -378,17 +399,19 @@ class Attachment:
             "mode": self.mode,
             "files": [f.to_json() for f in self.files],
             "download": self.download.to_json() if self.download else None,
+            "access": self.access.to_json() if self.access else None,
         }
 
     @classmethod
     def from_json(cls, data: JSON) -> Attachment:
-        download = data.get("download")
+        download, access = data.get("download"), data.get("access")
         return cls(
             data["did"],
             data["instance"],
             data["mode"],
             tuple(Resolved.from_json(f) for f in data["files"]),
             TransferRecord.from_json(download) if download else None,
+            ReadAccess.from_json(access) if access else None,
         )
 
 

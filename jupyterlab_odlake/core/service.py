@@ -278,7 +278,8 @@ class LakeService:
             raise NotFound(f"{did} holds no files.")
         if mode == "auto" and not rse:  # what no replica serves may have a verified copy in the cache
             files = [self._from_cache(f) if f.kind is None else f for f in files]
-        return Attachment(str(did), rucio.name, mode, tuple(files), download)
+        access = rucio.storage.for_readers() if any(f.kind == "stream" for f in files) else None
+        return Attachment(str(did), rucio.name, mode, tuple(files), download, access)
 
     def _from_cache(self, f: Resolved) -> Resolved:
         did = DID(f.scope, f.name)

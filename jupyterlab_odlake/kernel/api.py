@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.did import DID
 from ..core.errors import StorageError, error_of
-from ..core.records import DIDInfo, FileEntry, Mode, Rule, TransferRecord
+from ..core.records import DIDInfo, FileEntry, Mode, ReadAccess, Rule, TransferRecord
 from ..core.rucio.locations import check_schemes
 from ..core.service import Service
 from ..core.transfers.jobs import Progress, follow
@@ -73,7 +73,28 @@ def attach(
     attached = [
         AttachedFile(f.scope, f.name, f.bytes, f.adler32, f.location or "", f.kind or "download", f.rse) for f in files
     ]
-    return AttachedDID(str(did), mode, attached, instance=attachment.instance, via=service.via, options=options)
+    if attachment.access is not None:
+        use_for_xrootd(attachment.access)
+    return AttachedDID(
+        str(did),
+        mode,
+        attached,
+        instance=attachment.instance,
+        via=service.via,
+        options=options,
+        access=attachment.access,
+    )
+
+
+def use_for_xrootd(access: ReadAccess) -> None:
+    """Point this kernel's XRootD client (and the dask workers it starts) at the storage token's file and the
+    lake's CA, where XRootD looks for them (``BEARER_TOKEN_FILE``, ``X509_CERT_DIR``): a path, no secret."""
+    import os
+
+    if access.token_file:
+        os.environ["BEARER_TOKEN_FILE"] = access.token_file
+    if access.ca_dir:
+        os.environ["X509_CERT_DIR"] = access.ca_dir
 
 
 def follow_transfer(service: Service, record: TransferRecord, progress: bool = True) -> TransferRecord:

@@ -11,8 +11,11 @@ import html
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
+
+from ..core.records import ReadAccess
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class AttachedDID:
     instance: str = ""
     via: str = ""  # "server" (the Jupyter server's REST API) or "core"
     options: dict[str, Any] = field(default_factory=dict, repr=False)
+    access: ReadAccess | None = field(default=None, repr=False)  # a token file and the CA, for authenticating storage
 
     # -- what a physicist uses --------------------------------------------------------------
     @property
@@ -102,15 +106,32 @@ class AttachedDID:
     def _sources(self, tree: str) -> dict[str, str]:
         return {p: tree for p in self.paths}
 
-    def _options(self, kw: dict[str, Any]) -> dict[str, Any]:
-        """uproot's options for a call: the attach's, the call's, and for root:// files a source
-        that works around uproot handing XRootD NumPy offsets (see ``kernel.sources``)."""
-        options = {**self.options, **kw}
-        if "handler" not in options and any(p.startswith("root://") for p in self.paths):
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """What uproot needs to read these files: ``uproot.open(data.paths[i], **data.storage_options)``.
+
+        For root:// files, a source that works around uproot handing XRootD NumPy offsets (see
+        ``kernel.sources``); where the storage authenticates, an HTTP client that sends the storage token
+        over https (read from its file at each request, so a refreshed token is used) and trusts the lake's
+        CA; XRootD finds the token through ``BEARER_TOKEN_FILE`` (set at attach). No secret is in them."""
+        options = dict(self.options)
+        streamed = [p for p, f in zip(self.paths, self.files, strict=True) if f.kind == "stream"]
+        https = self.access is not None and any(p.startswith("https://") for p in streamed)
+        if "handler" not in options and (https or any(p.startswith("root://") for p in streamed)):
             from .sources import XRootDFriendlySource
 
             options["handler"] = XRootDFriendlySource
+        if https and self.access is not None and "get_client" not in options:
+            from .sources import token_client
+
+            options["get_client"] = partial(
+                token_client, self.access.token_file, self.access.ca_dir or self.access.ca_file
+            )
         return options
+
+    def _options(self, kw: dict[str, Any]) -> dict[str, Any]:
+        """uproot's options for a call: the attach's (``storage_options``) and the call's."""
+        return {**self.storage_options, **kw}
 
     def open(self, i: int = 0, **options: Any) -> Any:
         """The ``i``-th file as an uproot directory."""

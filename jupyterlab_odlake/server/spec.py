@@ -42,6 +42,7 @@ RECORDS: dict[str, Any] = {
     "UploadedFile": r.UploadedFile,
     "Rule": r.Rule,
     "Resolved": r.Resolved,
+    "ReadAccess": r.ReadAccess,
     "Attachment": r.Attachment,
 }
 

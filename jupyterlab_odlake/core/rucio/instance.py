@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..config import InstanceConfig
+from ..credentials import StorageAccess
 from ..did import DID
 from ..errors import InvalidRequest, OdlakeError, quoted
 from ..paths import inside
@@ -29,7 +30,7 @@ from . import rules as _rules
 from . import search as _search
 from .connection import RUCIO_MAX_DIDS, Connection, in_batches
 from .file_index import FileIndex
-from .locations import STREAM_SCHEMES, alternatives, choose, is_available
+from .locations import LISTED_SCHEMES, STREAM_SCHEMES, alternatives, choose, is_available
 from .metadata import Metadata, described
 from .paging import Cursors, listing_key, stream_page
 from .probe import endpoint, silent
@@ -51,6 +52,8 @@ class Instance:
         self._cursors = Cursors()
         self.file_index = FileIndex.beside(token_dir, (config.rucio_host, config.vo or ""))
         self._rse_infos: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._rse_attributes: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.storage = StorageAccess(config, self.connection.token_dir)
         self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
     @property
@@ -238,11 +241,28 @@ class Instance:
         Rucio still lists their replicas, and would hand out URLs that fail."""
         return {rse for rse in rses if self._rse_info(rse).get("availability_read") is False}
 
+    def takes_tokens(self, rse: str) -> bool:
+        """Does ``rse`` read with a WLCG token (Rucio's RSE attribute ``oidc_support``)? Read again after
+        ``RSE_SETTINGS_SECONDS``, as the settings are."""
+        read_at, attributes = self._rse_attributes.get(rse, (0.0, {}))
+        if rse not in self._rse_attributes or time.monotonic() - read_at > RSE_SETTINGS_SECONDS:
+            attributes = self.connection.call(lambda c: c.list_rse_attributes(rse), f"reading the attributes of {rse}")
+            self._rse_attributes[rse] = (time.monotonic(), attributes)
+        return str(attributes.get("oidc_support", "")).lower() in ("true", "1")
+
+    def _needing_a_token(self, rses: set[str]) -> set[str]:
+        """Those of ``rses`` that read only with a token, when this user has none: their URLs would fail."""
+        if not rses or self.storage.has_token():
+            return set()
+        return {rse for rse in rses if self.takes_tokens(rse)}
+
     def _replicas(self, files: list[FileEntry]) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for batch in in_batches([{"scope": f.scope, "name": f.name} for f in files]):
             replicas = self.connection.call(
-                lambda c, b=batch: list(c.list_replicas(b, all_states=True, resolve_archives=False)),  # type: ignore[misc]
+                lambda c, b=batch: list(  # type: ignore[misc]
+                    c.list_replicas(b, schemes=list(LISTED_SCHEMES), all_states=True, resolve_archives=False)
+                ),
                 "listing replicas",
             )
             found.update(((r["scope"], r["name"]), r) for r in replicas)
@@ -393,9 +413,15 @@ class Instance:
             (f.scope, f.name): alternatives(replicas.get((f.scope, f.name), {}), self._mounted_path, schemes)
             for f in files
         }
-        closed = self._closed_for_reading({a.rse for alts in found.values() for a in alts})
-        if closed:
-            found = {k: [replace(a, available=False) if a.rse in closed else a for a in v] for k, v in found.items()}
+        listed = {a.rse for alts in found.values() for a in alts}
+        closed = self._closed_for_reading(listed)
+        untokened = self._needing_a_token(listed - closed)
+        if closed or untokened:  # (a copy mounted here is read without a token)
+
+            def shut(a: Alternative) -> bool:
+                return a.rse in closed or (a.rse in untokened and a.kind == "stream")
+
+            found = {k: [replace(a, available=False) if shut(a) else a for a in v] for k, v in found.items()}
         elsewhere: dict[tuple[str, str], list[str]] = {}
         if only is not None:
             for key, alts in found.items():
@@ -419,6 +445,12 @@ class Instance:
                     location,
                     reason=f"the storage of {', '.join(named)} does not answer, and no other replica "
                     f"can be read in {mode} mode (tried {', '.join(tried)})",
+                )
+            elif location.kind is None and untokened & {a.rse for a in alts if a.kind == "stream"}:
+                location = replace(
+                    location,
+                    reason=f"{', '.join(sorted(untokened & {a.rse for a in alts}))} reads only with a storage token, "
+                    "and you have none here: sign in (odlake login), or set BEARER_TOKEN_FILE",
                 )
             elif location.kind is None and closed & {a.rse for a in alts}:
                 location = replace(

@@ -14,6 +14,9 @@ from ..errors import InvalidRequest, quoted
 from ..records import Alternative, FileEntry, Location, LocationKind, Mode
 
 STREAM_SCHEMES = ("root", "https", "davs", "http")  # the default order of preference: a grid site's
+# what replicas are listed with: Rucio names one URL per RSE unless it is given schemes, then one per protocol
+# of those schemes (an RSE with root:// and https then gives both); "file" for storage mounted here
+LISTED_SCHEMES = (*STREAM_SCHEMES, "file")
 
 
 def check_schemes(value: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -19,12 +19,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote, unquote, urlparse
 
 from ..did import DID
 from ..errors import CacheUnusable, Cancelled, ChecksumMismatch, InvalidRequest, StorageError
 from .filelock import locked
+
+if TYPE_CHECKING:
+    from ..credentials import StorageAccess
 
 CHUNK = 1 << 20
 Progress = Callable[[int], None]  # called with each number of bytes written (negative: started over)
@@ -256,8 +259,10 @@ class Cache:
         md5: str | None = None,
         progress: Progress | None = None,
         cancelled: threading.Event | None = None,
+        access: StorageAccess | None = None,
     ) -> tuple[Path, bool]:
-        """Bring ``did`` into the cache from the first source that works; return (path, transferred)."""
+        """Bring ``did`` into the cache from the first source that works; return (path, transferred).
+        ``access``: the credential and CA the instance's storages are read with."""
         target = self.path_for(did)
         with self.lock(did):
             if self.has(did, size, adler32):
@@ -271,7 +276,7 @@ class Cache:
             errors: list[StorageError] = []
             for source in sources:
                 try:
-                    self._transfer(did, source, target, size, adler32, md5, progress, cancelled)
+                    self._transfer(did, source, target, size, adler32, md5, progress, cancelled, access)
                     return target, True
                 except _CacheWriteFailed as e:  # no other source helps: the cache is the problem
                     target.with_name(target.name + ".part").unlink(missing_ok=True)
@@ -296,12 +301,13 @@ class Cache:
         md5: str | None,
         progress: Progress | None,
         cancelled: threading.Event | None,
+        access: StorageAccess | None = None,
     ) -> None:
         part = target.with_name(target.name + ".part")
         checksum = Checksum(adler32, md5)
         scheme = urlparse(source).scheme
         if scheme in ("http", "https"):
-            self._http(did, source, part, checksum, size, progress, cancelled)
+            self._http(did, source, part, checksum, size, progress, cancelled, access)
         elif scheme in ("", "file"):
             self._copy(did, unquote(urlparse(source).path) if scheme else source, part, checksum, progress, cancelled)
         else:
@@ -349,6 +355,7 @@ class Cache:
         size: int | None,
         progress: Progress | None,
         cancelled: threading.Event | None,
+        access: StorageAccess | None = None,
     ) -> None:
         import requests
 
@@ -360,12 +367,16 @@ class Cache:
         if progress and offset:
             progress(offset)
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        headers |= access.headers(url) if access else {}
+        verify = access.verify if access else True
         try:
-            with requests.get(url, headers=headers, stream=True, timeout=(10, 60)) as r:
+            with requests.get(url, headers=headers, stream=True, timeout=(10, 60), verify=verify) as r:
                 if r.status_code == 416 and offset == size:
                     return
                 if r.status_code == 404:
                     raise StorageError(f"{did}: the storage at {_host(url)} has no such file (404).")
+                if r.status_code in (401, 403):
+                    raise StorageError(_refused(did, url, r.status_code, "Authorization" in headers))
                 if r.status_code not in (200, 206):
                     raise StorageError(f"{did}: the storage at {_host(url)} answered {r.status_code} {r.reason}.")
                 mode = "ab" if (offset and r.status_code == 206) else "wb"
@@ -398,6 +409,19 @@ class Cache:
 
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _refused(did: DID, url: str, status: int, with_token: bool) -> str:
+    """A storage's 401/403 in words: whether a token went, and what to do."""
+    if not with_token:
+        return (
+            f"{did}: the storage at {_host(url)} reads only for signed-in users ({status}) and you have no storage "
+            "token here: sign in (odlake login), or set BEARER_TOKEN_FILE."
+        )
+    return (
+        f"{did}: the storage at {_host(url)} refused your token ({status}): it has expired, or is not for this "
+        "storage or for reading; sign in again (odlake login)."
+    )
 
 
 class _CacheWriteFailed(Exception):

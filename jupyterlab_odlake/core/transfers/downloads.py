@@ -21,6 +21,7 @@ from .cache import Cache
 from .jobs import Job, Jobs
 
 if TYPE_CHECKING:
+    from ..credentials import StorageAccess
     from ..rucio.instance import Instance
 
 _log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Downloads:
 
         def work(job: Job) -> None:
             batches = [list(files)] if files is not None else instance.location_batches(did, "download", self.cache)
-            self._run(batches, job)
+            self._run(batches, job, instance.storage)
 
         return self.jobs.start(
             job, work, same=lambda j: (j.instance, j.did) == (job.instance, job.did), on_cancel=self._cancel
@@ -71,7 +72,7 @@ class Downloads:
                     t.cancelled.set()
         job.end("cancelled")  # a cancelled download says so at once; its transfers stop on their own
 
-    def _run(self, batches: Iterable[list[Location]], job: Job) -> None:
+    def _run(self, batches: Iterable[list[Location]], job: Job, access: StorageAccess | None = None) -> None:
         # the files are queued as Rucio lists them: a big dataset's first transfers start at once,
         # and its progress counts the files known so far
         waits = []
@@ -81,7 +82,7 @@ class Downloads:
             job.begin()
             first = job.files_total
             job.plan(len(batch), sum(f.bytes or 0 for f in batch))
-            waits += [(first + i, f, self._share(f, job)) for i, f in enumerate(batch)]
+            waits += [(first + i, f, self._share(f, job, access)) for i, f in enumerate(batch)]
         for i, f, (transfer, started_here) in waits:
             try:
                 path, transferred = transfer.future.result()
@@ -95,7 +96,7 @@ class Downloads:
             moved_here = transferred and started_here  # its bytes were counted as they came
             job.file_done(0 if moved_here else f.bytes or 0, str(path), i, transferred=moved_here)
 
-    def _share(self, f: Location, job: Job) -> tuple[_Transfer, bool]:
+    def _share(self, f: Location, job: Job, access: StorageAccess | None) -> tuple[_Transfer, bool]:
         key = (f.scope, f.name)
         with self._lock:
             existing = self._transfers.get(key)
@@ -105,7 +106,7 @@ class Downloads:
             cancelled = threading.Event()
             sources = [a.location for a in f.alternatives if a.available]
             future = self._pool.submit(
-                self.cache.fetch, DID(f.scope, f.name), sources, f.bytes, f.adler32, None, job.moved, cancelled
+                self.cache.fetch, DID(f.scope, f.name), sources, f.bytes, f.adler32, None, job.moved, cancelled, access
             )
             transfer = _Transfer(future, cancelled, {job.id})
             self._transfers[key] = transfer
