@@ -70,6 +70,9 @@ export type IAlternative = Schemas['Alternative'];
 export type IResolved = Schemas['Resolved'];
 /** An attach resolved from one listing, with the download of what the cache lacks. */
 export type IAttachment = Schemas['Attachment'];
+/** What a kernel needs to read an attach's files from storage that authenticates: where the
+ * token is kept and which CA to trust (paths on the server's machine, never a credential). */
+export type IReadAccess = Schemas['ReadAccess'];
 
 /* What each route answers, and what its query and body hold (src/client.ts sends and reads these). */
 

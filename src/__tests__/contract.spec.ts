@@ -45,6 +45,7 @@ interface INames {
   Rule: T.IRule;
   Resolved: T.IResolved;
   Attachment: T.IAttachment;
+  ReadAccess: T.IReadAccess;
 }
 
 /** Compiles only while INames names every schema, and nothing else, each as the schema it is. */
@@ -70,7 +71,8 @@ const named: { [K in keyof Schemas]: Same<INames[K & keyof INames], Schemas[K]> 
   UploadedFile: true,
   Rule: true,
   Resolved: true,
-  Attachment: true
+  Attachment: true,
+  ReadAccess: true
 };
 
 type Method = (...args: any[]) => Promise<unknown>;
