@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from .lake.home import HOME_ENV, LakeError, LakeHome, State
 from .lake.samples import SIZES
@@ -71,6 +72,73 @@ def _cache_verify(args: argparse.Namespace) -> int:
         + (f"; {len(bad)} bad or missing, removed: the next attach fetches them again." if bad else ".")
     )
     return 1 if bad else 0
+
+
+def _signed_in_instance(args: argparse.Namespace) -> Any:
+    """The instance ``odlake login`` and ``logout`` work on, as this user's Jupyter server configures it."""
+    from .core.errors import InvalidRequest
+    from .server.extension import configured
+
+    odlake = configured()
+    if args.state_dir:
+        odlake.state_dir = args.state_dir
+    service = odlake.make_service()
+    instance = service._instance(args.instance)
+    service.close()
+    if instance.connection.sign_in is None:
+        raise InvalidRequest(
+            f"Instance '{instance.name}' has no sign-in: its configuration names no OpenID Connect provider "
+            "('oidc': issuer and client_id), or it reads its token from a file or variable someone else keeps."
+        )
+    return instance
+
+
+def _login(args: argparse.Namespace) -> int:
+    import time
+    from datetime import datetime
+
+    from .core.errors import OdlakeError
+
+    try:
+        instance = _signed_in_instance(args)
+        sign_in = instance.connection.sign_in
+        device = sign_in.start_device()
+        minutes = max(1, round((device.expires_at - time.time()) / 60))
+        print(
+            f"To sign in to '{instance.name}', open\n\n    {device.verification_uri_complete}\n\n"
+            f"in a browser, or open {device.verification_uri} and enter the code {device.user_code} "
+            f"(it expires in {minutes} minutes). Waiting…",
+            flush=True,
+        )
+        status = sign_in.finish_device(device)
+        account = instance.status()
+    except OdlakeError as e:
+        print(f"odlake: error: {e.message}", file=sys.stderr)
+        return 1
+    until = datetime.fromtimestamp(status.expires_at).strftime("%H:%M:%S")
+    rucio = (
+        f"Rucio knows you as account '{account['account']}'."
+        if account.get("authenticated")
+        else f"Rucio did not take the sign-in: {account.get('message')}"
+    )
+    print(
+        f"Signed in to '{instance.name}' as {status.subject}. {rucio} "
+        f"Your storage token lives until {until} and odlake renews it while you work."
+    )
+    return 0 if account.get("authenticated") else 1
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from .core.errors import OdlakeError
+
+    try:
+        instance = _signed_in_instance(args)
+        forgotten = instance.connection.sign_in.sign_out()
+    except OdlakeError as e:
+        print(f"odlake: error: {e.message}", file=sys.stderr)
+        return 1
+    print(f"Signed out of '{instance.name}'." if forgotten else f"You were not signed in to '{instance.name}'.")
+    return 0
 
 
 def _lake_user_add(args: argparse.Namespace) -> int:
@@ -205,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dids", nargs="*", metavar="SCOPE:NAME", help="the copies to check (default: all)")
     p.add_argument("--cache-dir", help="the cache (default: ODLAKE_CACHE_DIR, else the user's cache folder)")
     p.set_defaults(func=_cache_verify)
+
+    for name, what, func in (
+        ("login", "sign in at an instance's OpenID Connect provider (the device code, in a browser)", _login),
+        ("logout", "forget the sign-in to an instance and revoke its refresh token", _logout),
+    ):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("instance", nargs="?", help="the instance (default: the configured default, else the first)")
+        p.add_argument(
+            "--state-dir", help="odlake's state directory (default: as the Jupyter server's configuration says)"
+        )
+        p.set_defaults(func=func)
 
     p = sub.add_parser("demo", help="start the lake and a JupyterLab wired to it; Ctrl-C stops both")
     p.add_argument("--home", help=home_help)

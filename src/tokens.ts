@@ -73,6 +73,8 @@ export type IAttachment = Schemas['Attachment'];
 /** What a kernel needs to read an attach's files from storage that authenticates: where the
  * token is kept and which CA to trust (paths on the server's machine, never a credential). */
 export type IReadAccess = Schemas['ReadAccess'];
+/** Whose sign-in an instance uses (odlake login) and until when its storage token lives; never a token. */
+export type ISignedIn = Schemas['SignedIn'];
 
 /* What each route answers, and what its query and body hold (src/client.ts sends and reads these). */
 

@@ -30,14 +30,16 @@ def lake(tmp_path_factory):
     ``RUCIO_CONFIG`` points at its rucio.cfg for the whole session, so Rucio's own
     client and CLI talk to it.
     """
-    home = LakeHome(tmp_path_factory.mktemp("lake"))
+    running = os.environ.get("ODLAKE_TEST_LAKE")  # a lake already up (a developer's, kept between runs)
+    home = LakeHome(Path(running) if running else tmp_path_factory.mktemp("lake"))
     state = manager.up(home, size="small", db="postgresql", log=lambda *_: None)
     os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
     from rucio.common import config
 
     config.clean_cached_config()  # a server started earlier in this process may have given Rucio another one
     yield home, state
-    manager.down(home, log=lambda *_: None)
+    if not running:
+        manager.down(home, log=lambda *_: None)
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,7 @@ class InstanceConfig:
     token_file: str | None = None
     token_env: str | None = None
     storage_token_file: str | None = None  # the WLCG token storages are read with (default: discovered)
+    oidc: dict[str, Any] = field(default_factory=dict)  # where `odlake login` signs in (core.signin.SignInSettings)
     ca_cert: str | None = None  # a PEM bundle (or hashed directory) of the CA of Rucio's server and storages
     ca_certdir: str | None = None  # the same CA as a hashed directory, for XRootD (X509_CERT_DIR)
     scopes: list[str] = field(default_factory=list)
@@ -95,6 +96,10 @@ class InstanceConfig:
                 f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
             )
         self.schemes = list(check_schemes(self.schemes))
+        if self.oidc:
+            from .signin import SignInSettings
+
+            SignInSettings.from_config(self.name, self.oidc)  # refused here, with the instance's name
         for key in EXPANDED_FIELDS:  # one configuration for every user of a hub: "$JUPYTERHUB_USER"
             value = getattr(self, key)
             if isinstance(value, str) and "$" in value:
@@ -126,7 +131,14 @@ class InstanceConfig:
             return f"X.509 certificate {self.certificate}"
         if self.auth_type == "x509_proxy":
             return f"X.509 proxy {self.proxy}"
-        return f"OIDC token from {self.token_file or '$' + str(self.token_env)}"
+        if self.token_file or self.token_env:
+            return f"OIDC token from {self.token_file or '$' + str(self.token_env)}"
+        return f"OIDC sign-in at {self.oidc.get('issuer', 'no provider')} (odlake login {self.name})"
+
+    def signs_in(self) -> bool:
+        """Does odlake keep this instance's tokens itself (``odlake login``), rather than read them from a file
+        or the environment someone else keeps fresh?"""
+        return bool(self.oidc) and not (self.auth_type == "oidc" and (self.token_file or self.token_env))
 
     def userpass_password(self) -> str | None:
         """The password, from the file or environment variable named in the configuration, or inline."""
@@ -211,8 +223,24 @@ def from_lake(home: str | os.PathLike[str] | None = None) -> InstanceConfig | No
         upload_rse=(state["rses"].get("userdisk") or {}).get("name", ""),
         ca_cert=(state.get("ca") or {}).get("bundle"),
         ca_certdir=(state.get("ca") or {}).get("certdir"),
+        oidc=_lake_sign_in(state),
         source=str(home / "lake.json"),
     )
+
+
+def _lake_sign_in(state: dict[str, Any]) -> dict[str, Any]:
+    """Where the demo lake's users sign in: its provider, as its command-line client."""
+    oidc = state.get("oidc")
+    if not oidc:
+        return {}
+    resources = oidc["resources"]
+    return {
+        "issuer": oidc["issuer"],
+        "client_id": oidc["clients"]["device_code"],
+        "rucio_audience": resources["rucio"]["resource"],
+        "storage_audience": resources["storage"]["resource"],
+        "storage_scope": resources["storage"]["scope"],
+    }
 
 
 # The first line of the rucio.cfg odlake writes for Rucio's client library when it finds none

@@ -2,7 +2,7 @@
 chain to.
 
 The storage token is read from a file, never kept in a configuration: the instance's ``storage_token_file``;
-else, for an instance that signs in to Rucio with a token file (``auth_type: oidc``), that same file (one
+else the storage token of the user's sign-in (``odlake login``, core.signin), renewed before it ends; else, for an instance that signs in to Rucio with a token file (``auth_type: oidc``), that same file (one
 token for Rucio and storage, as a WLCG token with both audiences is); else where the WLCG Bearer Token
 Discovery says (``BEARER_TOKEN_FILE``, ``$XDG_RUNTIME_DIR/bt_u$UID``, ``/tmp/bt_u$UID``). A token only in
 ``$BEARER_TOKEN`` is written to an owner-only file of this user's, since XRootD's clients and the kernel
@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 from .config import InstanceConfig
 from .errors import AuthenticationFailed
 from .records import ReadAccess
+from .signin import SignIn
 
 TLS_SCHEMES = ("https", "davs", "root", "roots")
 
@@ -54,15 +55,18 @@ def write_owner_only(path: Path, text: str) -> None:
 class StorageAccess:
     """An instance's credential for its storages."""
 
-    def __init__(self, config: InstanceConfig, private_dir: Path):
+    def __init__(self, config: InstanceConfig, private_dir: Path, sign_in: SignIn | None = None):
         self.config = config
         self.private_dir = private_dir  # owner-only: where a token from the environment is put in a file
+        self.sign_in = sign_in
 
     def token_file(self) -> Path | None:
         """Where the storage token is, or None when this user has none."""
         c = self.config
         if c.storage_token_file:
             return Path(c.storage_token_file).expanduser()
+        if self.sign_in is not None and self.sign_in.signed_in():
+            return self.sign_in.access_token_file("storage")  # renewed first when it ends soon
         if c.auth_type == "oidc" and c.token_file:
             return Path(c.token_file).expanduser()
         from_env = os.environ.get(c.token_env or "") if c.auth_type == "oidc" else None

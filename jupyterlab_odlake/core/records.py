@@ -358,6 +358,24 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class SignedIn:
+    """Whose sign-in an instance uses (``odlake login``) and until when its storage token lives (it is renewed
+    before then); never a token."""
+
+    subject: Annotated[str, Wire("who signed in, as the provider names them")]
+    signed_in_at: Annotated[float, Wire("when they signed in (Unix time)")]
+    expires_at: Annotated[float, Wire("when the current storage token ends (Unix time); renewed before then")]
+    ended: Annotated[str | None, Wire("why the sign-in can no longer be renewed; null while it can")]
+
+    def to_json(self) -> JSON:
+        return _shallow(self)
+
+    @classmethod
+    def from_json(cls, data: JSON) -> SignedIn:
+        return _from_json(cls, data)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
 class ReadAccess:
     """What a reader outside the server (the kernel, a dask worker) needs of storages that authenticate: the
     file holding the read token (never the token itself), readable by its user only, and the CA the storages'

@@ -10,6 +10,7 @@ A new feature adds a method here, never a side door into ``Instance``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -38,9 +39,12 @@ from .rucio.catalog import Catalog
 from .rucio.connection import ensure_rucio_config
 from .rucio.instance import Instance
 from .rucio.locations import check_schemes
+from .signin import Refresher
 from .transfers.cache import Cache, default_root
 from .transfers.downloads import Downloads
 from .transfers.jobs import Jobs
+
+_log = logging.getLogger("jupyterlab_odlake")
 
 
 @runtime_checkable
@@ -178,6 +182,13 @@ class LakeService:
         self.jobs = Jobs()
         self._downloads = Downloads(self.cache, self.jobs, parallel_transfers)
         self.upload_root = None if upload_root is None else os.path.realpath(os.path.expanduser(upload_root))
+        # the sign-ins odlake keeps: renewed ahead of their end while no request asks (a streamed analysis
+        # reads the storage token's file all along)
+        self._refresher = Refresher(
+            [i.connection.sign_in for i in self._instances.values() if i.connection.sign_in is not None],
+            on_error=lambda sign_in, e: _log.warning("renewing the sign-in to %s: %s", sign_in.instance, e),
+        )
+        self._refresher.start()
 
     @property
     def names(self) -> list[str]:
@@ -335,5 +346,6 @@ class LakeService:
 
     def close(self) -> None:
         """Cancel running transfers and stop their threads."""
+        self._refresher.stop()
         self.jobs.shutdown()
         self._downloads.shutdown()

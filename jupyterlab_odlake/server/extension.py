@@ -41,7 +41,9 @@ class Odlake(Configurable):
         Dict(),
         help="Rucio instances: name, display_name, rucio_host, auth_host, auth_type (userpass, x509, x509_proxy, "
         "oidc), account, vo, username with password_file or password_env (or password, which then appears in "
-        "the server's debug log of its configuration), certificate/key, proxy, token_file/token_env, scopes, "
+        "the server's debug log of its configuration), certificate/key, proxy, token_file/token_env, oidc (where "
+        "odlake login signs in: issuer, client_id, rucio_audience, storage_audience, storage_scope, "
+        "audience_parameter), storage_token_file, ca_cert, ca_certdir, scopes, "
         "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto), schemes (stream schemes, "
         "preferred first).",
     ).tag(config=True)
@@ -93,6 +95,19 @@ def drop_in_config(config_paths: Iterable[str]) -> Config:
         )
         recursive_update(merged, section.get("Odlake") or {})
     return Config({"Odlake": merged}) if merged else Config()
+
+
+def configured() -> Odlake:
+    """odlake's configuration as a Jupyter server of this user would read it (its config files, then the
+    drop-in files), for a command run outside the server (``odlake login``): both then use the same
+    instances and the same state directory."""
+    from jupyter_server.serverapp import ServerApp
+
+    app = ServerApp()
+    app.load_config_file()
+    config = drop_in_config(app.config_file_paths)
+    config.merge(app.config)
+    return Odlake(config=config)
 
 
 def load(server_app: ServerApp) -> None:

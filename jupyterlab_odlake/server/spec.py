@@ -43,6 +43,7 @@ RECORDS: dict[str, Any] = {
     "Rule": r.Rule,
     "Resolved": r.Resolved,
     "ReadAccess": r.ReadAccess,
+    "SignedIn": r.SignedIn,
     "Attachment": r.Attachment,
 }
 

@@ -46,6 +46,7 @@ interface INames {
   Resolved: T.IResolved;
   Attachment: T.IAttachment;
   ReadAccess: T.IReadAccess;
+  SignedIn: T.ISignedIn;
 }
 
 /** Compiles only while INames names every schema, and nothing else, each as the schema it is. */
@@ -72,7 +73,8 @@ const named: { [K in keyof Schemas]: Same<INames[K & keyof INames], Schemas[K]> 
   Rule: true,
   Resolved: true,
   Attachment: true,
-  ReadAccess: true
+  ReadAccess: true,
+  SignedIn: true
 };
 
 type Method = (...args: any[]) => Promise<unknown>;

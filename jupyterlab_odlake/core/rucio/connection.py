@@ -27,6 +27,7 @@ from ..errors import (
     TimedOut,
     Unreachable,
 )
+from ..signin import SignIn, SignInSettings
 
 T = TypeVar("T")
 
@@ -70,6 +71,25 @@ def _client_class() -> type[Any]:
             token_file = os.path.join(token_path, "auth_token_" + suffix)
             return token_file, os.path.join(token_path, "auth_token_exp_" + suffix), token_file, token_path
 
+        def _BaseClient__read_token(self) -> bool:  # overrides BaseClient.__read_token
+            """For a token odlake signs in with, the one it installed for this instance, never one the WLCG
+            discovery finds first as Rucio's own reader does: in a kernel, BEARER_TOKEN_FILE is the read-only
+            storage token, which Rucio refuses."""
+            if self.auth_type != "oidc":
+                return bool(super()._BaseClient__read_token())
+            try:
+                with open(self.token_file) as f:
+                    self.auth_token = f.readline().strip()
+            except FileNotFoundError:
+                return False
+            self.headers["X-Rucio-Auth-Token"] = self.auth_token
+            return True
+
+        def _BaseClient__get_token_oidc(self) -> bool:  # overrides BaseClient.__get_token_oidc
+            """Rucio's own sign-in asks for a code at the terminal (``input()``), which would hold a server's
+            thread forever: a token Rucio refuses is an authentication failure, said in odlake's words."""
+            return False
+
         def _load_json_data(self, response: Any) -> Iterator[Any]:
             """A streamed answer's rows as rucio-clients reads them, at a third of its cost: its reader passes
             every row through a hook that turns strings holding " UTC" into dates, which a row without those
@@ -95,6 +115,11 @@ class Connection:
         self._client_class: type[Any] | None = None
         self._lock = threading.Lock()
         self._token_read: tuple[int, int] | None = None  # the OIDC token file as last read (mtime, size)
+        self.sign_in: SignIn | None = None
+        if config.signs_in():
+            self.sign_in = SignIn(
+                config.name, SignInSettings.from_config(config.name, config.oidc), self.token_dir, config.ca_cert
+            )
 
     def _credentials(self) -> dict[str, Any]:
         c = self.config
@@ -109,30 +134,51 @@ class Connection:
     def _install_oidc_token(self) -> None:
         c = self.config
         token = None
+        path = self._token_path()
         if c.token_env:
             token = os.environ.get(c.token_env)
-        elif c.token_file:
+        elif path is not None:
             try:
                 self._token_read = self._token_file_stamp()
-                token = Path(c.token_file).expanduser().read_text().strip()
+                token = path.read_text().strip()
             except OSError as e:
                 raise AuthenticationFailed(
-                    f"Instance '{c.name}': cannot read the OIDC token file {c.token_file} ({e.strerror})."
+                    f"Instance '{c.name}': cannot read the OIDC token file {path} ({e.strerror})."
                 ) from e
         if not token:
             raise AuthenticationFailed(f"Instance '{c.name}': no OIDC token in {c.credential()}.")
-        target = self.token_dir / f"auth_token_for_account_{c.account}"
+        target = self.token_dir / f"auth_token_for_account_{self.account}"
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as out:  # the token is the user's: 0600 whatever the umask or an older file said
             os.fchmod(fd, 0o600)
             out.write(token)
 
+    def _token_path(self) -> Path | None:
+        """The file Rucio's token is read from: the configured one, or the sign-in's (renewed when due)."""
+        if self.config.token_file:
+            return Path(self.config.token_file).expanduser()
+        if self.sign_in is not None and self.config.auth_type == "oidc":
+            return self.sign_in.access_token_file("rucio")
+        return None
+
     def _token_file_stamp(self) -> tuple[int, int] | None:
         try:
-            stat = Path(str(self.config.token_file)).expanduser().stat()
+            path = self._token_path()
+            if path is None:
+                return None
+            stat = path.stat()
         except OSError:
             return None
         return (stat.st_mtime_ns, stat.st_size)
+
+    @property
+    def account(self) -> str | None:
+        """The Rucio account: the configured one, else (signed in) the sign-in's subject, as the demo lake's
+        accounts are named."""
+        if self.config.account or self.sign_in is None or self.config.auth_type != "oidc":
+            return self.config.account
+        status = self.sign_in.status()
+        return status.subject if status else None
 
     def client(self) -> Any:
         with self._lock:
@@ -151,7 +197,7 @@ class Connection:
                     self._client = cls(
                         rucio_host=c.rucio_host,
                         auth_host=c.auth_host,
-                        account=c.account,
+                        account=self.account,
                         vo=c.vo,
                         ca_cert=c.ca_cert or True,
                         auth_type=c.auth_type,

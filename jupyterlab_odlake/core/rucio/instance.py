@@ -53,7 +53,7 @@ class Instance:
         self.file_index = FileIndex.beside(token_dir, (config.rucio_host, config.vo or ""))
         self._rse_infos: dict[str, tuple[float, dict[str, Any]]] = {}
         self._rse_attributes: dict[str, tuple[float, dict[str, Any]]] = {}
-        self.storage = StorageAccess(config, self.connection.token_dir)
+        self.storage = StorageAccess(config, self.connection.token_dir, self.connection.sign_in)
         self.server_schemes: tuple[str, ...] = STREAM_SCHEMES  # the server's order, for an instance that sets none
 
     @property
@@ -84,6 +84,9 @@ class Instance:
                 status=e.code,
                 message=e.message,
             )
+        if self.connection.sign_in is not None:
+            signed_in = self.connection.sign_in.status()
+            out["signed_in"] = signed_in.to_json() if signed_in else None
         return out
 
     def scopes(self) -> list[str]:
