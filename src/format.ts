@@ -1,5 +1,5 @@
 /** What the views say of sizes and of how a file is read. */
-import { IFileRead, Mode } from './tokens';
+import { IFileRead, ISignedIn, Mode } from './tokens';
 
 /** A file row's short word for how the file is read ("root", "in place", "copy") and its tooltip. */
 export function readLabel(read: IFileRead | undefined, mode: Mode): { tag: string; title: string } {
@@ -39,4 +39,28 @@ export function formatBytes(n: number | null | undefined): string {
     i++;
   }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Whose sign-in an instance uses and until when its storage token lives, in one line; whether it ended. */
+export function signedInLine(
+  signedIn: ISignedIn | null | undefined,
+  instance: string
+): { text: string; ended: boolean } | null {
+  if (!signedIn) {
+    return null;
+  }
+  if (signedIn.ended) {
+    return {
+      text: `The sign-in of ${signedIn.subject} has ended (${signedIn.ended}): sign in again with odlake login ${instance}`,
+      ended: true
+    };
+  }
+  const until = new Date(signedIn.expires_at * 1000).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit'
+  });
+  return {
+    text: `Signed in as ${signedIn.subject}; storage token until ${until}, renewed before then`,
+    ended: false
+  };
 }

@@ -34,6 +34,9 @@ def lake(tmp_path_factory):
     home = LakeHome(Path(running) if running else tmp_path_factory.mktemp("lake"))
     state = manager.up(home, size="small", db="postgresql", log=lambda *_: None)
     os.environ["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    # as a Jupyter server with odlake gives its kernels (LakeService.kernel_environment): XRootD's client takes
+    # the CA only at the first connection of this process, which may be any test's
+    os.environ["X509_CERT_DIR"] = state["ca"]["certdir"]
     from rucio.common import config
 
     config.clean_cached_config()  # a server started earlier in this process may have given Rucio another one

@@ -11,39 +11,14 @@ import base64
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import requests
 
+from jupyterlab_odlake.lake.signin import forms
+
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@dataclass
-class Form:
-    action: str
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-class _Forms(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.forms: list[Form] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append(Form(a.get("action") or ""))
-        elif tag == "input" and self.forms and a.get("name"):
-            self.forms[-1].fields[a["name"]] = a.get("value") or ""
-
-
-def forms(page: requests.Response) -> list[Form]:
-    parser = _Forms()
-    parser.feed(page.text)
-    return [Form(urljoin(page.url, f.action), f.fields) for f in parser.forms]
 
 
 def claims(jwt: str) -> tuple[dict, dict]:

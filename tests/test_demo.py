@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
+import requests
 from support import lake_processes
 
 from jupyterlab_odlake.lake import manager
@@ -49,7 +51,8 @@ def start_demo(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, s
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, **(env or {})},
+        # a state folder of its own (XDG's), as the user's would be: the demo keeps its sign-in there
+        env={**os.environ, "XDG_STATE_HOME": tempfile.mkdtemp(prefix="odlake-demo-state-"), **(env or {})},
         start_new_session=True,  # as from its own terminal: the signal goes to the demo alone
     )
     lines = []
@@ -72,6 +75,13 @@ def test_the_demo_stops_jupyterlab_and_the_lake_on(sig, demo_home, tmp_path):
         assert f"Lake: started here, in {LakeHome(demo_home).root}" in printed
         assert listening(port) and jupyter_of(demo_home)
         assert lake_processes(LakeHome(demo_home).root)
+        # the demo signed its user in at the lake's provider, and JupyterLab's panel says whose token it reads with
+        assert "Signed in as odlake (the lake's demo user); storage token until" in printed
+        token = re.search(r"lab\?token=(\w+)", printed).group(1)
+        [demo_instance] = requests.get(
+            f"http://127.0.0.1:{port}/odlake/instances", headers={"Authorization": f"token {token}"}, timeout=60
+        ).json()["instances"]
+        assert demo_instance["signed_in"]["subject"] == "odlake" and demo_instance["signed_in"]["ended"] is None
         os.kill(demo.pid, sig)
         out, _ = demo.communicate(timeout=120)
         assert demo.returncode == 0, out

@@ -344,6 +344,16 @@ class LakeService:
     def delete_rule(self, rule_id: str, instance: str | None = None) -> None:
         self._instance(instance).delete_rule(rule_id)
 
+    def kernel_environment(self) -> dict[str, str]:
+        """What the kernels of a server of this service start with: the default instance's CA as a hashed
+        directory (``X509_CERT_DIR``), since XRootD's client reads it once, at the first connection of a
+        process, and cannot take it later, when an attach would set it. No token: the token file is named
+        at attach, for the instance the attach reads."""
+        if not self.default:
+            return {}
+        ca_dir = self._instance().config.ca_certdir
+        return {"X509_CERT_DIR": ca_dir} if ca_dir else {}
+
     def close(self) -> None:
         """Cancel running transfers and stop their threads."""
         self._refresher.stop()

@@ -90,10 +90,19 @@ def use_for_xrootd(access: ReadAccess) -> None:
     """Point this kernel's XRootD client (and the dask workers it starts) at the storage token's file and the
     lake's CA, where XRootD looks for them (``BEARER_TOKEN_FILE``, ``X509_CERT_DIR``): a path, no secret."""
     import os
+    import sys
+    import warnings
 
     if access.token_file:
         os.environ["BEARER_TOKEN_FILE"] = access.token_file
-    if access.ca_dir:
+    if access.ca_dir and os.environ.get("X509_CERT_DIR") != access.ca_dir:
+        if "XRootD.client" in sys.modules:  # XRootD's client reads X509_CERT_DIR once, at its first connection
+            warnings.warn(
+                "This kernel read over root:// before odlake knew the storages' CA, and XRootD takes no CA set "
+                "later: root:// reads that need TLS (a storage token) fail here. Restart the kernel, or attach "
+                "with scheme='https'.",
+                stacklevel=3,
+            )
         os.environ["X509_CERT_DIR"] = access.ca_dir
 
 

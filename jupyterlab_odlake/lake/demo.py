@@ -13,7 +13,7 @@ import signal
 import sys
 
 from . import manager
-from .home import LakeHome
+from .home import LakeError, LakeHome
 from .jupyter import JupyterServer, start_jupyter
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -40,6 +40,7 @@ def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str 
         state = manager.up(home, size=size, db=db)
         servers = manager.service_names(home, state)
         keep = {name for name in servers if name not in state["started"]}
+        print(_sign_in(home), flush=True)
         lab = start_jupyter(home, port=port, root_dir=notebook_dir, env={"RUCIO_CONFIG": str(home.rucio_cfg)})
         print(f"\nJupyterLab with the Open Data lake is running:\n\n    {lab.url}lab?token={lab.token}\n")
         print(f"Lake: {_which_lake(home, servers, keep)}")
@@ -56,6 +57,24 @@ def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str 
         if lab is not None:
             lab.stop()
         manager.down(home, log=lambda *_: None, keep=found if keep is None else keep)
+
+
+def _sign_in(home: LakeHome) -> str:
+    """The demo user signed in at the lake's provider, for the storage that serves only holders of its
+    tokens; said in a line, and when it fails, why (the anonymous copies still serve the demo)."""
+    from datetime import datetime
+
+    from ..core.errors import OdlakeError
+    from .signin import sign_in_demo_user
+
+    try:
+        signed_in = sign_in_demo_user(home)
+    except (LakeError, OdlakeError) as e:
+        return f"Signing the demo user in failed ({e}); the anonymous copies serve the demo, and odlake login demo tries again."
+    until = datetime.fromtimestamp(signed_in.expires_at).strftime("%H:%M")
+    return (
+        f"Signed in as {signed_in.subject} (the lake's demo user); storage token until {until}, renewed by JupyterLab."
+    )
 
 
 def _running(home: LakeHome) -> set[str]:

@@ -17,6 +17,7 @@ else the environment's rucio.cfg.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -121,6 +122,8 @@ def load(server_app: ServerApp) -> None:
     settings[EXECUTOR] = odlake.make_executor()
     settings[EXECUTOR].submit(spec.warm)  # a user's first attach does not wait for it
     setup_route_handlers(server_app.web_app)
+    for name, value in service.kernel_environment().items():  # the kernels this server starts inherit it
+        os.environ.setdefault(name, value)
     names = ", ".join(service.names) or "none found"
     server_app.log.info(f"odlake server extension loaded; Rucio instances: {names}")
 

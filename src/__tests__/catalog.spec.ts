@@ -4,7 +4,7 @@
  */
 import { CatalogModel } from '../models/catalog';
 import { requestAPI } from '../request';
-import { readLabel } from '../format';
+import { readLabel, signedInLine } from '../format';
 
 jest.mock('../request', () => ({ requestAPI: jest.fn() }));
 const request = requestAPI as jest.MockedFunction<typeof requestAPI>;
@@ -311,5 +311,25 @@ describe('how a file is read', () => {
       title: 'it has no replica on ODLAKE_LOCAL'
     });
     expect(readLabel(undefined, 'auto')).toEqual({ tag: '', title: '' });
+  });
+});
+
+describe('the sign-in line', () => {
+  const signedIn = { subject: 'alice', signed_in_at: 1000, expires_at: 2000, ended: null };
+
+  it('says whose token and until when, and nothing when odlake keeps no sign-in', () => {
+    const line = signedInLine(signedIn, 'escape');
+    expect(line?.ended).toBe(false);
+    expect(line?.text).toMatch(/^Signed in as alice; storage token until \S+/);
+    expect(signedInLine(null, 'escape')).toBeNull();
+    expect(signedInLine(undefined, 'escape')).toBeNull();
+  });
+
+  it('says an ended sign-in in one sentence, with how to sign in again', () => {
+    const line = signedInLine({ ...signedIn, ended: 'grant request is invalid' }, 'escape');
+    expect(line).toEqual({
+      text: 'The sign-in of alice has ended (grant request is invalid): sign in again with odlake login escape',
+      ended: true
+    });
   });
 });

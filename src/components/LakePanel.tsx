@@ -3,11 +3,12 @@ import { FixedSizeList } from 'react-window';
 
 import { ReactWidget } from '@jupyterlab/apputils';
 
-import { formatBytes } from '../format';
+import { formatBytes, signedInLine } from '../format';
 import {
   ICatalog,
   ICatalogModel,
   IDid,
+  IInstance,
   IRule,
   IRulesModel,
   isActive,
@@ -48,6 +49,23 @@ function StatusDot(props: { catalog: ICatalogModel }): JSX.Element {
       : (current.message ?? current.status);
   }
   return <span className={`jp-OdlakeStatus jp-mod-${state}`} title={title} data-state={state} />;
+}
+
+/** Whose token the instance reads with, and until when; said once when the sign-in ended. */
+function SignedIn(props: { instance: IInstance }): JSX.Element | null {
+  const { instance } = props;
+  const line = signedInLine(instance.signed_in, instance.name);
+  if (!line || (line.ended && !instance.authenticated && instance.message?.includes('has ended'))) {
+    return null; // nothing kept, or the status above says it already
+  }
+  return (
+    <div
+      className={line.ended ? 'jp-OdlakeError' : 'jp-OdlakeHint jp-OdlakeSignedIn'}
+      data-subject={instance.signed_in?.subject}
+    >
+      {line.text}
+    </div>
+  );
 }
 
 function Expandable(props: {
@@ -444,6 +462,7 @@ function Panel(props: {
         {catalog.current && !catalog.current.authenticated && (
           <div className="jp-OdlakeError">{catalog.current.message}</div>
         )}
+        {catalog.current && <SignedIn instance={catalog.current} />}
         <div className="jp-OdlakeTabs" role="tablist">
           {VIEWS.map(v => (
             <button

@@ -449,7 +449,11 @@ class Instance:
                     reason=f"the storage of {', '.join(named)} does not answer, and no other replica "
                     f"can be read in {mode} mode (tried {', '.join(tried)})",
                 )
-            elif location.kind is None and untokened & {a.rse for a in alts if a.kind == "stream"}:
+            elif (
+                location.kind is None
+                and mode in ("stream", "auto")
+                and untokened & {a.rse for a in alts if a.kind == "stream"}
+            ):
                 location = replace(
                     location,
                     reason=f"{', '.join(sorted(untokened & {a.rse for a in alts}))} reads only with a storage token, "
