@@ -21,6 +21,7 @@ import pytest
 import requests
 import uproot
 from oidc_flow import Provider, claims, user_password, whoami
+from support import odlake
 
 from jupyterlab_odlake.core import LakeService
 from jupyterlab_odlake.core.config import InstanceConfig, _lake_sign_in
@@ -28,6 +29,7 @@ from jupyterlab_odlake.core.did import DID
 from jupyterlab_odlake.core.errors import AuthenticationFailed
 from jupyterlab_odlake.kernel import api, backends
 from jupyterlab_odlake.lake.home import TOKEN_RSE
+from jupyterlab_odlake.lake.provider import ACCESS_TOKEN_LIFETIME
 
 USER = f"dana{secrets.token_hex(3)}"  # a lake a developer keeps up between runs has the earlier ones
 BRANCHES = ["photon_n", "photon_pt"]
@@ -52,7 +54,7 @@ def write_jupyter_config(root: Path, state: dict) -> Path:
         "scopes": ["opendata"],
     }
     config = {"Odlake": {"instances": [instance], "state_dir": str(root / "state")}}
-    (root / "config").mkdir()
+    (root / "config").mkdir(parents=True)
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     return root
 
@@ -261,3 +263,49 @@ def test_when_renewal_is_refused_every_use_says_so_in_one_sentence(lake, dana, t
         assert status["signed_in"] is None
     finally:
         service.close()
+
+
+def test_an_analysis_longer_than_a_tokens_life_reads_to_its_end(fault_lake, tmp_path, monkeypatch):
+    """Tokens that live 20 s, an analysis of 50 s reading the token storage over root:// and https the whole
+    time: the server's refresher renews the storage token before each ends, and every read succeeds."""
+    home, _ = fault_lake
+    lifetime = 20
+    changed = odlake("lake", "up", "--home", home.root, "--token-lifetime", lifetime)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    try:
+        state = home.load_state()
+        user = f"erin{secrets.token_hex(2)}"
+        password = user_password(home, user, tmp_path)
+        jupyter_dir = write_jupyter_config(tmp_path / "jupyter", state)
+        done = login((home, state), jupyter_dir, user, password)
+        assert done.returncode == 0, done.stdout + done.stderr
+        monkeypatch.setenv("BEARER_TOKEN_FILE", "")  # undone after the test: the attach sets it
+        [public] = list((home.http_storage / "opendata").rglob("data_A.GamGam.root"))
+        expected = uproot.open(public)["mini"].arrays(BRANCHES).tolist()
+        service = service_of(jupyter_dir)  # its refresher runs, as in a Jupyter server
+        monkeypatch.setattr(backends, "_backend", service)
+        token_file = session_folder(jupyter_dir) / "signin_storage_token"
+        try:
+            attached = {
+                scheme: api.attach("opendata:GamGam.Data", mode="stream", rse=TOKEN_RSE, scheme=scheme, progress=False)
+                for scheme in ("root", "https")
+            }
+            seen, reads, end = set(), 0, time.time() + 2.5 * lifetime
+            while time.time() < end:
+                seen.add(token_file.read_text())
+                for scheme, data in attached.items():
+                    first = next(i for i, f in enumerate(data.files) if f.name == public.name)
+                    # a new file object each time: a new connection, which carries the token of the moment
+                    with uproot.open(data.paths[first], **data.storage_options) as f:
+                        assert f["mini"].arrays(BRANCHES).tolist() == expected, scheme
+                    reads += 1
+                time.sleep(3)
+            assert len(seen) >= 2, "the storage token was renewed while the analysis ran"
+            assert all(claims(t)[1]["exp"] - claims(t)[1]["iat"] == lifetime for t in seen)
+            assert claims(token_file.read_text())[1]["exp"] > time.time()
+            assert reads >= 2 * 10
+        finally:
+            service.close()
+    finally:
+        restored = odlake("lake", "up", "--home", home.root, "--token-lifetime", ACCESS_TOKEN_LIFETIME)
+        assert restored.returncode == 0, restored.stderr
