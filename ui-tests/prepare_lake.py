@@ -38,4 +38,9 @@ if __name__ == "__main__":
         client.set_metadata_bulk(HOSTILE_SCOPE, "analysis", {"channel": HOSTILE_TEXT})
         client.add_dataset(HOSTILE_SCOPE, "analysis.Data")
         client.attach_dids(HOSTILE_SCOPE, "analysis", [{"scope": HOSTILE_SCOPE, "name": "analysis.Data"}])
+    # the demo user signed in where the test server keeps its sign-ins (jupyter_server_test_config.py), as
+    # `odlake demo` signs it in: the panel says whose token it reads with, and the secrets test has one more
+    from jupyterlab_odlake.lake.signin import sign_in_demo_user
+
+    sign_in_demo_user(home, home.root / "jupyter-state")
     print(f"lake ready in {home.root}")

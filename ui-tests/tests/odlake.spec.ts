@@ -12,15 +12,23 @@ test.use({ autoGoto: true });
 
 const lakeHome = process.env.ODLAKE_LAKE_HOME ?? '';
 
-/** The Rucio tokens the Jupyter server holds (ui-tests/jupyter_server_test_config.py puts them here). */
-function rucioTokens(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf-8' })
-    .filter(
-      f =>
-        path.basename(f).startsWith('auth_token_') && !path.basename(f).startsWith('auth_token_exp')
-    )
-    .map(f => readFileSync(path.join(dir, f), 'utf-8').trim())
-    .filter(Boolean);
+/** The tokens the Jupyter server holds (ui-tests/jupyter_server_test_config.py puts them here): Rucio's,
+ * and the sign-in's access tokens and refresh token (ui-tests/prepare_lake.py signs the demo user in). */
+function heldTokens(dir: string): string[] {
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf-8' });
+  const tokens = files
+    .filter(f => {
+      const name = path.basename(f);
+      return (
+        (name.startsWith('auth_token_') && !name.startsWith('auth_token_exp')) ||
+        /^signin_\w+_token$/.test(name)
+      );
+    })
+    .map(f => readFileSync(path.join(dir, f), 'utf-8').trim());
+  const refresh = files
+    .filter(f => path.basename(f) === 'signin.json')
+    .map(f => JSON.parse(readFileSync(path.join(dir, f), 'utf-8')).refresh_token as string);
+  return [...tokens, ...refresh].filter(Boolean);
 }
 
 const SHOTS = 'test-results/screenshots';
@@ -59,6 +67,14 @@ test.describe('Open Data Lake panel', () => {
   test('shows the instance and the catalog of analyses', async ({ page }) => {
     await openPanel(page);
     await expect(page.locator('.jp-OdlakeStatus')).toHaveAttribute('data-state', 'ok');
+    // the demo user is signed in at the lake's provider: the panel says whose storage token it reads with
+    await expect(page.locator('#odlake-panel .jp-OdlakeSignedIn')).toHaveText(
+      /^Signed in as odlake; storage token until \S+/
+    );
+    await expect(page.locator('#odlake-panel .jp-OdlakeSignedIn')).toHaveAttribute(
+      'data-subject',
+      'odlake'
+    );
     // each analysis shows once: its container's row, with no heading that repeats the name
     for (const analysis of ['GamGam', '1lep', '4lep']) {
       const group = page.locator(`.jp-OdlakeAnalysis[data-analysis="${analysis}"]`);
@@ -443,8 +459,9 @@ test.describe('Open Data Lake panel', () => {
     );
     const seen = [stored, await page.content(), ...bodies].join('\n');
     const secrets = [readFileSync(path.join(lakeHome, 'etc', 'password'), 'utf-8').trim()];
-    secrets.push(...rucioTokens(path.join(lakeHome, 'jupyter-state', 'tokens')));
-    expect(secrets.length).toBeGreaterThan(1); // the password and at least one token the server holds
+    secrets.push(...heldTokens(path.join(lakeHome, 'jupyter-state', 'tokens')));
+    // the password, Rucio's token, and the sign-in's two access tokens and its refresh token
+    expect(secrets.length).toBeGreaterThan(4);
     expect(bodies.length).toBeGreaterThan(3);
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThanOrEqual(8);
