@@ -140,6 +140,28 @@ def rows():
             f"then `lake up` | errors before {o['errors_before']}, during: {o['during'].get('503', 0)} × 503 and "
             f"{o['non_503_errors_during']} other errors, after {o['errors_after']} | | | only 503 during, none after |"
         )
+    tokens = result("tokens.json")
+    if tokens:
+        sel, dl, renewal = tokens["selection"], tokens["download"], tokens["renewal"]
+        size = f"{tokens['megabytes']:,.0f} MB, lake --size {tokens['lake_size']}"
+        out.append(
+            f"| H→γγ selection streamed from the token storage ({size}): root:// with ztn over TLS / https with "
+            f"the token | {sel['root_token_s']} / {sel['https_token_s']} s | the same XRootD without tokens or TLS, "
+            f"root:// {sel['root_anonymous_s']} s; plain http storage {sel['http_anonymous_s']} s | "
+            f"{sel['ratio_root']}× / {sel['ratio_https_vs_http']}× | ≤ 1.1× |"
+        )
+        r = dl["rucio_download"]
+        out.append(
+            f"| verified download of {tokens['dataset']} from the token storage ({size}) | {dl['odlake_s']} s | "
+            f"`xrdcp --parallel 4 --cksum adler32` with the same token {dl['xrdcp_s']} s; `rucio download` with a "
+            f"token: {r['files_downloaded']} of {tokens['files']} files (exit code {r['exit_code']}) | "
+            f"{dl['speedup_vs_xrdcp']}× | ≥ 1.0× |"
+        )
+        out.append(
+            f"| renewal of the storage token (lock, refresh grant, files replaced; tokens live "
+            f"{tokens['access_token_lifetime_s'] // 60} min) | {renewal['renewal_ms']} ms | one token request to the "
+            f"provider {renewal['token_request_ms']} ms | {renewal['ratio']}× | |"
+        )
     return "\n".join(out)
 
 

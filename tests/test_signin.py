@@ -39,11 +39,9 @@ def dana(lake, tmp_path_factory):
     return USER, user_password(home, USER, tmp_path_factory.mktemp(USER))
 
 
-@pytest.fixture(scope="module")
-def jupyter_dir(lake, tmp_path_factory):
-    """dana's Jupyter config: one instance that signs in to Rucio and storage with the lake's provider."""
-    _, state = lake
-    root = tmp_path_factory.mktemp("dana-jupyter")
+def write_jupyter_config(root: Path, state: dict) -> Path:
+    """dana's Jupyter config in ``root``: one instance that signs in to Rucio and storage with the lake's
+    provider, and its state folder."""
     instance = {
         "name": "lake",
         "rucio_host": state["rucio"]["url"],
@@ -57,6 +55,11 @@ def jupyter_dir(lake, tmp_path_factory):
     (root / "config").mkdir()
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     return root
+
+
+@pytest.fixture(scope="module")
+def jupyter_dir(lake, tmp_path_factory):
+    return write_jupyter_config(tmp_path_factory.mktemp("dana-jupyter"), lake[1])
 
 
 def service_of(jupyter_dir: Path) -> LakeService:
@@ -215,20 +218,7 @@ def test_a_token_due_is_renewed_once_though_two_processes_ask_at_once(lake, sign
 
 def test_when_renewal_is_refused_every_use_says_so_in_one_sentence(lake, dana, tmp_path):
     """A refresh token the provider no longer takes (here: a spent one, which also revokes the sign-in)."""
-    _, state = lake
-    jupyter_dir = tmp_path
-    config = {
-        "name": "lake",
-        "rucio_host": state["rucio"]["url"],
-        "auth_type": "oidc",
-        "oidc": _lake_sign_in(state),
-        "ca_cert": state["ca"]["bundle"],
-        "scopes": ["opendata"],
-    }
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "jupyter_server_config.json").write_text(
-        json.dumps({"Odlake": {"instances": [config], "state_dir": str(tmp_path / "state")}})
-    )
+    jupyter_dir = write_jupyter_config(tmp_path, lake[1])
     done = login(lake, jupyter_dir, *dana)
     assert done.returncode == 0, done.stdout + done.stderr
     folder = session_folder(jupyter_dir)

@@ -520,9 +520,14 @@ class XRootD(Service):
         service_file(self.folder / "xrootd.cfg", self.configuration())
 
     def configuration(self) -> str:
+        return "# Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.\n" + (
+            self.served("r/o")
+        )
+
+    def served(self, export: str = "") -> str:
+        """What every XRootD of the lake serves, and to whom: its folder, on its port, to this machine only."""
         return f"""\
-# Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.
-all.export / nolock r/o
+all.export / nolock{" " + export if export else ""}
 oss.localroot {self.storage}
 xrd.port {self.port}
 xrd.allow host localhost
@@ -646,17 +651,14 @@ default_user = {user}
 """
 
     def configuration(self) -> str:
-        return f"""\
-# Written by 'odlake lake up': the lake's token storage, for this machine only. Every request needs a
-# WLCG token of the lake's provider: root:// by ztn over TLS, https by an Authorization header.
-all.export / nolock
-oss.localroot {self.storage}
-xrd.port {self.port}
-xrd.allow host localhost
-xrd.allow host 127.0.0.1
-all.adminpath {self.run_folder}
-all.pidpath {self.run_folder}
-
+        header = (
+            "# Written by 'odlake lake up': the lake's token storage, for this machine only. Every request needs a\n"
+            "# WLCG token of the lake's provider: root:// by ztn over TLS, https by an Authorization header.\n"
+        )
+        return (
+            header
+            + self.served()
+            + f"""
 xrd.tls {self.folder / "tls.pem"} {self.run_folder / "tls.key"}
 xrd.tlsca certdir {self.folder / "certs"}
 xrootd.tls capable all
@@ -675,6 +677,7 @@ http.key {self.run_folder / "tls.key"}
 http.cadir {self.folder / "certs"}
 http.header2cgi Authorization authz
 """
+        )
 
 
 def _own_user() -> str:
