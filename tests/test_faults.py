@@ -166,8 +166,22 @@ async def test_a_server_failure_while_signing_in_is_not_called_a_wrong_password(
         assert "rejected" not in message
     finally:
         lake_up(home, log=lambda *_: None)
-    status, body = await api("search", q="opendata:GamGam")
-    assert status == 200 and body["items"]
+    # every worker of Rucio's server answers again, none from a connection that died with PostgreSQL
+    for _ in range(3 * (os.cpu_count() or 1)):
+        status, body = await api("search", q="opendata:GamGam")
+        assert status == 200 and body["items"], body
+
+
+async def test_rucio_answers_at_once_after_its_database_was_killed_and_the_lake_brought_up(api, fault_lake):
+    # nothing asks Rucio while PostgreSQL is gone: its workers still hold the connections that died with it
+    home, _ = fault_lake
+    status, _ = await api("search", q="opendata:GamGam")
+    assert status == 200
+    os.kill(home.load_state()["postgres"]["pid"], signal.SIGKILL)
+    lake_up(home, log=lambda *_: None)
+    for _ in range(3 * (os.cpu_count() or 1)):
+        status, body = await api("dids", "opendata", "GamGam.Data")
+        assert status == 200 and body["length"] == 4, body
 
 
 @pytest.fixture

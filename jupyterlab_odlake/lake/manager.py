@@ -392,6 +392,7 @@ def up(
         write_private(home.rucio_cfg, _rucio_cfg(home, state, password))
         write_private(home.alembic_ini, _alembic_ini(home, _database_url(home, state)))  # it holds the password
 
+        _stop_what_a_stopped_database_left_stale(home, state, log)
         started = [s.name for s in _start(home, state, _services(home, state), log)]
 
         if not state["bootstrapped"]:
@@ -439,6 +440,24 @@ def _add_demo_login(home: LakeHome, state: State, password: str) -> None:
         what="adding the demo user's OIDC identity",
     )
     state["oidc"]["demo_identity"] = provider.oidc_identity(IDENTITY, state["oidc"]["issuer"])
+    home.save_state(state)
+
+
+def _stop_what_a_stopped_database_left_stale(home: LakeHome, state: State, log: Log) -> None:
+    """Rucio's server and daemons keep pooled connections to PostgreSQL; when it died, every pooled one is
+    dead, and each worker's next request would fail with a DatabaseException even after PostgreSQL is back.
+    Those running while PostgreSQL does not are stopped, to start again after it (as a service manager
+    restarts the services bound to their database)."""
+    if state["db"] != "postgresql" or "pid" not in state["postgres"]:
+        return
+    database = _postgres(home, state)
+    if process_alive(state["postgres"]["pid"], database.marker) and database.ready():
+        return
+    for service in _services(home, state):
+        pid = state[service.name].get("pid")
+        if service.pools_database_connections and process_alive(pid, service.marker):
+            log(f"stopping the lake's {service.name} (pid {pid}): its connections to PostgreSQL died with it")
+            stop_process(state[service.name].pop("pid"), service.stop_signal)
     home.save_state(state)
 
 

@@ -64,7 +64,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import psutil
@@ -128,6 +128,8 @@ class Service:
     port: int
     name: str = ""
     stop_signal: int = signal.SIGTERM
+    # keeps pooled connections to the lake's PostgreSQL, which a restart of it leaves dead
+    pools_database_connections: ClassVar[bool] = False
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -979,6 +981,7 @@ class RucioServer(Service):
     """The real Rucio REST server (rucio from PyPI) under gunicorn."""
 
     APP = "rucio.web.rest.flaskapi.v1.main:application"
+    pools_database_connections = True
 
     def __init__(self, home: LakeHome, port: int, workers: int = 1):
         super().__init__(home, port, "rucio")
@@ -1031,6 +1034,7 @@ class RucioDaemon(Service):
     """
 
     SLEEP_SECONDS = 2
+    pools_database_connections = True
 
     def __init__(self, home: LakeHome, name: str):
         super().__init__(home, 0, name)
