@@ -50,6 +50,11 @@ def storage_token(lake):
     return Provider(lake[1]).client_token("storage", "storage.read:/")
 
 
+def public_paths(lake) -> list[Path]:
+    """The public copies of GamGam.Data's files, on the lake's anonymous HTTP storage."""
+    return sorted((lake[0].http_storage / "opendata").rglob("data_?.GamGam.root"))
+
+
 @pytest.fixture(scope="module")
 def public_arrays(lake):
     [path] = list((lake[0].http_storage / "opendata").rglob("data_A.GamGam.root"))
@@ -157,3 +162,27 @@ def test_downloads_go_to_the_token_storage_only_with_a_token(lake, tmp_path, cle
             assert readable[0] == expected, located.alternatives
         finally:
             service.close()
+
+
+@pytest.mark.parametrize("scheme", ["root", "https"])
+def test_dask_workers_started_before_the_attach_read_the_token_storage(
+    lake, tmp_path, clean_env, storage_token, scheme
+):
+    """A notebook often starts its dask cluster first: its worker processes were spawned before the attach set
+    BEARER_TOKEN_FILE, yet each reads its partitions from the token storage with the token's file."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    service = service_for(lake, tmp_path, clean_env, token=storage_token)
+    try:
+        data = api.attach("opendata:GamGam.Data", mode="stream", rse=TOKEN_RSE, scheme=scheme, progress=False)
+        spawned_with = client.run(lambda: os.environ.get("BEARER_TOKEN_FILE"))
+        assert set(spawned_with.values()) == {None}, "the workers were spawned knowing the token's file"
+        photons = data.dask("mini", filter_name=BRANCHES)["photon_n"].compute()
+        expected = uproot.concatenate({p: "mini" for p in public_paths(lake)}, ["photon_n"])["photon_n"]
+        assert sorted(photons.tolist()) == sorted(expected.tolist())
+    finally:
+        service.close()
+        client.close()
+        cluster.close()

@@ -113,7 +113,8 @@ class AttachedDID:
         For root:// files, a source that works around uproot handing XRootD NumPy offsets (see
         ``kernel.sources``); where the storage authenticates, an HTTP client that sends the storage token
         over https (read from its file at each request, so a refreshed token is used) and trusts the lake's
-        CA; XRootD finds the token through ``BEARER_TOKEN_FILE`` (set at attach). No secret is in them."""
+        CA; XRootD finds the token through ``BEARER_TOKEN_FILE``, set at attach and by the source in each process
+        that opens a file (a dask worker's too). No secret is in them."""
         options = dict(self.options)
         streamed = [p for p, f in zip(self.paths, self.files, strict=True) if f.kind == "stream"]
         https = self.access is not None and any(p.startswith("https://") for p in streamed)
@@ -121,6 +122,8 @@ class AttachedDID:
             from .sources import XRootDFriendlySource
 
             options["handler"] = XRootDFriendlySource
+            if self.access is not None and self.access.token_file:
+                options["bearer_token_file"] = self.access.token_file
         if https and self.access is not None and "get_client" not in options:
             from .sources import token_client
 

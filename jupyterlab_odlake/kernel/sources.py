@@ -20,6 +20,20 @@ from uproot.source.fsspec import FSSpecSource
 
 
 class XRootDFriendlySource(FSSpecSource):  # type: ignore[misc]  # uproot has no type information
+    """Its option ``bearer_token_file`` (a path, no secret) is where XRootD's client finds the storage token:
+    set as ``BEARER_TOKEN_FILE`` in the process that opens the file, also a dask worker spawned before the
+    attach, whose environment never had it."""
+
+    def __init__(self, file_path: str, bearer_token_file: str | None = None, **options: Any):
+        self._bearer_token_file = bearer_token_file
+        super().__init__(file_path, **options)
+
+    def _open(self) -> None:  # also where a source sent to a dask worker opens its file again
+        token_file = self._bearer_token_file
+        if token_file and os.environ.get("BEARER_TOKEN_FILE") != token_file:
+            os.environ["BEARER_TOKEN_FILE"] = token_file
+        super()._open()
+
     def chunk(self, start: SupportsInt, stop: SupportsInt) -> Chunk:
         return super().chunk(int(start), int(stop))
 
