@@ -8,6 +8,7 @@ be (``c.Odlake.instances`` in her Jupyter config), so that the command and the s
 """
 
 import json
+import os
 import re
 import secrets
 import stat
@@ -21,6 +22,7 @@ import pytest
 import requests
 import uproot
 from oidc_flow import Provider, claims, user_password, whoami
+from support import odlake
 
 from jupyterlab_odlake.core import LakeService
 from jupyterlab_odlake.core.config import InstanceConfig, _lake_sign_in
@@ -28,6 +30,7 @@ from jupyterlab_odlake.core.did import DID
 from jupyterlab_odlake.core.errors import AuthenticationFailed
 from jupyterlab_odlake.kernel import api, backends
 from jupyterlab_odlake.lake.home import TOKEN_RSE
+from jupyterlab_odlake.lake.provider import ACCESS_TOKEN_LIFETIME
 
 USER = f"dana{secrets.token_hex(3)}"  # a lake a developer keeps up between runs has the earlier ones
 BRANCHES = ["photon_n", "photon_pt"]
@@ -52,7 +55,7 @@ def write_jupyter_config(root: Path, state: dict) -> Path:
         "scopes": ["opendata"],
     }
     config = {"Odlake": {"instances": [instance], "state_dir": str(root / "state")}}
-    (root / "config").mkdir()
+    (root / "config").mkdir(parents=True)
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     return root
 
@@ -74,7 +77,6 @@ def service_of(jupyter_dir: Path) -> LakeService:
 def login(lake, jupyter_dir, user, password) -> subprocess.CompletedProcess:
     """``odlake login`` in a terminal, its page signed in to in a browser."""
     env = {"JUPYTER_CONFIG_DIR": str(jupyter_dir / "config")}
-    import os
 
     command = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab_odlake.cli", "login"],
@@ -249,7 +251,7 @@ def test_when_renewal_is_refused_every_use_says_so_in_one_sentence(lake, dana, t
         [sys.executable, "-m", "jupyterlab_odlake.cli", "logout"],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "JUPYTER_CONFIG_DIR": str(jupyter_dir / "config")},
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(jupyter_dir / "config")},
         timeout=120,
     )
     assert out.returncode == 0 and "Signed out of 'lake'." in out.stdout, out.stdout + out.stderr
@@ -261,3 +263,72 @@ def test_when_renewal_is_refused_every_use_says_so_in_one_sentence(lake, dana, t
         assert status["signed_in"] is None
     finally:
         service.close()
+
+
+# An analysis in its own process, as in a kernel: XRootD's client takes the CA of the first lake a process
+# connects to over TLS, and this lake (the fault tests' own) has another CA than the lake of the other tests.
+ANALYSIS = """
+import pickle, sys, time
+import uproot
+
+attached, expected, token_file, seconds = pickle.load(open(sys.argv[1], "rb"))
+seen, reads, end = set(), 0, time.time() + seconds
+while time.time() < end:
+    seen.add(open(token_file).read())
+    for scheme, (path, options) in attached.items():
+        # a new file object each time: a new connection, which carries the token of the moment
+        with uproot.open(path, **options) as f:
+            assert f["mini"].arrays(expected["branches"]).tolist() == expected["arrays"], scheme
+        reads += 1
+    time.sleep(3)
+pickle.dump((seen, reads), open(sys.argv[2], "wb"))
+"""
+
+
+def test_an_analysis_longer_than_a_tokens_life_reads_to_its_end(fault_lake, tmp_path, monkeypatch):
+    """Tokens that live 20 s, an analysis of 50 s reading the token storage over root:// and https the whole
+    time: the server's refresher renews the storage token before each ends, and every read succeeds."""
+    import pickle
+
+    home, _ = fault_lake
+    lifetime = 20
+    changed = odlake("lake", "up", "--home", home.root, "--token-lifetime", lifetime)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    try:
+        state = home.load_state()
+        user = f"erin{secrets.token_hex(2)}"
+        jupyter_dir = write_jupyter_config(tmp_path / "jupyter", state)
+        done = login((home, state), jupyter_dir, user, user_password(home, user, tmp_path))
+        assert done.returncode == 0, done.stdout + done.stderr
+        monkeypatch.setenv("BEARER_TOKEN_FILE", "")  # undone after the test: the attach sets it
+        [public] = list((home.http_storage / "opendata").rglob("data_A.GamGam.root"))
+        expected = {"branches": BRANCHES, "arrays": uproot.open(public)["mini"].arrays(BRANCHES).tolist()}
+        service = service_of(jupyter_dir)  # its refresher runs, as in a Jupyter server
+        monkeypatch.setattr(backends, "_backend", service)
+        token_file = session_folder(jupyter_dir) / "signin_storage_token"
+        try:
+            attached = {}
+            for scheme in ("root", "https"):
+                data = api.attach("opendata:GamGam.Data", mode="stream", rse=TOKEN_RSE, scheme=scheme, progress=False)
+                first = next(i for i, f in enumerate(data.files) if f.name == public.name)
+                attached[scheme] = (data.paths[first], data.storage_options)
+            (tmp_path / "in").write_bytes(pickle.dumps((attached, expected, str(token_file), 2.5 * lifetime)))
+            env = {**os.environ, "X509_CERT_DIR": state["ca"]["certdir"]}
+            analysis = subprocess.run(
+                [sys.executable, "-c", ANALYSIS, str(tmp_path / "in"), str(tmp_path / "out")],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
+            assert analysis.returncode == 0, analysis.stderr[-3000:]
+            seen, reads = pickle.loads((tmp_path / "out").read_bytes())
+            assert len(seen) >= 2, "the storage token was renewed while the analysis ran"
+            assert all(claims(t)[1]["exp"] - claims(t)[1]["iat"] == lifetime for t in seen)
+            assert claims(token_file.read_text())[1]["exp"] > time.time()
+            assert reads >= 2 * 10
+        finally:
+            service.close()
+    finally:
+        restored = odlake("lake", "up", "--home", home.root, "--token-lifetime", ACCESS_TOKEN_LIFETIME)
+        assert restored.returncode == 0, restored.stderr
