@@ -2,7 +2,10 @@
 over root:// and https, verified downloads, the token read again from its file at each use, and the messages
 when there is no token or a bad one. In process (the kernel's API over a LakeService), against the real lake."""
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +189,45 @@ def test_dask_workers_started_before_the_attach_read_the_token_storage(
         service.close()
         client.close()
         cluster.close()
+
+
+TLS_UNTRUSTED = """
+import json, sys
+from jupyterlab_odlake.core import LakeService
+from jupyterlab_odlake.core.config import InstanceConfig
+from jupyterlab_odlake.core.errors import StorageError
+from jupyterlab_odlake.kernel import api, backends
+
+config, state_dir = json.loads(sys.argv[1]), sys.argv[2]
+backends._backend = LakeService([InstanceConfig.from_dict(config)], cache_dir=state_dir, state_dir=state_dir)
+data = api.attach("opendata:GamGam.Data", mode="stream", rse="%s", scheme="root", progress=False)
+try:
+    data.arrays("mini", ["photon_n"])
+except StorageError as e:
+    print(e)
+finally:
+    backends._backend.close()
+"""
+
+
+def test_a_kernel_whose_xrootd_trusts_another_ca_is_told_to_restart(lake, tmp_path, clean_env, storage_token):
+    """XRootD's client keeps the CAs of its first TLS connection; a kernel that met another lake first reads no
+    root:// of this one, and is told so in words, not 'TLS error: resource temporarily unavailable'."""
+    home, state = lake
+    config = instance_config(home, state, tmp_path, name="tokens") | {"ca_cert": state["ca"]["bundle"]}
+    token_file = tmp_path / "storage-token"
+    token_file.write_text(storage_token)
+    token_file.chmod(0o600)
+    config["storage_token_file"] = str(token_file)
+    env = {**os.environ, "X509_CERT_DIR": "/etc/ssl/certs"}  # the system's CAs, which know nothing of the lake
+    run = subprocess.run(
+        [sys.executable, "-c", TLS_UNTRUSTED % TOKEN_RSE, json.dumps(config), str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    message = run.stdout.strip()
+    assert "failed this kernel's TLS check" in message and "X509_CERT_DIR=/etc/ssl/certs" in message, message
+    assert "Restart the kernel" in message and storage_token not in message

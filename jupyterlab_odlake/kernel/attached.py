@@ -98,6 +98,15 @@ class AttachedDID:
             hosts = sorted({urlparse(f.location).netloc for f in self.files if f.kind == "stream"})
             if not hosts:
                 raise
+            if "TLS error" in str(e):  # XRootD's words for a certificate its client does not trust, too
+                import os
+
+                raise StorageError(
+                    f"The storage at {', '.join(hosts)} failed this kernel's TLS check while streaming {self.did}: "
+                    "XRootD's client trusts only the CAs it found at its first TLS connection in this process "
+                    f"(X509_CERT_DIR={os.environ.get('X509_CERT_DIR') or 'unset'}). Restart the kernel and attach "
+                    "again, or attach with scheme='https'."
+                ) from e
             raise StorageError(
                 f"The storage at {', '.join(hosts)} cannot be reached while streaming {self.did} ({type(e).__name__}); "
                 "retry, or attach with mode='download' once it is back."
