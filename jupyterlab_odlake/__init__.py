@@ -41,6 +41,7 @@ _API = {
     "upload": "kernel.api",
     "replicate": "kernel.api",
     "rules": "kernel.api",
+    "verify": "kernel.api",
     "AttachedDID": "kernel.attached",
     "AttachedFile": "kernel.attached",
     "OdlakeError": "core.errors",

@@ -18,6 +18,8 @@ import {
   IReplicas,
   IReplicasQuery,
   IAttachBody,
+  ICacheCheck,
+  IVerifyBody,
   IAttachment,
   IRuleBody,
   IRuleCreated,
@@ -87,6 +89,11 @@ export class LakeClient {
   /** POST /dids/{scope}/{name}/attach: an attach resolved on the server, as a kernel asks for it */
   attach(did: string, body: IAttachBody = {}): Promise<IAttachment> {
     return requestAPI<IAttachment>(`${didRoute(did)}/attach`, post(body));
+  }
+
+  /** POST /dids/{scope}/{name}/verify: the cached copies of the DID's files re-checked in full */
+  verify(did: string, body: IVerifyBody = {}): Promise<ICacheCheck> {
+    return requestAPI<ICacheCheck>(`${didRoute(did)}/verify`, post(body));
   }
 
   /** GET /dids/{scope}/{name}/replicas */

@@ -75,6 +75,8 @@ export type IAttachment = Schemas['Attachment'];
 export type IReadAccess = Schemas['ReadAccess'];
 /** Whose sign-in an instance uses (odlake login) and until when its storage token lives; never a token. */
 export type ISignedIn = Schemas['SignedIn'];
+/** The cached copies of a DID's files re-checked in full (adler32); bad ones were removed. */
+export type ICacheCheck = Schemas['CacheCheck'];
 
 /* What each route answers, and what its query and body hold (src/client.ts sends and reads these). */
 
@@ -98,6 +100,7 @@ export type IReplicasQuery = Query<'/dids/{scope}/{name}/replicas', 'get'>;
 
 /** What an attach asks the server to resolve (POST /dids/{scope}/{name}/attach). */
 export type IAttachBody = Body<'/dids/{scope}/{name}/attach', 'post'>;
+export type IVerifyBody = Body<'/dids/{scope}/{name}/verify', 'post'>;
 export type IDownloadBody = Body<'/downloads', 'post'>;
 export type IUploadBody = Body<'/uploads', 'post'>;
 export type IRuleBody = Body<'/rules', 'post'>;

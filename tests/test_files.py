@@ -72,7 +72,7 @@ async def test_every_page_of_a_closed_dataset_in_rucios_order_from_one_read_of_i
     from jupyterlab_odlake.core.rucio.instance import Instance
 
     reads = []  # rows read from each list_files stream
-    listed = Instance._listed_files
+    listed = Instance.files_of
 
     def counted(self, did):
         reads.append(0)
@@ -80,7 +80,7 @@ async def test_every_page_of_a_closed_dataset_in_rucios_order_from_one_read_of_i
             reads[-1] += 1
             yield f
 
-    monkeypatch.setattr(Instance, "_listed_files", counted)
+    monkeypatch.setattr(Instance, "files_of", counted)
     assert rucio_client.get_did("opendata", paging_dataset)["open"] is False
     names, cursor, pages = [], None, 0
     while True:

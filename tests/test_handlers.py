@@ -16,6 +16,7 @@ from jupyterlab_odlake.core.did import DID
 from jupyterlab_odlake.core.records import (
     Alternative,
     Attachment,
+    CacheCheck,
     DIDInfo,
     FileEntry,
     Location,
@@ -130,6 +131,10 @@ class StandInService:
         resolved = Resolved.of(LOCATION)
         return Attachment(str(did), "demo", mode or "auto", (resolved,), transfer("download") if mode else None)
 
+    def verify_cached(self, did, instance=None):
+        self._note("verify_cached", did, instance)
+        return CacheCheck(str(did), 5, 4, ("opendata:a.root",))
+
     def catalog(self, instance=None):
         self._note("catalog", instance)
         return Catalog("demo", {"GamGam": [CatalogContainer(DATASET, [DATASET])]})
@@ -211,6 +216,7 @@ CALLS = [
         ("attach", MC, "download", ("root",), None, "demo"),
     ),
     (("dids", "opendata", "GamGam.MC", "attach"), "POST", {}, {}, 200, ("attach", MC, None, (), None, "demo")),
+    (("dids", "opendata", "GamGam.MC", "verify"), "POST", {}, {}, 200, ("verify_cached", MC, "demo")),
     (("catalog",), "GET", None, {}, 200, ("catalog", "demo")),
     (("downloads",), "GET", None, {}, 200, ("transfers", "download")),
     (("downloads",), "POST", {"did": "opendata:GamGam.MC"}, {}, 202, ("start_download", MC, "demo")),

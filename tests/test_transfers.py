@@ -181,3 +181,24 @@ async def test_unknown_download_and_bad_body(api):
     assert status == 202
     failed = await wait_download(api, body["id"])
     assert failed["state"] == "failed" and "no such DID" in failed["errors"][0]
+
+
+async def test_verify_rechecks_the_cached_copies_and_removes_one_that_no_longer_matches(api, tmp_path):
+    status, d = await api("downloads", method="POST", body={"did": "opendata:GamGam.MC"})
+    assert (await wait_download(api, d["id"]))["state"] == "done"
+    status, checked = await api("dids", "opendata", "GamGam.MC", "verify", method="POST", body={})
+    assert status == 200 and checked == {"did": "opendata:GamGam.MC", "files": 5, "verified": 5, "removed": []}
+    # a bit flipped on disk, size and mtime as they were: what the fast path cannot see
+    [bad] = [p for p in (tmp_path / "cache" / "opendata").iterdir() if p.name.startswith("mc_343981")]
+    before = bad.stat()
+    flipped = bytearray(bad.read_bytes())
+    flipped[len(flipped) // 2] ^= 0x01
+    bad.write_bytes(bytes(flipped))
+    os.utime(bad, ns=(before.st_atime_ns, before.st_mtime_ns))
+    status, checked = await api("dids", "opendata", "GamGam.MC", "verify", method="POST", body={})
+    assert status == 200 and checked["verified"] == 4 and checked["removed"] == [f"opendata:{bad.name}"]
+    assert not bad.exists()
+    status, again = await api("dids", "opendata", "GamGam.MC", "verify", method="POST", body={})
+    assert (again["verified"], again["removed"]) == (4, [])
+    status, unknown = await api("dids", "opendata", "GamGam.Nope", "verify", method="POST", body={})
+    assert status == 404 and unknown["error"] == "not_found"

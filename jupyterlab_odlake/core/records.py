@@ -279,6 +279,42 @@ class TransferRecord:
         )
 
 
+@dataclass(frozen=True)
+class CacheCheck:
+    """The cached copies of a DID's files, re-checked in full against their checksums (adler32)."""
+
+    did: str
+    files: Annotated[Count, Wire("the files of the DID")]
+    verified: Annotated[Count, Wire("cached copies whose bytes match their checksum")]
+    removed: Annotated[tuple[str, ...], Wire("copies that no longer matched, removed: the next attach fetches them")]
+
+    @property
+    def not_cached(self) -> int:
+        return self.files - self.verified - len(self.removed)
+
+    def summary(self) -> str:
+        """What the check found, in one sentence."""
+        said = f"{self.verified} of {self.files} files of {self.did} verified in the cache"
+        if self.not_cached:
+            said += f", {self.not_cached} not cached"
+        if self.removed:
+            names = ", ".join(d.split(":", 1)[1] for d in self.removed[:5]) + (", …" if len(self.removed) > 5 else "")
+            one = len(self.removed) == 1
+            said += f"; {len(self.removed)} no longer matched {'its' if one else 'their'} checksum and "
+            said += (
+                f"{'was' if one else 'were'} removed ({names}): the next attach fetches {'it' if one else 'them'} again"
+            )
+        return said + "."
+
+    def to_json(self) -> JSON:
+        return {**_shallow(self), "removed": list(self.removed)}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> CacheCheck:
+        check: CacheCheck = _from_json(cls, data)
+        return replace(check, removed=tuple(data.get("removed", ())))
+
+
 # a rule's state, in words a user acts on
 RULE_STATES = {
     "OK": "every copy is there",

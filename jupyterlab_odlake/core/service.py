@@ -24,6 +24,7 @@ from .paths import OpenedFile, open_file
 from .records import (
     MODES,
     Attachment,
+    CacheCheck,
     DIDInfo,
     FileEntry,
     Location,
@@ -121,6 +122,10 @@ class Service(Protocol):
 
     def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
         """A download or upload as it is now."""
+
+    def verify_cached(self, did: DID, instance: str | None = None) -> CacheCheck:
+        """Re-check in full (adler32) the cached copies of the files of ``did``; those that no longer match
+        are removed, so that the next attach fetches them again."""
 
     def cancel_transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
         """Stop a download, or an upload after the file in flight."""
@@ -325,6 +330,19 @@ class LakeService:
 
     def transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
         return self.jobs.get(transfer_id, kind).record()
+
+    def verify_cached(self, did: DID, instance: str | None = None) -> CacheCheck:
+        files, verified, removed = 0, 0, []
+        for f in self._instance(instance).files_of(did):
+            files += 1
+            file = DID(f.scope, f.name)
+            if not self.cache.path_for(file).exists():
+                continue
+            if self.cache.verify(file):
+                verified += 1
+            else:
+                removed.append(str(file))
+        return CacheCheck(str(did), files, verified, tuple(removed))
 
     def cancel_transfer(self, kind: TransferKind, transfer_id: str) -> TransferRecord:
         return self.jobs.cancel(transfer_id, kind).record()

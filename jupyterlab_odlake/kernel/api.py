@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.did import DID
 from ..core.errors import StorageError, error_of
-from ..core.records import DIDInfo, FileEntry, Mode, ReadAccess, Rule, TransferRecord
+from ..core.records import CacheCheck, DIDInfo, FileEntry, Mode, ReadAccess, Rule, TransferRecord
 from ..core.rucio.locations import check_schemes
 from ..core.service import Service
 from ..core.transfers.jobs import Progress, follow
@@ -190,6 +190,13 @@ def ls(did: str | DID, limit: int = 100, instance: str | None = None) -> list[Fi
     """The files of a DID: name, size, adler32, availability (the first ``limit``)."""
     did = did if isinstance(did, DID) else DID.parse(did)
     return backends.current().files(did, limit, instance=instance).items
+
+
+def verify(did: str | DID, instance: str | None = None) -> CacheCheck:
+    """Re-check in full (adler32) the cached copies of ``did``'s files; bad ones are removed, and the next
+    attach fetches them again."""
+    did = did if isinstance(did, DID) else DID.parse(did)
+    return backends.current().verify_cached(did, instance)
 
 
 def downloads() -> list[TransferRecord]:

@@ -18,7 +18,18 @@ from urllib.parse import quote
 from ..core import errors as E
 from ..core.did import DID
 from ..core.errors import OdlakeError
-from ..core.records import Attachment, DIDInfo, FileEntry, Location, Mode, Page, Rule, TransferKind, TransferRecord
+from ..core.records import (
+    Attachment,
+    CacheCheck,
+    DIDInfo,
+    FileEntry,
+    Location,
+    Mode,
+    Page,
+    Rule,
+    TransferKind,
+    TransferRecord,
+)
 from ..core.service import Service
 
 
@@ -130,6 +141,9 @@ class ServerService:
     ) -> Attachment:
         body = {"mode": mode, "scheme": ",".join(schemes) or None, "rse": rse, "instance": instance}
         return Attachment.from_json(self._call("POST", self._did_route(did, "attach"), json=body))
+
+    def verify_cached(self, did: DID, instance: str | None = None) -> CacheCheck:
+        return CacheCheck.from_json(self._call("POST", self._did_route(did, "verify"), json={"instance": instance}))
 
     def start_download(self, did: DID, instance: str | None = None) -> TransferRecord:
         return TransferRecord.from_json(self._call("POST", "downloads", json={"did": str(did), "instance": instance}))

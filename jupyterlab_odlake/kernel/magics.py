@@ -45,6 +45,8 @@ USAGE = """\
 %odlake rules [--instance NAME]             your replication rules: state, copies done, expiry
 %odlake ls SCOPE:NAME [--instance NAME]      the files of a DID
 %odlake downloads                           downloads and their progress
+%odlake verify SCOPE:NAME [--instance NAME]  re-check the cached copies of a DID's files in full (adler32);
+        copies that no longer match are removed, and the next attach fetches them again
 %odlake help                                this text
 
 Python: import jupyterlab_odlake as odlake; data = odlake.attach("opendata:GamGam.Data", mode="stream")"""
@@ -79,6 +81,8 @@ def _parser(command: str) -> _Parser:
         p.add_argument("did")
         p.add_argument("--rse", required=True)
         p.add_argument("--lifetime", type=float, default=None)
+    elif command == "verify":
+        p.add_argument("did")
     elif command == "ls":
         p.add_argument("did")
         p.add_argument("--limit", type=int, default=50)
@@ -162,6 +166,7 @@ class OdlakeMagics(Magics):
             "upload": self._upload,
             "replicate": self._replicate,
             "rules": self._rules,
+            "verify": self._verify,
         }
         if command != "downloads" and command not in commands:
             raise InvalidRequest(f"unknown command '{command[:30]}'. See %odlake help.")
@@ -201,6 +206,10 @@ class OdlakeMagics(Magics):
     def _replicate(self, opts: argparse.Namespace) -> None:
         rule = api.replicate(opts.did, opts.rse, opts.lifetime, opts.instance)
         print(f"rule {rule.id}: {rule.did} on {rule.rse_expression}, {rule.state}: {rule.explained}")
+        return None
+
+    def _verify(self, opts: argparse.Namespace) -> None:
+        print(api.verify(opts.did, opts.instance).summary())
         return None
 
     def _rules(self, opts: argparse.Namespace) -> Table:

@@ -240,6 +240,16 @@ class AttachHandler(OdlakeHandler):
         self.reply(attachment.to_json())
 
 
+class VerifyHandler(OdlakeHandler):
+    """The cached copies of a DID's files re-checked in full; bad ones removed."""
+
+    @tornado.web.authenticated
+    async def post(self, scope: str, name: str) -> None:
+        body, did = self.body(), DID.of(scope, name)
+        checked = await self.call(self.service.verify_cached, did, self.instance_in(body))
+        self.reply(checked.to_json())
+
+
 class CatalogHandler(OdlakeHandler):
     @tornado.web.authenticated
     async def get(self) -> None:

@@ -20,6 +20,7 @@ ROUTES: list[Route] = [
     (_DID + r"/files", h.FilesHandler),
     (_DID + r"/replicas", h.ReplicasHandler),
     (_DID + r"/attach", h.AttachHandler),
+    (_DID + r"/verify", h.VerifyHandler),
     (_DID, h.DIDHandler),
     (r"downloads", h.DownloadsHandler),
     (r"downloads/(?P<transfer_id>[^/]+)", h.TransferHandler, {"kind": "download"}),

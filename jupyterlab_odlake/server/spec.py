@@ -45,6 +45,7 @@ RECORDS: dict[str, Any] = {
     "ReadAccess": r.ReadAccess,
     "SignedIn": r.SignedIn,
     "Attachment": r.Attachment,
+    "CacheCheck": r.CacheCheck,
 }
 
 

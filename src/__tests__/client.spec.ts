@@ -170,6 +170,7 @@ describe('every operation of the description', () => {
       c => c.attach('opendata:a', { mode: 'stream' }),
       'dids/opendata/a/attach'
     ],
+    ['POST /dids/{scope}/{name}/verify', c => c.verify('opendata:a'), 'dids/opendata/a/verify'],
     ['GET /catalog', c => c.catalog({ instance: 'demo' }), 'catalog?instance=demo'],
     ['GET /downloads', c => c.downloads(), 'downloads'],
     ['POST /downloads', c => c.startDownload({ did: 'opendata:a' }), 'downloads'],

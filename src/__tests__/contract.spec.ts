@@ -47,6 +47,7 @@ interface INames {
   Attachment: T.IAttachment;
   ReadAccess: T.IReadAccess;
   SignedIn: T.ISignedIn;
+  CacheCheck: T.ICacheCheck;
 }
 
 /** Compiles only while INames names every schema, and nothing else, each as the schema it is. */
@@ -74,7 +75,8 @@ const named: { [K in keyof Schemas]: Same<INames[K & keyof INames], Schemas[K]> 
   Resolved: true,
   Attachment: true,
   ReadAccess: true,
-  SignedIn: true
+  SignedIn: true,
+  CacheCheck: true
 };
 
 type Method = (...args: any[]) => Promise<unknown>;
@@ -114,6 +116,14 @@ const checked = [
   ) &&
     same<Answer<C['attach']>, Reply<'/dids/{scope}/{name}/attach', 'post'>>(
       'POST /dids/{scope}/{name}/attach',
+      true
+    ),
+  same<Arg<C['verify'], 1>, Body<'/dids/{scope}/{name}/verify', 'post'>>(
+    'POST /dids/{scope}/{name}/verify',
+    true
+  ) &&
+    same<Answer<C['verify']>, Reply<'/dids/{scope}/{name}/verify', 'post'>>(
+      'POST /dids/{scope}/{name}/verify',
       true
     ),
   same<Arg<C['catalog'], 0>, Query<'/catalog', 'get'>>('GET /catalog', true) &&

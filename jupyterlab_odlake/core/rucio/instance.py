@@ -140,12 +140,12 @@ class Instance:
 
         key = listing_key("files", str(did))
         page = self.file_index.page(
-            self.connection, did, key, limit, cursor, self._cursors, offset, lambda: self._listed_files(did)
+            self.connection, did, key, limit, cursor, self._cursors, offset, lambda: self.files_of(did)
         )
         length = page.total if page is not None else None  # from the dataset's record, read for this page
         if page is None:  # open, not a dataset, or a first look: read from the stream
             page = stream_page(
-                key, [lambda _wanted: self._listed_files(did)], lambda f: f.did, limit, cursor, self._cursors, offset
+                key, [lambda _wanted: self.files_of(did)], lambda f: f.did, limit, cursor, self._cursors, offset
             )
         if not (page.items and (availability or reading)):
             return page
@@ -169,7 +169,7 @@ class Instance:
             items = [replace(f, rses=None, available=None) for f in items]
         return Page(items, page.total, page.next)
 
-    def _listed_files(self, did: DID) -> Iterator[FileEntry]:
+    def files_of(self, did: DID) -> Iterator[FileEntry]:
         """The files of ``did`` as Rucio streams them (in its order), read as far as the caller goes."""
         return (entry(f) for f in self._listed_rows(did))
 
