@@ -13,6 +13,8 @@ lines are kept and become the message.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,11 +39,11 @@ def start(
     refusal comes here, before anything is written — then run it as a job of ``jobs``, which closes them."""
     try:
         check_metadata(metadata or {})
-        there = check(connection, files, dataset, rse)
+        known = check(connection, files, dataset, rse)
         job = Job("upload", connection.config.name, str(dataset), rse=rse)
         job.plan(len(files), sum(f.size for f in files))
         job.begin()
-        return jobs.start(job, lambda job: send(connection, list(files), dataset, metadata, job, there))
+        return jobs.start(job, lambda job: send(connection, list(files), dataset, metadata, job, known))
     except BaseException:
         for f in files:
             f.close()
@@ -54,20 +56,24 @@ def send(
     dataset: DID,
     metadata: dict[str, Any] | None,
     job: Job,
-    there: frozenset[str] = frozenset(),
+    known: dict[str, bool] | None = None,
 ) -> None:
     """The files of a checked upload, one after another, so that ``job`` shows progress and a cancel stops
-    before the next file: what is in the dataset then is whole, verified and registered. ``there``: the
-    names the lake holds with the same content already (attached again, nothing copied)."""
+    before the next file: what is in the dataset then is whole, verified and registered. ``known``: the
+    names the scope holds with the same content already, and whether a copy is available on the RSE (then
+    it is attached again, nothing copied; else it goes up again, as an upload cut short leaves it)."""
+    known = known or {}
     try:
         for f in files:
             if job.cancelled.is_set():
                 break
             job.at(f.name)
-            if f.name in there:  # Rucio's upload skips a registered file, and then says "no files uploaded"
+            if known.get(f.name):  # Rucio's upload skips a registered file, and then says "no files uploaded"
                 _attach_again(connection, f.name, dataset, job.rse or "")
                 job.file_done(f.size)
             else:
+                if f.name in known:  # registered without a copy here: bytes a cut upload left go first
+                    _remove_written(connection, DID(dataset.scope, f.name), job.rse or "")
                 _upload_file(connection, f, dataset, job.rse or "")
                 job.moved(f.size)
                 job.file_done()
@@ -119,10 +125,11 @@ def check_metadata(metadata: dict[str, Any]) -> None:
             raise InvalidRequest(f"The value of '{quoted(key)}' holds a NUL character; nothing was uploaded.")
 
 
-def check(connection: Connection, files: Sequence[OpenedFile], dataset: DID, rse: str) -> frozenset[str]:
+def check(connection: Connection, files: Sequence[OpenedFile], dataset: DID, rse: str) -> dict[str, bool]:
     """Refuse, before anything is written, what Rucio's upload would refuse half-way or skip silently.
 
-    Returns the names the scope holds with the same content already (they are attached again)."""
+    Returns the names the scope holds with the same content already, each with whether an available copy
+    is on ``rse`` (see ``send``)."""
     if not files:
         raise InvalidRequest("Choose at least one file to upload.")
     names = [f.name for f in files]
@@ -144,22 +151,31 @@ def check(connection: Connection, files: Sequence[OpenedFile], dataset: DID, rse
             f"Your quota on {rse} is used up: {needed:,} bytes to upload, {max(remaining, 0):,} left. Nothing was "
             "uploaded; free space or ask for a larger quota."
         )
-    there = set()
+    known: dict[str, bool] = {}
     for f in files:  # a name taken in the scope: the same content is attached again, other content refused
         try:
-            known: dict[str, Any] = connection.call(
+            registered: dict[str, Any] = connection.call(
                 lambda c, n=f.name: c.get_metadata(dataset.scope, n),  # type: ignore[misc]
                 raw=True,
             )
         except (rx.DataIdentifierNotFound, rx.ScopeNotFound):
             continue
-        if str(known.get("adler32") or "").lstrip("0") != adler32(f.path).lstrip("0"):
+        if str(registered.get("adler32") or "").lstrip("0") != adler32(f.path).lstrip("0"):
             raise InvalidRequest(
                 f"A file named '{quoted(f.name)}' exists in {dataset.scope} already, with other content; rename "
                 "yours, or upload it into another scope. Nothing was uploaded."
             )
-        there.add(f.name)
-    return frozenset(there)
+        known[f.name] = _available_on(connection, DID(dataset.scope, f.name), rse)
+    return known
+
+
+def _available_on(connection: Connection, did: DID, rse: str) -> bool:
+    """Whether Rucio holds an available copy of ``did`` on ``rse``."""
+    held = connection.call(
+        lambda c: list(c.list_replicas([{"scope": did.scope, "name": did.name}], rse_expression=rse, all_states=True)),
+        f"listing the copies of {did}",
+    )
+    return any(r.get("states", {}).get(rse) == "AVAILABLE" for r in held)
 
 
 def _attach_again(connection: Connection, name: str, dataset: DID, rse: str) -> None:
@@ -193,8 +209,9 @@ def _upload_file(connection: Connection, file: OpenedFile, dataset: DID, rse: st
         """UploadClient's logger (it calls both ``logger.log(...)`` and ``logger(...)``): error lines are kept."""
 
         def log(self, level: int, message: str, *args: Any, **_: Any) -> None:
-            if level >= logging.ERROR:
-                errors.append(str(message) % args if args else str(message))
+            if level >= logging.ERROR:  # Rucio names the file by its path, here the descriptor's
+                line = str(message) % args if args else str(message)
+                errors.append(re.sub(rf"{re.escape(file.path)}|(?<=file ){file.fd}\b", file.name, line))
 
         __call__ = log
 
@@ -221,12 +238,24 @@ def _upload_file(connection: Connection, file: OpenedFile, dataset: DID, rse: st
         connection.call(run, f"uploading {file.name} to {dataset} on {rse}", raw=True)
     except (rx.NoFilesUploaded, rx.NotAllFilesUploaded) as e:
         _remove_written(connection, DID(dataset.scope, file.name), rse)
-        raise _refusal(errors, dataset, rse) from e
+        raise _changed(file) or _refusal(errors, dataset, rse) from e
     except rx.RSEWriteBlocked:
         raise StorageError(f"{rse} does not accept writes now; choose another RSE.") from None
     except rx.RucioException as e:  # Rucio's own refusals, in the user's words; a bug goes on as it is
         _remove_written(connection, DID(dataset.scope, file.name), rse)
-        raise _refusal([f"{type(e).__name__}: {e}", *errors], dataset, rse, error=e) from e
+        raise _changed(file) or _refusal([f"{type(e).__name__}: {e}", *errors], dataset, rse, error=e) from e
+
+
+def _changed(file: OpenedFile) -> OdlakeError | None:
+    """A file whose size moved since it was checked (still being written): what Rucio copied is not what it
+    checksummed, and its upload failed for that."""
+    now = os.fstat(file.fd).st_size
+    if now == file.size:
+        return None
+    return InvalidRequest(
+        f"'{quoted(file.name)}' changed while it was uploaded ({file.size:,} bytes when it was checked, {now:,} "
+        "now); nothing of it was kept. Upload it again once it is complete."
+    )
 
 
 def _remove_written(connection: Connection, did: DID, rse: str) -> None:
@@ -237,9 +266,6 @@ def _remove_written(connection: Connection, did: DID, rse: str) -> None:
     from rucio.rse import rsemanager
 
     def run(client: Any) -> None:
-        held = client.list_replicas([{"scope": did.scope, "name": did.name}], rse_expression=rse, all_states=True)
-        if any(r.get("states", {}).get(rse) == "AVAILABLE" for r in held):
-            return
         vo = getattr(client, "vo", None) or "def"
         settings = rsemanager.get_rse_info(rse, vo=vo)
         pfn = next(iter(rsemanager.lfns2pfns(settings, [{"scope": did.scope, "name": did.name}], "write").values()))
@@ -255,6 +281,8 @@ def _remove_written(connection: Connection, did: DID, rse: str) -> None:
             storage.close()
 
     try:
+        if _available_on(connection, did, rse):
+            return
         connection.call(run, f"removing what the failed upload of {did} wrote on {rse}", raw=True)
     except Exception:  # noqa: BLE001 - the upload's own error is the one to tell; this one goes to the log
         _log.warning("could not remove what the failed upload of %s wrote on %s", did, rse, exc_info=True)
