@@ -74,23 +74,14 @@ def _cache_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _signed_in_instance(args: argparse.Namespace) -> Any:
-    """The instance ``odlake login`` and ``logout`` work on, as this user's Jupyter server configures it."""
-    from .core.errors import InvalidRequest
+def _configured_service(args: argparse.Namespace) -> Any:
+    """The service ``odlake login`` and ``logout`` work with, as this user's Jupyter server configures it."""
     from .server.extension import configured
 
     odlake = configured()
     if args.state_dir:
         odlake.state_dir = args.state_dir
-    service = odlake.make_service()
-    instance = service._instance(args.instance)
-    service.close()
-    if instance.connection.sign_in is None:
-        raise InvalidRequest(
-            f"Instance '{instance.name}' has no sign-in: its configuration names no OpenID Connect provider "
-            "('oidc': issuer and client_id), or it reads its token from a file or variable someone else keeps."
-        )
-    return instance
+    return odlake.make_service()
 
 
 def _login(args: argparse.Namespace) -> int:
@@ -99,22 +90,25 @@ def _login(args: argparse.Namespace) -> int:
 
     from .core.errors import OdlakeError
 
+    service = _configured_service(args)
     try:
-        instance = _signed_in_instance(args)
-        sign_in = instance.connection.sign_in
+        name = service.instance_name(args.instance)
+        sign_in = service.sign_in(name)
         device = sign_in.start_device()
         minutes = max(1, round((device.expires_at - time.time()) / 60))
         print(
-            f"To sign in to '{instance.name}', open\n\n    {device.verification_uri_complete}\n\n"
+            f"To sign in to '{name}', open\n\n    {device.verification_uri_complete}\n\n"
             f"in a browser, or open {device.verification_uri} and enter the code {device.user_code} "
             f"(it expires in {minutes} minutes). Waiting…",
             flush=True,
         )
         status = sign_in.finish_device(device)
-        account = instance.status()
+        account = service.instance_status(name)
     except OdlakeError as e:
         print(f"odlake: error: {e.message}", file=sys.stderr)
         return 1
+    finally:
+        service.close()
     until = datetime.fromtimestamp(status.expires_at).strftime("%H:%M:%S")
     rucio = (
         f"Rucio knows you as account '{account['account']}'."
@@ -122,7 +116,7 @@ def _login(args: argparse.Namespace) -> int:
         else f"Rucio did not take the sign-in: {account.get('message')}"
     )
     print(
-        f"Signed in to '{instance.name}' as {status.subject}. {rucio} "
+        f"Signed in to '{name}' as {status.subject}. {rucio} "
         f"Your storage token lives until {until} and odlake renews it while you work."
     )
     return 0 if account.get("authenticated") else 1
@@ -131,13 +125,16 @@ def _login(args: argparse.Namespace) -> int:
 def _logout(args: argparse.Namespace) -> int:
     from .core.errors import OdlakeError
 
+    service = _configured_service(args)
     try:
-        instance = _signed_in_instance(args)
-        forgotten = instance.connection.sign_in.sign_out()
+        name = service.instance_name(args.instance)
+        forgotten = service.sign_in(name).sign_out()
     except OdlakeError as e:
         print(f"odlake: error: {e.message}", file=sys.stderr)
         return 1
-    print(f"Signed out of '{instance.name}'." if forgotten else f"You were not signed in to '{instance.name}'.")
+    finally:
+        service.close()
+    print(f"Signed out of '{name}'." if forgotten else f"You were not signed in to '{name}'.")
     return 0
 
 

@@ -40,7 +40,7 @@ from .rucio.catalog import Catalog
 from .rucio.connection import ensure_rucio_config
 from .rucio.instance import Instance
 from .rucio.locations import check_schemes
-from .signin import Refresher
+from .signin import Refresher, SignIn
 from .transfers.cache import Cache, default_root
 from .transfers.downloads import Downloads
 from .transfers.jobs import Jobs
@@ -223,6 +223,20 @@ class LakeService:
 
     def upload_rse(self, instance: str | None = None) -> str:
         return self._instance(instance).config.upload_rse
+
+    def sign_in(self, instance: str | None = None) -> SignIn:
+        """The sign-in at the OpenID Connect provider that ``instance`` keeps (``odlake login``, the demo)."""
+        rucio = self._instance(instance)
+        if rucio.connection.sign_in is None:
+            raise InvalidRequest(
+                f"Instance '{rucio.name}' has no sign-in: its configuration names no OpenID Connect provider "
+                "('oidc': issuer and client_id), or it reads its token from a file or variable someone else keeps."
+            )
+        return rucio.connection.sign_in
+
+    def instance_status(self, instance: str | None = None) -> dict[str, Any]:
+        """One instance's public description, whether it answers and accepts its credentials."""
+        return self._instance(instance).status()
 
     # -- finding data ------------------------------------------------------------------------
     def search(

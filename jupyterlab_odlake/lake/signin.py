@@ -83,8 +83,7 @@ def sign_in_demo_user(home: LakeHome, state_dir: str | Path | None = None) -> Si
         raise LakeError(f"the lake in {home.root} has no OpenID Connect provider to sign in at")
     service = LakeService([config], state_dir=state_dir)
     try:
-        sign_in = service._instance().connection.sign_in
-        assert sign_in is not None  # an instance with 'oidc' and no token file signs in
+        sign_in = service.sign_in()  # an instance with 'oidc' and no token file signs in
         device = sign_in.start_device()
         confirm_device(device.verification_uri, device.user_code, IDENTITY, home.password(), str(config.ca_cert))
         return sign_in.finish_device(device)
