@@ -27,8 +27,9 @@ import common
 REPO = Path(__file__).resolve().parent.parent
 SUITE = {
     "generated input": ["tests/test_fuzz.py"],
-    "faults": ["tests/test_faults.py"],
+    "faults": ["tests/test_faults.py", "tests/test_upload_faults.py"],
     "other local users": ["tests/test_isolation.py"],
+    "uploads and rules: refusals, cut uploads": ["tests/test_upload.py", "tests/test_rules.py"],
     "concurrency": ["tests/test_concurrency.py"],
     "signals to the demo": ["tests/test_demo.py"],
     "REST: bad input, secrets, transfers": [
