@@ -11,10 +11,12 @@
 #   ODLAKE_HUB_OIDC_CLIENT_ID     the hub's client there (default odlake-hub, the demo lake's)
 #   ODLAKE_HUB_OIDC_CLIENT_SECRET_FILE  a file holding its secret (root's, 0600; the demo lake's is
 #                                 <lake home>/oidc/hub_client_secret)
+#   ODLAKE_HUB_OIDC_NAME          the provider's name on the hub's login button
 #   ODLAKE_HUB_OIDC_SCOPE         default "openid profile offline_access storage.read:/"
 #   ODLAKE_HUB_OIDC_STORAGE_AUDIENCE  the audience of the storage token the hub asks for besides the
 #                                 login's token (default the WLCG "any" audience; empty: none, the
 #                                 login's token serves Rucio and storage alike)
+#   ODLAKE_HUB_OIDC_STORAGE_SCOPE the storage token's scope (default storage.read:/)
 #   ODLAKE_HUB_OIDC_AUDIENCE_PARAMETER  how a token's audience is asked for: resource (RFC 8707;
 #                                 the demo lake, Keycloak) or audience (IAM); default resource
 #   ODLAKE_HUB_OIDC_RUCIO_AUDIENCE  the login's audience, asked for when set (e.g. rucio on IAM)
