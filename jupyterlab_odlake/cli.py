@@ -17,7 +17,9 @@ def _lake_up(args: argparse.Namespace) -> int:
 
     home = LakeHome.resolve(args.home)
     ports = {"rucio": args.rucio_port, "storage": args.storage_port, "postgres": args.db_port}
-    state = manager.up(home, size=args.size, db=args.db, ports=ports, token_lifetime=args.token_lifetime)
+    state = manager.up(
+        home, size=args.size, db=args.db, ports=ports, token_lifetime=args.token_lifetime, hub_url=args.hub_url
+    )
     if not state["started"]:
         print(f"The lake in {home.root} is already running.")
     _print_status(home, state, manager.running(home, state))
@@ -240,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long an access token of the lake's OpenID Connect provider lives (default 1200; kept; "
         "a change restarts the provider, which signs everyone out)",
+    )
+    p.add_argument(
+        "--hub-url",
+        metavar="URL",
+        help="a JupyterHub whose users log in at the lake's OpenID Connect provider (client odlake-hub, "
+        "redirect URL/hub/oauth_callback, its secret in <home>/oidc/hub_client_secret; kept)",
     )
     p.set_defaults(func=_lake_up)
 

@@ -76,6 +76,24 @@ class Hub:
         assert lab.status_code == 200 and lab.url.endswith(f"/user/{name}/lab"), (lab.status_code, lab.url)
         return session
 
+    def oidc_login(self, name: str, password: str, ca: str) -> tuple[requests.Session, requests.Response]:
+        """Log in through the hub's OIDC login as a browser does: the hub sends the browser to the provider's
+        login page, the user gives their password there and allows the hub, the provider sends the browser
+        back to the hub's callback. The session and the last page (the provider's, when the login failed)."""
+        from jupyterlab_odlake.lake.signin import forms
+
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/oauth_login?next=/hub/spawn", verify=ca, timeout=60)
+        assert page.status_code == 200 and "Sign in" in page.text, (page.status_code, page.url)
+        [form] = forms(page)
+        page = session.post(
+            form.action, data={**form.fields, "login": name, "password": password}, verify=ca, timeout=120
+        )
+        if "Allow access" in page.text:
+            [form] = forms(page)
+            page = session.post(form.action, data=form.fields, verify=ca, timeout=120)
+        return session, page
+
     def wait_ready(self, name: str, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -109,6 +127,9 @@ def running_hub(
     with_identity: tuple[str, ...],
     port: int | None = None,
     password: str | None = None,
+    config: str = "jupyterhub_config.py",
+    server_config: str = "odlake.json",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Hub]:
     subprocess.run([str(DEPLOY / "install.sh"), str(PREFIX)], check=True, capture_output=True)
     for name in users:
@@ -122,7 +143,7 @@ def running_hub(
     system = Path(tempfile.mkdtemp(prefix="odlake-hub-etc-"))
     drop_ins = system / "jupyter_server_config.d"
     drop_ins.mkdir()
-    shutil.copyfile(DEPLOY / "odlake.json", drop_ins / "odlake.json")
+    shutil.copyfile(DEPLOY / server_config, drop_ins / "odlake.json")
     for path in (system, drop_ins, drop_ins / "odlake.json"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -140,11 +161,12 @@ def running_hub(
         ODLAKE_HUB_JUPYTER_CONFIG_PATH=str(system),
         ODLAKE_HUB_SERVICE_TOKEN=token,
         ODLAKE_RUCIO_HOST=state["rucio"]["url"],
+        **(extra_env or {}),
     )
     log_path = work / "hub.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(PREFIX / "bin" / "jupyterhub"), "-f", str(DEPLOY / "jupyterhub_config.py")],
+            [str(PREFIX / "bin" / "jupyterhub"), "-f", str(DEPLOY / config)],
             cwd=work,
             env=env,
             stdout=log,

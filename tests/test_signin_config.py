@@ -99,3 +99,30 @@ def test_a_ca_set_after_xrootd_was_used_in_the_kernel_is_said(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         api.use_for_xrootd(ReadAccess(None, None, "/lake/ca/certs"))  # the same again: nothing to say
+
+
+@pytest.mark.parametrize(
+    "settings, refused",
+    [
+        ({"auth_type": "oidc", "token_source": "hubs"}, "token_source is 'hub' or not set, not 'hubs'"),
+        ({"auth_type": "userpass", "token_source": "hub"}, "token_source 'hub' needs auth_type 'oidc'"),
+    ],
+)
+def test_a_wrong_token_source_is_refused_in_one_sentence(settings, refused):
+    with pytest.raises(InvalidRequest) as e:
+        config(**settings)
+    assert refused in str(e.value) and "'escape'" in str(e.value)
+
+
+def test_tokens_from_the_hub_outside_a_hub_say_so_and_keep_no_file(tmp_path):
+    from jupyterlab_odlake.core.hubtokens import HubTokens
+
+    tokens = HubTokens("escape", tmp_path / "tokens", environ={})
+    assert not tokens.signed_in() and tokens.status() is None
+    with pytest.raises(AuthenticationFailed) as e:
+        tokens.access_token_file("rucio")
+    assert "was not started by a hub" in str(e.value)
+    assert not list((tmp_path / "tokens").glob("hub_*"))
+    with pytest.raises(AuthenticationFailed) as e:
+        tokens.start_device()
+    assert "log in to the hub, not with odlake login" in str(e.value)

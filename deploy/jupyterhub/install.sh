@@ -18,7 +18,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
 "$prefix/bin/python" -m pip wheel -q --no-deps -w "$wheels" "$repo"
-"$prefix/bin/python" -m pip install -q "jupyterhub>=5,<7" "jupyterlab>=4.4,<5" "$wheels"/*.whl
+"$prefix/bin/python" -m pip install -q "jupyterhub>=5,<7" "oauthenticator>=17.4,<18" "jupyterlab>=4.4,<5" "$wheels"/*.whl
 "$prefix/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/*.whl  # this checkout's, always
 chmod -R a+rX "$prefix"
 "$prefix/bin/jupyter" labextension list 2>&1 | grep "jupyterlab-odlake.*enabled.*OK" >/dev/null

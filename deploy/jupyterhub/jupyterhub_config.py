@@ -12,7 +12,7 @@
 #   ODLAKE_HUB_PROXY            the configurable-http-proxy command (default: found on PATH)
 #   ODLAKE_HUB_SHARED_PASSWORD  for a demo or a test only: log in with any allowed name and this
 #                               password (DummyAuthenticator); unset, users log in with their
-#                               Unix password (PAM), or see "OIDC" below
+#                               Unix password (PAM), or see jupyterhub_oidc_config.py
 #   ODLAKE_HUB_USERS            allowed user names, comma-separated (default: any PAM user)
 #   ODLAKE_HUB_JUPYTER_CONFIG_PATH  an extra Jupyter config directory for every user's server
 #                               (the tests use it in place of /etc/jupyter)
@@ -54,23 +54,8 @@ if os.environ.get("ODLAKE_HUB_USERS"):
     c.Authenticator.allowed_users = set(os.environ["ODLAKE_HUB_USERS"].split(","))
 else:
     c.Authenticator.allow_all = True
-#
-# OIDC (the usual way at a grid site, where Rucio trusts the same identity provider):
-#   pip install oauthenticator
-#   c.JupyterHub.authenticator_class = "generic-oauth"
-#   c.GenericOAuthenticator.oauth_callback_url = "https://hub.example.org/hub/oauth_callback"
-#   c.GenericOAuthenticator.client_id = "..."; c.GenericOAuthenticator.client_secret = "..."
-#   c.GenericOAuthenticator.authorize_url / token_url / userdata_url = the provider's
-#   c.GenericOAuthenticator.scope = ["openid", "profile", "offline_access"]
-#   c.GenericOAuthenticator.enable_auth_state = True   # keep the tokens (needs JUPYTERHUB_CRYPT_KEY)
-#   c.GenericOAuthenticator.refresh_pre_spawn = True
-# and hand each server its access token, re-read by odlake whenever it signs in again:
-#   async def pass_token(spawner):
-#       state = await spawner.user.get_auth_state() or {}
-#       spawner.environment["RUCIO_ACCESS_TOKEN"] = state.get("access_token", "")
-#   c.Spawner.pre_spawn_hook = pass_token
-# with, in odlake.json, the instance's "auth_type": "oidc", "token_env": "RUCIO_ACCESS_TOKEN"
-# (or "token_file": a file a refresh hook rewrites, e.g. "~/.config/odlake/rucio-token").
+# OIDC (the usual way at a grid site, where Rucio trusts the same identity provider): run the hub with
+# jupyterhub_oidc_config.py, which reads this file and logs users in at the provider instead.
 
 # -- each user's server: their own Unix user, from the shared venv -------------------------
 c.JupyterHub.spawner_class = "localprocess"

@@ -19,6 +19,7 @@ from .records import MODES
 from .rucio.locations import check_schemes
 
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "oidc")
+TOKEN_SOURCES = (None, "hub")  # where an oidc instance's tokens come from besides a file or odlake login
 DEMO_INSTANCE = "demo"
 LAKE_HOME_ENV = "ODLAKE_LAKE_HOME"  # where a demo lake keeps its lake.json
 
@@ -74,6 +75,7 @@ class InstanceConfig:
     token_env: str | None = None
     storage_token_file: str | None = None  # the WLCG token storages are read with (default: discovered)
     oidc: dict[str, Any] = field(default_factory=dict)  # where `odlake login` signs in (core.signin.SignInSettings)
+    token_source: str | None = None  # "hub": the tokens of the JupyterHub that started this server (core.hubtokens)
     ca_cert: str | None = None  # a PEM bundle (or hashed directory) of the CA of Rucio's server and storages
     ca_certdir: str | None = None  # the same CA as a hashed directory, for XRootD (X509_CERT_DIR)
     scopes: list[str] = field(default_factory=list)
@@ -96,6 +98,12 @@ class InstanceConfig:
                 f"Instance '{self.name}': mode '{self.default_mode}' is not one of {', '.join(MODES)}."
             )
         self.schemes = list(check_schemes(self.schemes))
+        if self.token_source not in TOKEN_SOURCES:
+            raise InvalidRequest(
+                f"Instance '{self.name}': token_source is 'hub' or not set, not '{self.token_source}'."
+            )
+        if self.token_source and self.auth_type != "oidc":
+            raise InvalidRequest(f"Instance '{self.name}': token_source '{self.token_source}' needs auth_type 'oidc'.")
         if self.oidc:
             from .signin import SignInSettings
 
@@ -131,6 +139,8 @@ class InstanceConfig:
             return f"X.509 certificate {self.certificate}"
         if self.auth_type == "x509_proxy":
             return f"X.509 proxy {self.proxy}"
+        if self.token_source == "hub":
+            return "OIDC tokens from JupyterHub (your hub login)"
         if self.token_file or self.token_env:
             return f"OIDC token from {self.token_file or '$' + str(self.token_env)}"
         return f"OIDC sign-in at {self.oidc.get('issuer', 'no provider')} (odlake login {self.name})"

@@ -342,11 +342,16 @@ def up(
     ports: dict[str, int | None] | None = None,
     log: Log = print,
     token_lifetime: int | None = None,
+    hub_url: str | None = None,
 ) -> State:
     """Start the lake in ``home`` (or make sure it runs) and return its lake.json content.
 
     ``token_lifetime``: seconds an access token of the lake's OpenID Connect provider lives (kept for
-    the next ``up``; changing it restarts the provider, which signs everyone out)."""
+    the next ``up``; changing it restarts the provider, which signs everyone out).
+
+    ``hub_url``: a JupyterHub whose users log in at the lake's provider (its client ``odlake-hub``, with
+    the redirect ``<hub_url>/hub/oauth_callback``, its secret in ``oidc/hub_client_secret``); kept, and a
+    new one restarts the provider as a new lifetime does."""
     if size not in SIZES:
         raise LakeError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
     if db not in DATABASES:
@@ -386,6 +391,16 @@ def up(
                 if process_alive(pid, str(home.service_dir)):
                     log(f"stopping the lake's oidc (pid {pid}): its tokens now live {token_lifetime} s")
                     stop_process(pid)  # started again below, with the new lifetime
+            redirect = f"{hub_url.rstrip('/')}/hub/oauth_callback" if hub_url else None
+            if hub_url and not hub_url.startswith(("http://", "https://")):
+                raise LakeError(f"a hub's address starts with https:// (or http://), not {hub_url[:80]!r}")
+            if redirect and redirect not in state["oidc"].get("hub_redirect_uris", []):
+                state["oidc"]["hub_redirect_uris"] = [redirect]
+                state["oidc"]["clients"]["hub"] = provider.HUB_CLIENT
+                pid = state["oidc"].pop("pid", None)
+                if process_alive(pid, str(home.service_dir)):
+                    log(f"stopping the lake's oidc (pid {pid}): it now takes logins of the hub at {hub_url}")
+                    stop_process(pid)  # started again below, with the hub's client
             provider.ProviderFiles(home).write_idpsecrets(state)
         started = []
         password = home.password()

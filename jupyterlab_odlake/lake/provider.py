@@ -8,13 +8,14 @@ configures it; ``services.OidcProvider`` runs it). Here: what it reads, made by 
       provider.json       its settings: issuer, port, TLS files, clients, resources, lifetimes (0600)
       jwks.json           its signing keys, RS256 and ES256, made once (0600)
       secrets.json        client secrets and cookie keys, made once (0600)
+      hub_client_secret   the hub client's secret alone, for a JupyterHub's configuration (0600)
       users.json          each user's salted scrypt hash of their password (0600)
       tls.pem, tls.key    its host certificate and key (copies of the CA's), as root only
 
 That is the lake home's ``oidc/`` when the lake does not run as root. When it does, the provider runs as
-the lake's service user, and all but ``secrets.json`` (read by the lake alone, it stays in the home's
-``oidc/``) are in the service folder's ``oidc/`` (``runtime``): root's, group odlake-lake, folders 0750
-and files 0640, so that the provider reads them and cannot change them.
+the lake's service user, and all but ``secrets.json`` and ``hub_client_secret`` (read by the lake and a
+hub alone, they stay in the home's ``oidc/``) are in the service folder's ``oidc/`` (``runtime``): root's,
+group odlake-lake, folders 0750 and files 0640, so that the provider reads them and cannot change them.
 
 Tokens are WLCG-profile JWTs for a resource: Rucio (``aud: rucio``, scopes ``openid profile``, which
 the lake's Rucio expects) or storage (the WLCG "any" audience, ``storage.*`` scopes).
@@ -52,6 +53,7 @@ CLI_CLIENT = "odlake-cli"  # public: device code (a person at a terminal), refre
 TEST_CLIENT = "odlake-tests"  # confidential: client credentials
 RUCIO_CLIENT = "rucio"  # Rucio's own client of the provider (idpsecrets.json)
 RUCIO_ADMIN_CLIENT = "rucio-admin"  # its "SCIM" (admin) client: client credentials
+HUB_CLIENT = "odlake-hub"  # confidential: a JupyterHub's logins (authorization code), refresh token
 ISSUER_KEY = "odlake"  # the provider's name in Rucio's idpsecrets.json and admin_issuer
 
 ACCESS_TOKEN_LIFETIME = 20 * 60
@@ -84,6 +86,11 @@ class ProviderFiles:
     @property
     def secrets(self) -> Path:
         return self.folder / "secrets.json"
+
+    @property
+    def hub_secret(self) -> Path:
+        """The hub client's secret alone, for a JupyterHub's configuration to read (0600, the lake's own)."""
+        return self.folder / "hub_client_secret"
 
     @property
     def users(self) -> Path:
@@ -134,7 +141,7 @@ class ProviderFiles:
             known: dict[str, Any] = json.loads(self.secrets.read_text())
         except FileNotFoundError:
             known = {}
-        wanted = {TEST_CLIENT, RUCIO_CLIENT, RUCIO_ADMIN_CLIENT}
+        wanted = {TEST_CLIENT, RUCIO_CLIENT, RUCIO_ADMIN_CLIENT, HUB_CLIENT}
         if wanted <= set(known.get("clients", {})) and known.get("cookie_keys"):
             return known
         clients = known.get("clients", {})
@@ -214,6 +221,19 @@ class ProviderFiles:
                 "redirect_uris": [],
             },
         ]
+        hub_redirects = list(oidc.get("hub_redirect_uris") or [])
+        if hub_redirects:  # a hub's logins: its tokens for Rucio and (by its refresh token) storage
+            clients.append(
+                {
+                    "client_id": HUB_CLIENT,
+                    "client_name": "JupyterHub",
+                    "client_secret": client_secret[HUB_CLIENT],
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "redirect_uris": hub_redirects,
+                }
+            )
+        write_private(self.hub_secret, client_secret[HUB_CLIENT] + "\n")
         settings = {
             "issuer": oidc["issuer"],
             "port": oidc["port"],
@@ -225,6 +245,7 @@ class ProviderFiles:
             "refreshTokenLifetime": oidc["refresh_token_lifetime"],
             "clients": clients,
             "defaultResource": RUCIO_RESOURCE,
+            "clientResources": {HUB_CLIENT: [RUCIO_RESOURCE, STORAGE_RESOURCE]},
             "resources": {
                 RUCIO_RESOURCE: {"audience": RUCIO_AUDIENCE, "scope": RUCIO_SCOPE},
                 STORAGE_RESOURCE: {"audience": STORAGE_RESOURCE, "scope": STORAGE_SCOPE},
@@ -285,7 +306,7 @@ def new_state(port: int, lifetime: int | None) -> State:
         "discovery": f"{issuer}/.well-known/openid-configuration",
         "access_token_lifetime": lifetime or ACCESS_TOKEN_LIFETIME,
         "refresh_token_lifetime": REFRESH_TOKEN_LIFETIME,
-        "clients": {"device_code": CLI_CLIENT, "client_credentials": TEST_CLIENT},
+        "clients": {"device_code": CLI_CLIENT, "client_credentials": TEST_CLIENT, "hub": HUB_CLIENT},
         "resources": {
             "rucio": {"resource": RUCIO_RESOURCE, "audience": RUCIO_AUDIENCE, "scope": RUCIO_SCOPE},
             "storage": {"resource": STORAGE_RESOURCE, "audience": STORAGE_RESOURCE, "scope": STORAGE_SCOPE},

@@ -44,7 +44,8 @@ class Odlake(Configurable):
         "oidc), account, vo, username with password_file or password_env (or password, which then appears in "
         "the server's debug log of its configuration), certificate/key, proxy, token_file/token_env, oidc (where "
         "odlake login signs in: issuer, client_id, rucio_audience, storage_audience, storage_scope, "
-        "audience_parameter), storage_token_file, ca_cert, ca_certdir, scopes, "
+        "audience_parameter), token_source (hub: the tokens of the JupyterHub that started the server), "
+        "storage_token_file, ca_cert, ca_certdir, scopes, "
         "mounts (RSE -> local prefix), default_mode (stream, download, mounted, auto), schemes (stream schemes, "
         "preferred first).",
     ).tag(config=True)

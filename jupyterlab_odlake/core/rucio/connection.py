@@ -116,7 +116,11 @@ class Connection:
         self._lock = threading.Lock()
         self._token_read: tuple[int, int] | None = None  # the OIDC token file as last read (mtime, size)
         self.sign_in: SignIn | None = None
-        if config.signs_in():
+        if config.auth_type == "oidc" and config.token_source == "hub":
+            from ..hubtokens import HubTokens
+
+            self.sign_in = HubTokens(config.name, self.token_dir, config.timeout)
+        elif config.signs_in():
             self.sign_in = SignIn(
                 config.name, SignInSettings.from_config(config.name, config.oidc), self.token_dir, config.ca_cert
             )

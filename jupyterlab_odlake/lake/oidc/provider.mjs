@@ -109,6 +109,9 @@ const configuration = {
     email: ['email', 'email_verified']
   },
   scopes: ['openid', 'offline_access', 'profile', 'email'],
+  // the ID token carries the claims of its scopes (preferred_username), as IAM's and Keycloak's do: a hub
+  // takes the user's name from it, since the access tokens are for Rucio and storage, not for userinfo
+  conformIdTokenClaims: false,
   responseTypes: ['code', 'none'],
   pkce: { required: () => true },
   features: {
@@ -140,12 +143,13 @@ const configuration = {
     },
     resourceIndicators: {
       enabled: true,
-      // no resource asked for: a token for Rucio; several granted: Rucio's, unless one is asked for
-      async defaultResource(_ctx, _client, oneOf) {
+      // no resource asked for: a token for Rucio (a client with resources of its own, such as the hub's,
+      // is granted all of them at sign-in); several granted: Rucio's, unless one is asked for
+      async defaultResource(_ctx, client, oneOf) {
         if (oneOf) {
           return oneOf.includes(settings.defaultResource) ? settings.defaultResource : oneOf[0];
         }
-        return settings.defaultResource;
+        return (settings.clientResources || {})[client.clientId] || settings.defaultResource;
       },
       async useGrantedResource() {
         return true;
