@@ -1,10 +1,11 @@
 """H→γγ benchmarks on --size bench samples (hundreds of MB per file), each with its baseline:
 
-1. the selection over streamed replicas (root:// first, as attach chooses) vs over local files (goal: ≤ 1.3×);
+1. the selection over streamed replicas (root:// first, as attach chooses; ``--scheme https`` for the public
+   storage's https) vs over local files (goal: ≤ 1.3×);
 2. time to the first plot: stream vs download-then-read (goal: stream ≥ 2× faster);
 3. the dask path on a LocalCluster with 2 workers vs 1.
 
-    python benchmarks/bench_hyy.py [--home DIR] [--repeat N]
+    python benchmarks/bench_hyy.py [--home DIR] [--repeat N] [--scheme root|https]
 
 Writes benchmarks/results/hyy.json.
 """
@@ -37,11 +38,11 @@ def selection(attached):
     return hyy.histogram(mass)
 
 
-def first_plot(mode: str):
+def first_plot(mode: str, scheme: str | None = None):
     """From nothing in this process to the histogram: attach (and copy, in download mode), read, select."""
     import jupyterlab_odlake as odlake
 
-    data = odlake.attach(DATA, mode=mode, progress=False)
+    data = odlake.attach(DATA, mode=mode, progress=False, scheme=scheme)
     return selection(data)
 
 
@@ -60,6 +61,7 @@ def dask_histogram(attached, workers: int):
 
 def main(argv=None) -> int:
     parser = common.parser(__doc__.splitlines()[0], "hyy.json", repeat=3)
+    parser.add_argument("--scheme", help="the stream scheme to read (default: attach's choice, root:// first)")
     args = parser.parse_args(argv)
 
     from jupyterlab_odlake.lake import manager
@@ -72,15 +74,15 @@ def main(argv=None) -> int:
     os.environ["ODLAKE_CACHE_DIR"] = str(cache)
     import jupyterlab_odlake as odlake
 
-    streamed = odlake.attach(DATA, mode="stream")
+    streamed = odlake.attach(DATA, mode="stream", scheme=args.scheme)
     total_mb = streamed.bytes / 1e6
     print(f"{DATA}: {len(streamed)} files, {total_mb:.0f} MB", flush=True)
 
     # warm the imports and uproot's code paths on a small sample, so neither path below pays them
-    selection(odlake.attach("opendata:GamGam.MC", mode="stream"))
+    selection(odlake.attach("opendata:GamGam.MC", mode="stream", scheme=args.scheme))
 
     # 2. time to the first plot, cold cache: stream first, then download-then-read
-    stream_first = seconds(lambda: first_plot("stream"))
+    stream_first = seconds(lambda: first_plot("stream", args.scheme))
     download_first = seconds(lambda: first_plot("download"))
     print(f"  first plot: stream {stream_first} s, download then read {download_first} s", flush=True)
 

@@ -112,6 +112,8 @@ def downloads(server, home, cache, client):
     from rucio.client.downloadclient import DownloadClient
 
     from jupyterlab_odlake.core import DID, Cache
+    from jupyterlab_odlake.core.config import from_lake
+    from jupyterlab_odlake.core.credentials import StorageAccess
     from jupyterlab_odlake.lake.home import HTTP_RSE
 
     did = "opendata:GamGam.Data"
@@ -148,10 +150,12 @@ def downloads(server, home, cache, client):
     shutil.rmtree(target)
 
     direct_cache = Cache(tempfile.mkdtemp(prefix="odlake-bench-direct-"))
-    files = list(client.list_replicas([{"scope": "opendata", "name": "GamGam.Data"}], schemes=["http"]))
+    files = list(client.list_replicas([{"scope": "opendata", "name": "GamGam.Data"}], schemes=["https"]))
+    access = StorageAccess(from_lake(home), Path(tempfile.mkdtemp(prefix="odlake-bench-tokens-")))  # the lake's CA
     t = time.perf_counter()
     for r in files:
-        direct_cache.fetch(DID("opendata", r["name"]), [r["rses"][HTTP_RSE][0]], r["bytes"], r["adler32"])
+        did = DID("opendata", r["name"])
+        direct_cache.fetch(did, [r["rses"][HTTP_RSE][0]], r["bytes"], r["adler32"], access=access)
     direct_s = time.perf_counter() - t
     direct_cache.clear()
 

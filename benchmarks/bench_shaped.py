@@ -1,9 +1,10 @@
 """H→γγ over a slower link: the lake's storages behind a rate-limited veth pair, streamed vs downloaded.
 
-The lake's HTTP and XRootD storages are served a second time from inside a network namespace,
-reached from the host over a veth pair shaped with ``tc tbf`` in both directions, and
-registered in Rucio as two more RSEs (ODLAKE_SHAPED_HTTP, ODLAKE_SHAPED_XROOTD) holding the same
-files of the --size bench samples. At each rate (the veth unshaped, then 1000, 200, 50 Mbit/s),
+The lake's public storage (XRootD, root:// and its own HTTP protocol, XrdHttp) is served a second time from
+inside a network namespace, by one XRootD over root:// and plain http (the lake CA's host certificates name
+127.0.0.1 and localhost only), reached from the host over a veth pair shaped with ``tc tbf`` in both
+directions, and registered in Rucio as two more RSEs (ODLAKE_SHAPED_HTTP, ODLAKE_SHAPED_XROOTD) holding the
+same files of the --size bench samples. At each rate (the veth unshaped, then 1000, 200, 50 Mbit/s),
 each against its baseline in the same run:
 
 - time to the first plot: ``odlake.attach(..., mode="stream", rse=...)`` and the selection, over
@@ -49,7 +50,7 @@ HOST_LINK, LAKE_LINK = "odlk-host", "odlk-lake"
 HOST_ADDRESS, LAKE_ADDRESS = "10.231.0.1", "10.231.0.2"  # the project's own test hosts, on this machine only
 HTTP_PORT, XROOTD_PORT = 8000, 1094
 SHAPED = {"http": "ODLAKE_SHAPED_HTTP", "root": "ODLAKE_SHAPED_XROOTD"}
-ORIGINAL = {"http": "ODLAKE_HTTP", "root": "ODLAKE_XROOTD"}
+ORIGINAL = {"http": ("ODLAKE_HTTP", "https"), "root": ("ODLAKE_XROOTD", "root")}  # the RSE and scheme copied
 
 
 def run(*argv: str, inside: bool = False, check: bool = True) -> subprocess.CompletedProcess:
@@ -89,11 +90,8 @@ class ShapedLink:
     def _serve(self) -> None:
         from jupyterlab_odlake.lake.services import XRootD, as_service_user
 
-        self.access_log = self.work / "http-access.log"
-        http = [sys.executable, "-m", "jupyterlab_odlake.lake.storage", "--root", str(self.home.http_storage)]
-        http += ["--port", str(HTTP_PORT), "--address", LAKE_ADDRESS, "--access-log", str(self.access_log)]
-        self.servers.append(self._start(http, "http"))
         run_dir = self.work / "xrootd"
+        self.access_log = run_dir / "xrootd.log"  # XrdHttp's trace: a line per request
         run_dir.mkdir()
         if os.geteuid() == 0:  # the service user writes its admin files and log there
             from jupyterlab_odlake.lake.services import SERVICE_USER, ensure_service_user
@@ -106,6 +104,7 @@ class ShapedLink:
         config.write_text(
             f"all.export / nolock r/o\noss.localroot {self.home.xrootd_storage}\nxrd.port {XROOTD_PORT}\n"
             f"all.adminpath {run_dir}\nall.pidpath {run_dir}\n"
+            f"xrd.protocol XrdHttp:{HTTP_PORT} libXrdHttp.so\nhttp.trace request\n"
         )
         binary = XRootD.binary()
         if binary is None:
@@ -137,7 +136,10 @@ class ShapedLink:
         return int(Path(f"/sys/class/net/{HOST_LINK}/statistics/rx_bytes").read_text())
 
     def requests(self) -> int:
-        return sum(1 for _ in open(self.access_log)) if self.access_log.exists() else 0
+        """HTTP requests XrdHttp answered so far (its trace says 'Stat for GET' once per request)."""
+        if not self.access_log.exists():
+            return 0
+        return sum(1 for line in open(self.access_log, errors="replace") if "http_Req: Stat for " in line)
 
     def remove(self) -> None:
         for server in self.servers:
@@ -161,13 +163,14 @@ def register(client, files: list[dict]) -> None:
         with contextlib.suppress(Duplicate):
             client.add_rse(rse, deterministic=True)
         client.update_rse(rse, {"availability_read": True})
-        for key, value in client.list_rse_attributes(ORIGINAL[scheme]).items():
-            if key not in (ORIGINAL[scheme], "odlake_kind") and key != "rse":
+        original, original_scheme = ORIGINAL[scheme]
+        for key, value in client.list_rse_attributes(original).items():
+            if key not in (original, "odlake_kind") and key != "rse":
                 client.add_rse_attribute(rse, key, value)
-        [protocol] = [p for p in client.get_protocols(ORIGINAL[scheme]) if p["scheme"] == scheme]
+        [protocol] = [p for p in client.get_protocols(original) if p["scheme"] == original_scheme]
         port = HTTP_PORT if scheme == "http" else XROOTD_PORT
         with contextlib.suppress(Duplicate, RSEProtocolPriorityError):
-            client.add_protocol(rse, {**protocol, "hostname": LAKE_ADDRESS, "port": port})
+            client.add_protocol(rse, {**protocol, "scheme": scheme, "hostname": LAKE_ADDRESS, "port": port})
         with contextlib.suppress(Duplicate):
             client.add_replicas(rse, [{k: f[k] for k in ("scope", "name", "bytes", "adler32")} for f in files])
 

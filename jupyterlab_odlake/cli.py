@@ -168,11 +168,12 @@ def _print_status(home: LakeHome, state: State, alive: dict[str, bool]) -> None:
 
     print(f"Lake home:  {home.root}   (--size {state['size']}, --db {state['db']})")
     line("rucio", state["rucio"]["url"])
-    line("storage", f"{state['storage']['url']}  -> {state['storage']['directory']}")
     if "postgres" in state:
         line("postgres", f"its socket only (no TCP), in {state['postgres']['directory']}")
     if "xrootd" in state:
-        line("xrootd", f"{state['xrootd']['url']}  -> {state['xrootd']['directory']}")
+        xrootd = state["xrootd"]
+        where = f"{xrootd['url']} and {xrootd['https_url']}" if "https_url" in xrootd else xrootd["url"]
+        line("xrootd", f"{where}  anonymous, read-only -> {xrootd['directory']}")
     if "xrootd-tokens" in state:
         tokens = state["xrootd-tokens"]
         line("xrootd-tokens", f"{tokens['url']} and {tokens['https_url']}  tokens only -> {tokens['directory']}")
@@ -216,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odlake", description="A Rucio data lake inside JupyterLab.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    lake = sub.add_parser("lake", help="the embedded Open Data lake (a real Rucio server and HTTP storage)")
+    lake = sub.add_parser("lake", help="the embedded Open Data lake (a real Rucio server and XRootD storage)")
     lake_sub = lake.add_subparsers(dest="lake_command", required=True)
     home_help = f"lake directory (default: ${HOME_ENV}, else the user data directory)"
 
@@ -230,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="database of the Rucio server (sqlite: only DID-column metadata is searchable)",
     )
     p.add_argument("--rucio-port", type=int, help="port of the Rucio server (default: a free one)")
-    p.add_argument("--storage-port", type=int, help="port of the HTTP storage (default: a free one)")
+    p.add_argument("--storage-port", type=int, help="port of the HTTP storage, XRootD's https (default: a free one)")
     p.add_argument(
         "--db-port",
         type=int,

@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def lake(tmp_path_factory):
-    """A running demo lake (PostgreSQL, Rucio server, HTTP storage) with the Open Data samples.
+    """A running demo lake (PostgreSQL, Rucio server, XRootD storage over root:// and https) with the Open Data samples.
 
     ``RUCIO_CONFIG`` points at its rucio.cfg for the whole session, so Rucio's own
     client and CLI talk to it.
@@ -74,6 +74,9 @@ def instance_config(home, state, secrets_dir, name="demo") -> dict:
         "scopes": ["opendata"],
         "mounts": {"ODLAKE_LOCAL": str(home.local_storage), "ODLAKE_USERDISK": str(home.user_storage)},
         "upload_rse": "ODLAKE_USERDISK",
+        # its storages' https has the lake CA's certificates: trusted with its files only
+        "ca_cert": state["ca"]["bundle"],
+        "ca_certdir": state["ca"]["certdir"],
     }
 
 

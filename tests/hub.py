@@ -8,6 +8,7 @@ machine's) and starts the hub from deploy/jupyterhub/jupyterhub_config.py. Root 
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -143,7 +144,12 @@ def running_hub(
     system = Path(tempfile.mkdtemp(prefix="odlake-hub-etc-"))
     drop_ins = system / "jupyter_server_config.d"
     drop_ins.mkdir()
-    shutil.copyfile(DEPLOY / server_config, drop_ins / "odlake.json")
+    # and, as a site names the CA of its storages, the lake's: its https storage has the lake CA's certificate
+    config = json.loads((DEPLOY / server_config).read_text())
+    for instance in config["Odlake"]["instances"]:
+        instance.setdefault("ca_cert", state["ca"]["bundle"])
+        instance.setdefault("ca_certdir", state["ca"]["certdir"])
+    (drop_ins / "odlake.json").write_text(json.dumps(config, indent=2))
     for path in (system, drop_ins, drop_ins / "odlake.json"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 

@@ -1,4 +1,5 @@
-"""Faults in a lake's parts, on a lake of their own: Rucio killed or stopped, a corrupted replica.
+"""Faults in a lake's parts, on a lake of their own: Rucio, PostgreSQL or the storage killed or stopped, a corrupted
+replica.
 
 The shared lake of the other tests is never harmed, so their results never depend on
 the order the tests run in.
@@ -62,7 +63,8 @@ def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
     assert dids_of(rucio_client(home)) == before
 
 
-WHOLE = "faults.two_copies"  # catalogue-only files, each on ODLAKE_HTTP and ODLAKE_XROOTD: every copy whole
+WHOLE = "faults.copies"  # catalogue-only files on ODLAKE_HTTP, ODLAKE_XROOTD and ODLAKE_TOKENS: every copy whole
+PUBLIC = ("ODLAKE_HTTP", "ODLAKE_XROOTD")  # the public XRootD's https and root://: one process
 
 
 def register_whole(home):
@@ -76,10 +78,27 @@ def register_whole(home):
     files = [
         {"scope": "opendata", "name": f"{WHOLE}.{i}.root", "bytes": 10 + i, "adler32": "0000beef"} for i in range(3)
     ]
-    for rse in ("ODLAKE_HTTP", "ODLAKE_XROOTD"):
+    for rse in (*PUBLIC, "ODLAKE_TOKENS"):
         client.add_replicas(rse, files)
     client.attach_dids("opendata", WHOLE, [{"scope": "opendata", "name": f["name"]} for f in files])
     client.close("opendata", WHOLE)
+
+
+def token_reader(fault_lake, tmp_path):
+    """odlake over the fault lake for a user who holds a storage token: the token storage's copies are its too."""
+    from oidc_flow import Provider
+
+    from jupyterlab_odlake.core import LakeService
+    from jupyterlab_odlake.core.config import InstanceConfig
+
+    home, state = fault_lake
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    token_file = folder / "storage-token"
+    token_file.write_text(Provider(home.load_state()).client_token("storage", "storage.read:/", home=home))
+    token_file.chmod(0o600)
+    config = {**instance_config(home, state, folder), "storage_token_file": str(token_file)}
+    return LakeService([InstanceConfig.from_dict(config)], cache_dir=folder / "cache", state_dir=folder / "state")
 
 
 async def attach_says_the_same(api, name, **params):
@@ -94,33 +113,74 @@ async def attach_says_the_same(api, name, **params):
     return attached
 
 
-async def test_a_dead_xrootd_storage_is_passed_over_or_named_then_read_again_after_up(api, fault_lake):
+async def test_a_dead_public_storage_is_passed_over_or_named_then_read_again_after_up(api, fault_lake, tmp_path):
+    from jupyterlab_odlake.core import DID
+
     home, _ = fault_lake
     state = home.load_state()
     register_whole(home)
     status, before = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")
     assert status == 200 and all(f["rse"] == "ODLAKE_XROOTD" for f in before["files"])
-    os.killpg(os.getpgid(state["xrootd"]["pid"]), signal.SIGKILL)
+    reader = token_reader(fault_lake, tmp_path)
+    os.killpg(os.getpgid(state["xrootd"]["pid"]), signal.SIGKILL)  # its root:// and its https go together
     try:
-        # auto and stream read another replica ...
+        # a reader with another copy passes over both: auto and stream read the token storage's ...
         for mode in ("auto", "stream"):
-            status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode=mode)
-            assert status == 200 and all(f["rse"] != "ODLAKE_XROOTD" for f in answer["files"]), answer
             for name in ("GamGam.MC", WHOLE):
-                attached = await attach_says_the_same(api, name, mode=mode)
-                assert all(f["kind"] and f["rse"] != "ODLAKE_XROOTD" for f in attached["files"]), attached
-        # ... and where there is none, the answer names the storage that does not answer and what was tried
-        status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream", scheme="root")
-        assert status == 200 and all(f["kind"] is None for f in answer["files"])
-        reason = answer["files"][0]["reason"]
-        assert f"ODLAKE_XROOTD (127.0.0.1:{state['xrootd']['port']}) does not answer" in reason, reason
-        for name in ("GamGam.MC", WHOLE):
-            attached = await attach_says_the_same(api, name, mode="stream", scheme="root")
-            assert all("does not answer" in f["reason"] for f in attached["files"]), attached
+                located = reader.locations(DID("opendata", name), mode)
+                attached = reader.attach(DID("opendata", name), mode)
+                assert all(f.kind and f.rse not in PUBLIC for f in located), located
+                keys = ("name", "kind", "location", "rse", "reason")
+                assert [[getattr(f, k) for k in keys] for f in attached.files] == [
+                    [getattr(f, k) for k in keys] for f in located
+                ]
+        # ... and where there is none (no token: the token storage's copies are not for it), the answer names the
+        # storage that does not answer, on each of its ports
+        for scheme, rse, port in (("root", PUBLIC[1], state["xrootd"]["port"]), ("https", PUBLIC[0], state["xrootd"]["https_port"])):  # fmt: skip
+            status, answer = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream", scheme=scheme)
+            assert status == 200 and all(f["kind"] is None for f in answer["files"])
+            reason = answer["files"][0]["reason"]
+            assert f"{rse} (127.0.0.1:{port}) does not answer" in reason, reason
+            for name in ("GamGam.MC", WHOLE):
+                attached = await attach_says_the_same(api, name, mode="stream", scheme=scheme)
+                assert all("does not answer" in f["reason"] for f in attached["files"]), attached
     finally:
+        reader.close()
         lake_up(home, log=lambda *_: None)
     status, after = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream")
     assert status == 200 and all(f["rse"] == "ODLAKE_XROOTD" for f in after["files"])
+    status, after = await api("dids", "opendata", "GamGam.MC", "replicas", mode="stream", scheme="https")
+    assert status == 200 and all(f["rse"] == "ODLAKE_HTTP" for f in after["files"])
+
+
+async def test_a_download_from_the_killed_https_storage_fails_clearly_and_works_after_up(api, fault_lake):
+    """kill -9 of the public XRootD takes its https away (the HTTP RSE's storage): a download over it says the
+    storage cannot be reached; ``lake up`` starts it again on the same ports, and the same download works."""
+    home, _ = fault_lake
+    state = home.load_state()
+    name = "data_C.GamGam.root"  # on ODLAKE_HTTP, ODLAKE_XROOTD and the token storage (no token here)
+    os.kill(state["xrootd"]["pid"], signal.SIGKILL)
+    try:
+        status, d = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+        assert status == 202
+        d = await wait_download(api, d["id"])
+        assert d["state"] == "failed", d
+        [error] = d["errors"]  # both of its public copies are the dead XRootD's, over https then root://
+        assert f"the storage at 127.0.0.1:{state['xrootd']['https_port']} cannot be reached" in error, error
+        assert "2 sources failed" in error, error
+    finally:
+        result = odlake("lake", "up", "--home", home.root)
+    assert result.returncode == 0, result.stderr
+    assert "starting the lake's xrootd" in result.stdout
+    again = home.load_state()
+    assert again["xrootd"]["pid"] != state["xrootd"]["pid"]
+    assert (again["xrootd"]["port"], again["xrootd"]["https_port"]) == (
+        state["xrootd"]["port"],
+        state["xrootd"]["https_port"],
+    )
+    status, d = await api("downloads", method="POST", body={"did": f"opendata:{name}"})
+    d = await wait_download(api, d["id"])
+    assert d["state"] == "done", d
 
 
 async def test_rucio_stopped_gives_503_then_recovers_without_restarting_jupyter(api, fault_lake):

@@ -18,7 +18,9 @@ paging_dataset = lake_server.paging_dataset
 
 
 @pytest.mark.parametrize("dataset", ["GamGam.Data", "4lep.MC"])  # a copy on one RSE only; whole copies only
-@pytest.mark.parametrize(("mode", "scheme"), [("stream", None), ("stream", "http"), ("auto", None), ("download", None)])
+@pytest.mark.parametrize(
+    ("mode", "scheme"), [("stream", None), ("stream", "https"), ("auto", None), ("download", None)]
+)
 async def test_a_file_page_says_how_each_file_would_be_read_as_attach_would(api, dataset, mode, scheme):
     status, page = await api("dids", "opendata", dataset, "files", mode=mode, scheme=scheme)
     assert status == 200 and page["items"]

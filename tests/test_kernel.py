@@ -111,7 +111,7 @@ def test_attach_without_as_names_the_variable_and_auto_reads_in_place(fresh_env)
 def test_the_magic_streams_with_the_scheme_asked_for(fresh_env):
     out = run_cells(
         fresh_env,
-        "%load_ext jupyterlab_odlake\n%odlake attach opendata:4lep.MC as over_http --mode stream --scheme http",
+        "%load_ext jupyterlab_odlake\n%odlake attach opendata:4lep.MC as over_http --mode stream --scheme https",
         "import jupyterlab_odlake as odlake\n"
         "print(over_http.arrays('mini', ['lep_n'])['lep_n'].tolist()[:50])\n"
         "over_root = odlake.attach('opendata:4lep.MC', mode='stream', scheme='root')\n"
@@ -119,11 +119,11 @@ def test_the_magic_streams_with_the_scheme_asked_for(fresh_env):
         "%odlake attach opendata:4lep.MC --mode stream --scheme gsiftp",
         "%odlake attach opendata:4lep.MC as from_http --rse ODLAKE_HTTP",
     )
-    assert "streamed over http:// from ODLAKE_HTTP" in out[0]
+    assert "streamed over https:// from ODLAKE_HTTP" in out[0]
     first, second = out[1].splitlines()
     assert first == second and first.startswith("[")
     assert "gsiftp" in out[2] and "root, https, davs, http" in out[2] and "Traceback" not in out[2]
-    assert "streamed over http:// from ODLAKE_HTTP" in out[3]
+    assert "streamed over https:// from ODLAKE_HTTP" in out[3]
 
 
 def test_the_magic_uploads_results_with_metadata_and_attaches_them_back(fresh_env, rucio_client, tmp_path):

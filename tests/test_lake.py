@@ -72,11 +72,12 @@ def test_physics_metadata_is_searchable(rucio_client):
 def test_every_file_has_an_http_replica_and_some_a_local_one(lake, rucio_client):
     home, state = lake
     dids = [{"scope": "opendata", "name": s.name} for s in SAMPLES]
-    replicas = list(rucio_client.list_replicas(dids, schemes=["http", "file"]))
+    replicas = list(rucio_client.list_replicas(dids, schemes=["https", "file"]))
     assert len(replicas) == len(SAMPLES)
     local = set()
     for r in replicas:
-        assert r["rses"][HTTP_RSE][0] == f"{state['storage']['url']}/opendata/{r['name']}"
+        # the public XRootD's https, which Rucio's server lists through odlake's protocol class
+        assert r["rses"][HTTP_RSE][0] == f"{state['xrootd']['https_url']}/opendata/{r['name']}"
         on_disk = home.http_storage / "opendata" / r["name"]
         assert r["bytes"] == on_disk.stat().st_size
         assert r["adler32"] == adler32_of(on_disk)
@@ -107,14 +108,23 @@ def test_stock_rucio_cli_lists_and_downloads_with_checksum(lake, tmp_path):
     assert adler32_of(downloaded) == adler32_of(home.local_storage / "opendata" / "data_A.GamGam.root")
 
 
-def test_uproot_streams_the_http_replica_like_the_local_one(rucio_client):
+def https_options(state):
+    """What uproot reads the lake's https with: the lake's CA only (as ``AttachedDID.storage_options`` gives)."""
+    from functools import partial
+
+    from jupyterlab_odlake.kernel.sources import token_client
+
+    return {"get_client": partial(token_client, None, state["ca"]["bundle"])}
+
+
+def test_uproot_streams_the_http_replica_like_the_local_one(lake, rucio_client):
     [replica] = rucio_client.list_replicas(
-        [{"scope": "opendata", "name": "data_A.GamGam.root"}], schemes=["http", "file"]
+        [{"scope": "opendata", "name": "data_A.GamGam.root"}], schemes=["https", "file"]
     )
     url = replica["rses"][HTTP_RSE][0]
     path = replica["rses"][LOCAL_RSE][0][len("file://") :]
     branches = ["photon_pt", "photon_eta", "photon_n", "trigP"]
-    streamed = uproot.open(url)["mini"].arrays(branches)
+    streamed = uproot.open(url, **https_options(lake[1]))["mini"].arrays(branches)
     local = uproot.open(path)["mini"].arrays(branches)
     assert len(streamed) == len(local) > 0
     for b in branches:
@@ -132,11 +142,11 @@ def test_the_xrootd_storage_serves_copies_the_stock_cli_lists_and_uproot_reads(l
     assert listed.returncode == 0, listed.stderr
     assert f"{XROOTD_RSE}: {state['xrootd']['url']}//opendata/mc_343981.ggH125_gamgam.GamGam.root" in listed.stdout
     [replica] = rucio_client.list_replicas(
-        [{"scope": "opendata", "name": "data_A.4lep.root"}], schemes=["root", "http"]
+        [{"scope": "opendata", "name": "data_A.4lep.root"}], schemes=["root", "https"]
     )
     branches = ["lep_pt", "lep_n"]
     over_xrootd = uproot.open(replica["rses"][XROOTD_RSE][0])["mini"].arrays(branches)
-    over_http = uproot.open(replica["rses"][HTTP_RSE][0])["mini"].arrays(branches)
+    over_http = uproot.open(replica["rses"][HTTP_RSE][0], **https_options(state))["mini"].arrays(branches)
     assert len(over_xrootd) == len(over_http) > 0
     for b in branches:
         assert over_xrootd[b].tolist() == over_http[b].tolist()
@@ -146,9 +156,68 @@ def test_the_xrootd_storage_serves_copies_the_stock_cli_lists_and_uproot_reads(l
     assert not any(s["rse"] == XROOTD_RSE for s in rucio_client.list_dataset_replicas("opendata", "1lep.Data"))
 
 
+def test_the_https_storage_is_the_public_xrootd_trusted_with_the_lakes_ca_only(lake):
+    """The HTTP RSE's files are served by the public XRootD's own HTTP protocol (XrdHttp): its https answers as
+    XRootD, from the XRootD process, with byte ranges, anonymously and read-only; a client that does not trust
+    the lake's CA is refused at the TLS handshake."""
+    import ssl
+
+    import psutil
+    import requests
+
+    home, state = lake
+    url = f"{state['rses']['http']['url']}/opendata/data_A.GamGam.root"
+    on_disk = home.http_storage / "opendata" / "data_A.GamGam.root"
+    ca = state["ca"]["bundle"]
+    head = requests.head(url, verify=ca, timeout=30)
+    assert head.status_code == 200 and head.headers["Server"].startswith("XrootD/"), head.headers
+    assert int(head.headers["Content-Length"]) == on_disk.stat().st_size
+    part = requests.get(url, headers={"Range": "bytes=0-3"}, verify=ca, timeout=30)
+    assert part.status_code == 206 and part.content == on_disk.read_bytes()[:4] == b"root"
+    xrootd = psutil.Process(state["xrootd"]["pid"])
+    listening = {c.laddr.port for c in xrootd.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    assert {state["xrootd"]["port"], state["xrootd"]["https_port"]} <= listening
+    # anonymous and read-only: a write or a delete is refused, the file stays as it was
+    before = on_disk.read_bytes()
+    for method in ("PUT", "DELETE"):
+        refused = requests.request(method, url, data=b"x" if method == "PUT" else None, verify=ca, timeout=30)
+        assert refused.status_code >= 400, (method, refused.status_code)
+    assert on_disk.read_bytes() == before
+    # the system's CAs, requests' and Python's, do not hold the lake's
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.head(url, timeout=30)
+    with (
+        pytest.raises(ssl.SSLCertVerificationError),
+        socket.create_connection(("127.0.0.1", state["xrootd"]["https_port"]), timeout=30) as raw,
+    ):
+        ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_stock_rucio_download_reads_the_https_storage_trusting_the_lakes_ca(lake, tmp_path):
+    """Rucio's own download client reads the HTTP RSE over https with odlake's protocol class, which checks the
+    storage's certificate against the CA Rucio's client trusts (rucio.cfg's ca_cert, unless X509_CERT_DIR)."""
+    home, _ = lake
+    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    env.pop("X509_CERT_DIR", None)
+    rucio = os.path.join(os.path.dirname(sys.executable), "rucio")
+    did = "opendata:data_C.GamGam.root"
+
+    def download(folder, **more):
+        argv = [rucio, "download", "--rses", HTTP_RSE, "--dir", str(folder), did]
+        return subprocess.run(argv, capture_output=True, text=True, env={**env, **more}, timeout=120)
+
+    got = download(tmp_path / "trusted")
+    assert got.returncode == 0, got.stderr
+    downloaded = tmp_path / "trusted" / "opendata" / "data_C.GamGam.root"
+    assert adler32_of(downloaded) == adler32_of(home.http_storage / "opendata" / "data_C.GamGam.root")
+    refused = download(tmp_path / "untrusted", X509_CERT_DIR="/etc/ssl/certs")  # the system's CAs only
+    assert "None of the requested files have been downloaded" in refused.stdout + refused.stderr  # its exit code: 0
+    assert not (tmp_path / "untrusted" / "opendata" / "data_C.GamGam.root").exists()
+
+
 def test_up_twice_is_safe_and_says_it_runs(lake):
     home, state = lake
-    before = {k: state[k]["pid"] for k in ("rucio", "storage", "postgres")}
+    before = {k: state[k]["pid"] for k in ("rucio", "xrootd", "postgres")}
     result = odlake("lake", "up", "--home", home.root)
     assert result.returncode == 0, result.stderr
     assert "already running" in result.stdout
@@ -166,11 +235,23 @@ def test_rucio_runs_a_worker_per_core_as_production_does(lake):
 
 
 def test_status_tells_what_runs_where(lake):
+    import json
+
     home, state = lake
     result = odlake("lake", "status", "--home", home.root)
     assert result.returncode == 0
     assert state["rucio"]["url"] in result.stdout and "running" in result.stdout
     assert str(home.rucio_cfg) in result.stdout
+    xrootd = state["xrootd"]
+    assert f"xrootd    running  {xrootd['url']} and {xrootd['https_url']}  anonymous, read-only" in result.stdout
+    told = json.loads(odlake("lake", "status", "--json", "--home", home.root).stdout)
+    assert told["running"]["xrootd"] and "storage" not in told["running"] and "storage" not in told["state"]
+    assert told["state"]["rses"]["http"] == {
+        "name": HTTP_RSE,
+        "scheme": "https",
+        "url": xrootd["https_url"],
+        "directory": xrootd["directory"],
+    }
 
 
 def test_sqlite_lake_keeps_column_metadata_and_down_leaves_nothing(tmp_path):

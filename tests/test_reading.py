@@ -32,8 +32,8 @@ async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
     assert kinds["data_B.GamGam.root"] == ("stream", f"{state['xrootd']['url']}//opendata/data_B.GamGam.root")
     status, stream = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream")
     assert all(f["kind"] == "stream" and f["location"].startswith("root://") for f in stream["files"])
-    status, over_http = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", scheme="http,root")
-    assert status == 200 and all(f["location"].startswith("http://") for f in over_http["files"])
+    status, over_http = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", scheme="https,root")
+    assert status == 200 and all(f["location"].startswith("https://") for f in over_http["files"])
     status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", scheme="gsiftp")
     assert status == 400 and "root, https, davs, http" in body["message"]
     status, mounted = await api("dids", "opendata", "GamGam.Data", "replicas", mode="mounted")
@@ -49,11 +49,12 @@ async def test_replicas_choose_a_location_per_mode(api, lake, tmp_path):
 
 
 async def test_replicas_are_read_only_from_the_rses_asked_for(api, lake):
+    _, state = lake
     # GamGam.Data: every file on ODLAKE_HTTP and ODLAKE_XROOTD, one also on ODLAKE_LOCAL
     status, body = await api("dids", "opendata", "GamGam.Data", "replicas", mode="stream", rse="ODLAKE_HTTP")
     assert status == 200 and body["files"]
     for f in body["files"]:
-        assert f["rse"] == "ODLAKE_HTTP" and f["location"].startswith("http://")
+        assert f["rse"] == "ODLAKE_HTTP" and f["location"].startswith(f"{state['xrootd']['https_url']}/")
         assert {a["rse"] for a in f["alternatives"]} == {"ODLAKE_HTTP"}
     # an expression in Rucio's syntax: the default scheme order then picks root:// among the two
     status, body = await api(
@@ -186,8 +187,8 @@ def test_composed_replicas_are_what_list_replicas_gives(demo_instance, paging_da
 
 READS = [
     ("stream", (), None),
-    ("stream", ("http", "root"), None),
-    ("stream", ("http",), None),
+    ("stream", ("https", "root"), None),
+    ("stream", ("https",), None),
     ("stream", (), "ODLAKE_HTTP"),
     ("stream", ("root",), "ODLAKE_HTTP"),  # nothing to read: each file says why
     ("auto", (), None),
@@ -264,4 +265,4 @@ async def test_locations_of_a_dataset_larger_than_one_rucio_request(api, paging_
     assert status == 200, body
     files = body["files"]
     assert len(files) == PAGING_FILES and len({f["name"] for f in files}) == PAGING_FILES
-    assert all(f["kind"] == "stream" and f["location"].startswith("http://") for f in files)
+    assert all(f["kind"] == "stream" and f["location"].startswith("https://") for f in files)

@@ -44,7 +44,7 @@ def run(home: LakeHome, size: str, db: str, port: int | None, notebook_dir: str 
         lab = start_jupyter(home, port=port, root_dir=notebook_dir, env={"RUCIO_CONFIG": str(home.rucio_cfg)})
         print(f"\nJupyterLab with the Open Data lake is running:\n\n    {lab.url}lab?token={lab.token}\n")
         print(f"Lake: {_which_lake(home, servers, keep)}")
-        print(f"      Rucio {state['rucio']['url']}, storage {state['storage']['url']}")
+        print(f"      Rucio {state['rucio']['url']}, storage {state['xrootd']['https_url']}")
         print(f"      RUCIO_CONFIG={home.rucio_cfg}")
         print(f"Press Ctrl-C to stop {_what_stops(servers, keep)}.", flush=True)
         code = lab.process.wait()

@@ -15,9 +15,9 @@ from ..core.config import LAKE_HOME_ENV, default_lake_home
 SCOPE = "opendata"
 ACCOUNT = "root"
 IDENTITY = "odlake"
-HTTP_RSE = "ODLAKE_HTTP"
+HTTP_RSE = "ODLAKE_HTTP"  # the public storage's https (XrdHttp)
 LOCAL_RSE = "ODLAKE_LOCAL"
-XROOTD_RSE = "ODLAKE_XROOTD"
+XROOTD_RSE = "ODLAKE_XROOTD"  # the public storage's root://, copies of some datasets
 TOKEN_RSE = "ODLAKE_TOKENS"  # the token storage: root:// and https, each read with a WLCG token
 # where users write (uploads): Rucio lets an account that is not an admin add replicas only on an
 # RSE named like a grid site's user or scratch disk (its generic permission policy)
@@ -91,12 +91,14 @@ class LakeHome:
         return self.root / "rucio.db"
 
     @property
-    def http_storage(self) -> Path:
-        return self.root / "storage" / "http"
+    def xrootd_storage(self) -> Path:
+        """The public storage's files (the lake's XRootD serves them over root:// and https)."""
+        return self.service_dir / "storage" / "xrootd"
 
     @property
-    def xrootd_storage(self) -> Path:
-        return self.service_dir / "storage" / "xrootd"
+    def http_storage(self) -> Path:
+        """The HTTP RSE's files: the public storage's, which its XRootD also serves over https."""
+        return self.xrootd_storage
 
     @property
     def token_storage(self) -> Path:
@@ -121,7 +123,6 @@ class LakeHome:
                 self.root,
                 self.logs,
                 self.alembic_ini.parent,
-                self.http_storage,
                 self.local_storage,
                 self.user_storage,
             ):

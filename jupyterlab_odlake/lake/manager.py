@@ -40,7 +40,6 @@ from .services import (
     RucioDaemon,
     RucioServer,
     Service,
-    Storage,
     TokenXRootD,
     XRootD,
     clear_orphan_service_areas,
@@ -66,9 +65,8 @@ def _services(home: LakeHome, state: State) -> list[Service]:
         out.append(Memcached(home))
     if state["db"] == "postgresql":
         out.append(_postgres(home, state))
-    out.append(Storage(home, state["storage"]["port"]))
-    if "xrootd" in state:
-        out.append(XRootD(home, state["xrootd"]["port"]))
+    if "xrootd" in state:  # a lake made by an earlier odlake may have none, or no https (up refuses it)
+        out.append(XRootD(home, state["xrootd"]["port"], state["xrootd"].get("https_port", 0)))
     if "oidc" in state:  # before Rucio, which fetches its keys
         out.append(OidcProvider(home, state))
     if "xrootd-tokens" in state:  # after the provider, whose keys it trusts
@@ -142,6 +140,8 @@ password = {password}
 account = {ACCOUNT}
 request_retries = 3
 auth_token_file_path = {home.root / "tokens" / "token"}
+# the CA of the lake's TLS endpoints: its storages' https is checked against it
+ca_cert = {LakeCA(home).bundle}
 
 [cache]
 # a socket only the lake's user reaches; where memcached is missing, Rucio finds none and runs uncached
@@ -209,6 +209,13 @@ format = %%(levelname)s [%%(name)s] %%(message)s
 """
 
 
+def _need_xrootd() -> None:
+    """The lake's storage is XRootD (root:// and https): say what to install when it is not there."""
+    missing = ([] if XRootD.binary() else ["xrootd-server"]) + XRootD.missing_plugins()
+    if missing:
+        raise LakeError(f"the lake's storage is XRootD, which is not installed (apt-get install {' '.join(missing)})")
+
+
 def _add_identity_parts(home: LakeHome, state: State, ports: dict[str, int | None], log: Log) -> None:
     """The lake's CA and its OpenID Connect provider, also for a lake made before the lake had them."""
     ca = LakeCA(home)
@@ -267,9 +274,8 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
         "rucio_cfg": str(home.rucio_cfg),
         "logs": str(home.logs),
         "rucio": {"port": port("rucio")},
-        "storage": {"port": port("storage"), "directory": str(home.http_storage)},
         "rses": {
-            "http": {"name": HTTP_RSE, "scheme": "http", "directory": str(home.http_storage)},
+            "http": {"name": HTTP_RSE, "scheme": "https", "directory": str(home.http_storage)},
             "local": {"name": LOCAL_RSE, "scheme": "file", "directory": str(home.local_storage)},
             "userdisk": {"name": USERDISK_RSE, "scheme": "file", "directory": str(home.user_storage)},
         },
@@ -279,13 +285,18 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
         "services": {"user": _services_user(), "directory": str(home.service_dir)},
     }
     state["rucio"]["url"] = f"http://127.0.0.1:{state['rucio']['port']}"
-    state["storage"]["url"] = f"http://127.0.0.1:{state['storage']['port']}"
-    state["rses"]["http"]["url"] = state["storage"]["url"]
-    if XRootD.binary():
-        xrootd = XRootD(home, port("xrootd"))
-        state["xrootd"] = {"port": xrootd.port, "url": xrootd.url, "directory": str(home.xrootd_storage)}
-        state["rses"]["xrootd"] = {"name": XROOTD_RSE, "scheme": "root", "url": xrootd.url}
-        state["rses"]["xrootd"]["directory"] = str(home.xrootd_storage)
+    # the public storage: XRootD's root:// and its https (XrdHttp, on the --storage-port), one folder
+    xrootd = XRootD(home, port("xrootd"), port("storage"))
+    state["xrootd"] = {
+        "port": xrootd.port,
+        "url": xrootd.url,
+        "https_port": xrootd.https_port,
+        "https_url": xrootd.https_url,
+        "directory": str(home.xrootd_storage),
+    }
+    state["rses"]["http"]["url"] = xrootd.https_url
+    state["rses"]["xrootd"] = {"name": XROOTD_RSE, "scheme": "root", "url": xrootd.url}
+    state["rses"]["xrootd"]["directory"] = str(home.xrootd_storage)
     if db == "postgresql":
         state["postgres"] = {"port": port("postgres"), "directory": str(home.pgdata), "auth": "scram-sha-256"}
     else:
@@ -360,6 +371,7 @@ def up(
     with _locked(home):
         state = home.load_state()
         if state is None:
+            _need_xrootd()
             clear_orphan_service_areas(log)
             state = _new_state(home, size, db, ports or {})
         elif os.geteuid() == 0 and "services" not in state:
@@ -367,6 +379,11 @@ def up(
                 f"the lake in {home.root} was made by an earlier odlake, whose services ran as the shared user "
                 f"nobody; run 'odlake lake down --purge --home {home.root}' and 'odlake lake up' again "
                 "(its samples are registered anew)"
+            )
+        elif "xrootd" not in state or "https_port" not in state["xrootd"]:
+            raise LakeError(
+                f"the lake in {home.root} was made by an earlier odlake, whose HTTP storage was not XRootD; run "
+                f"'odlake lake down --purge --home {home.root}' and 'odlake lake up' again (its samples are registered anew)"
             )
         elif state.get("size") != size or state.get("db") != db:
             raise LakeError(
@@ -378,8 +395,6 @@ def up(
             state["memcached"] = {"port": 0, "socket": str(Memcached(home).socket)}
         if "memcached" not in state:
             log("memcached is not installed: Rucio's server runs without its cache (apt-get install memcached)")
-        if "xrootd" not in state:
-            log("xrootd is not installed: the lake has no XRootD storage (apt-get install xrootd-server)")
         if token_lifetime is not None and token_lifetime < 1:
             raise LakeError(f"a token lifetime must be a positive number of seconds, not {token_lifetime}")
         _add_identity_parts(home, state, ports or {}, log)
@@ -522,6 +537,12 @@ def down(home: LakeHome, purge: bool = False, log: Log = print, keep: Collection
                     log(f"stopping the lake's {service.name} (pid {pid})")
                 stop_process(pid, service.stop_signal)
                 state[service.name]["pid"] = None
+        legacy = (state.get("storage") or {}).get("pid")  # the HTTP storage of a lake made by an earlier odlake
+        if legacy and "storage" not in keep:
+            if process_alive(legacy, str(home.root)):
+                log(f"stopping the lake's storage (pid {legacy})")
+                stop_process(legacy)
+            state["storage"]["pid"] = None
         home.save_state(state)
     if purge:
         _purge(home)
@@ -533,7 +554,7 @@ def _purge(home: LakeHome) -> None:
 
     shutil.rmtree(home.root, ignore_errors=True)
     for name in ("xrootd", "xrootd-tokens"):
-        shutil.rmtree(XRootD(home, 0, name).run_folder, ignore_errors=True)
+        shutil.rmtree(XRootD(home, 0, name=name).run_folder, ignore_errors=True)
     if home.service_dir != home.root:
         shutil.rmtree(home.service_dir, ignore_errors=True)
     # a lake made before the service folder kept XRootD's run files in /tmp

@@ -1,10 +1,13 @@
-"""Rucio protocol for the lake's plain-HTTP storage element.
+"""Rucio protocol for anonymous, read-only http(s) storage: the lake's public storage (XRootD's https).
 
-Rucio's stock ``webdav`` protocol assumes https and an X.509 proxy; this one reads
-over plain http with Range support. It must be importable by the Rucio server too,
-or ``list_replicas`` leaves the HTTP replicas out.
+Rucio's stock ``webdav`` protocol reads only with an X.509 proxy or an OIDC token, and checks no
+certificate (``verify=False``); this one reads anonymously, with Range support, and checks the storage's
+certificate against the CA Rucio's own client trusts: ``X509_CERT_DIR``, else ``ca_cert`` in rucio.cfg's
+``[client]`` (the lake writes its CA there), else requests' default (``REQUESTS_CA_BUNDLE``, certifi).
+It must be importable by the Rucio server too, or ``list_replicas`` leaves the replicas out.
 """
 
+import os
 from typing import NoReturn
 
 import requests
@@ -12,11 +15,27 @@ from rucio.common import exception
 from rucio.rse.protocols import protocol
 
 
+def trusted_ca() -> str | bool:
+    """What ``requests`` checks a storage's certificate with, as Rucio's client finds its CA."""
+    found = os.environ.get("X509_CERT_DIR")
+    if found:
+        return found
+    try:
+        from rucio.common.config import config_get
+
+        configured = config_get("client", "ca_cert", raise_exception=False, default=None, check_config_table=False)
+    except exception.RucioException:  # no rucio.cfg at all (ConfigNotFound): requests' own default
+        configured = None
+    return os.path.expandvars(os.path.expanduser(configured)) if configured else True
+
+
 class HTTP(protocol.RSEProtocol):  # type: ignore[misc]  # rucio-clients has no type information
     """Read-only access to files served over http(s)."""
 
     def connect(self) -> None:
         self.session = requests.Session()
+        # per request: requests lets REQUESTS_CA_BUNDLE win over a session's own verify
+        self.verify = trusted_ca()
 
     def close(self) -> None:
         session = getattr(self, "session", None)
@@ -30,14 +49,14 @@ class HTTP(protocol.RSEProtocol):  # type: ignore[misc]  # rucio-clients has no 
 
     def exists(self, path: str) -> bool:
         try:
-            r = self._session().head(path, timeout=30, allow_redirects=True)
+            r = self._session().head(path, timeout=30, allow_redirects=True, verify=self.verify)
         except requests.RequestException as e:
             raise exception.ServiceUnavailable(e) from e
         return r.status_code == 200
 
     def stat(self, path: str) -> dict[str, int]:
         try:
-            r = self._session().head(path, timeout=30, allow_redirects=True)
+            r = self._session().head(path, timeout=30, allow_redirects=True, verify=self.verify)
         except requests.RequestException as e:
             raise exception.ServiceUnavailable(e) from e
         if r.status_code == 404:
@@ -47,7 +66,8 @@ class HTTP(protocol.RSEProtocol):  # type: ignore[misc]  # rucio-clients has no 
 
     def get(self, path: str, dest: str, transfer_timeout: float | None = None) -> None:
         try:
-            with self._session().get(path, stream=True, timeout=transfer_timeout or 300) as r:
+            session = self._session()
+            with session.get(path, stream=True, timeout=transfer_timeout or 300, verify=self.verify) as r:
                 if r.status_code == 404:
                     raise exception.SourceNotFound(path)
                 r.raise_for_status()
@@ -60,10 +80,10 @@ class HTTP(protocol.RSEProtocol):  # type: ignore[misc]  # rucio-clients has no 
     def put(
         self, source: str, target: str, source_dir: str | None = None, transfer_timeout: float | None = None
     ) -> NoReturn:
-        raise exception.RSEOperationNotSupported("the lake's HTTP storage is read-only")
+        raise exception.RSEOperationNotSupported("this storage is read-only")
 
     def delete(self, path: str) -> NoReturn:
-        raise exception.RSEOperationNotSupported("the lake's HTTP storage is read-only")
+        raise exception.RSEOperationNotSupported("this storage is read-only")
 
     def rename(self, path: str, new_path: str) -> NoReturn:
-        raise exception.RSEOperationNotSupported("the lake's HTTP storage is read-only")
+        raise exception.RSEOperationNotSupported("this storage is read-only")

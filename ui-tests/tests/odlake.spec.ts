@@ -204,13 +204,13 @@ test.describe('Open Data Lake panel', () => {
       'streamed over root:// from ODLAKE_XROOTD'
     );
     try {
-      await save('{ "defaultMode": "stream", "streamSchemes": "http,root" }');
+      await save('{ "defaultMode": "stream", "streamSchemes": "https,root" }');
       await page.reload();
       files = await filesOf();
-      await expect(files.locator('.jp-OdlakeFile-read', { hasText: /^http$/ })).toHaveCount(4);
+      await expect(files.locator('.jp-OdlakeFile-read', { hasText: /^https$/ })).toHaveCount(4);
       await expect(read('data_A.GamGam.root')).toHaveAttribute(
         'title',
-        'streamed over http:// from ODLAKE_HTTP'
+        'streamed over https:// from ODLAKE_HTTP'
       );
       await page.screenshot({ path: `${SHOTS}/files-read-over-http.png` });
     } finally {
