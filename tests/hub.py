@@ -145,11 +145,11 @@ def running_hub(
     drop_ins = system / "jupyter_server_config.d"
     drop_ins.mkdir()
     # and, as a site names the CA of its storages, the lake's: its https storage has the lake CA's certificate
-    config = json.loads((DEPLOY / server_config).read_text())
-    for instance in config["Odlake"]["instances"]:
+    site = json.loads((DEPLOY / server_config).read_text())
+    for instance in site["Odlake"]["instances"]:
         instance.setdefault("ca_cert", state["ca"]["bundle"])
         instance.setdefault("ca_certdir", state["ca"]["certdir"])
-    (drop_ins / "odlake.json").write_text(json.dumps(config, indent=2))
+    (drop_ins / "odlake.json").write_text(json.dumps(site, indent=2))
     for path in (system, drop_ins, drop_ins / "odlake.json"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 

@@ -820,3 +820,32 @@ def test_an_object_pythons_json_refuses_is_refused():
     for refused in (RECORDS[0], object(), {1, 2}, datetime.datetime(2026, 1, 1)):
         with pytest.raises(TypeError):
             json_text.dumps({"x": refused})
+
+
+def test_odlake_is_rucios_client_even_where_rucio_cfg_describes_a_server(tmp_path):
+    """A rucio.cfg with a [database] section (a lake's, which the demo's processes are pointed at) makes
+    Rucio's library act as the server: its storage protocols looked RSEs up in that database, and an
+    upload to another lake failed with 'RSE with ID … cannot be found'. The lake's own Rucio processes
+    are not given odlake's client mode."""
+    from jupyterlab_odlake.lake.home import LakeHome
+    from jupyterlab_odlake.lake.services import rucio_environment
+
+    server_cfg = tmp_path / "rucio.cfg"
+    server_cfg.write_text("[common]\nmulti_vo = False\n\n[database]\ndefault = sqlite:////nowhere.db\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCIO")}
+    env["RUCIO_CONFIG"] = str(server_cfg)
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from rucio.common.config import is_client\n"
+        "from jupyterlab_odlake.core.rucio.connection import ensure_rucio_config\n"
+        "before = is_client(); ensure_rucio_config(Path(sys.argv[1])); print(before, is_client())\n"
+        "from jupyterlab_odlake.lake.home import LakeHome\n"
+        "from jupyterlab_odlake.lake.services import rucio_environment\n"
+        "print('RUCIO_CLIENT_MODE' in rucio_environment(LakeHome(Path(sys.argv[1]))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "state")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True", "False"]
+    assert rucio_environment(LakeHome(tmp_path))["RUCIO_CONFIG"] == str(tmp_path / "rucio.cfg")

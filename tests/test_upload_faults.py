@@ -60,7 +60,7 @@ def results(folder: Path) -> list[Path]:
 def follow(service: LakeService, record: TransferRecord, until=lambda r: not r.active, timeout=300) -> TransferRecord:
     deadline = time.monotonic() + timeout
     while not until(record := service.transfer("upload", record.id)):
-        assert time.monotonic() < deadline, record
+        assert record.active and time.monotonic() < deadline, (record.state, record.errors)
         time.sleep(0.01)
     return record
 

@@ -46,6 +46,7 @@ from .services import (
     free_port,
     prepare_service_area,
     process_alive,
+    rucio_environment,
     stop_process,
 )
 
@@ -305,7 +306,7 @@ def _new_state(home: LakeHome, size: str, db: str, ports: dict[str, int | None])
 
 
 def _run_with_rucio_config(home: LakeHome, module: str, *args: str, what: str) -> str:
-    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    env = rucio_environment(home)
     log = home.logs / f"{module.rsplit('.', 1)[-1]}.log"
     with open(log, "ab") as err:
         proc = subprocess.run(
@@ -324,7 +325,7 @@ def count_collection_replicas(home: LakeHome) -> None:
     can a test or benchmark that registers more.
     """
     daemon = Path(sys.executable).with_name("rucio-abacus-collection-replica")
-    env = {**os.environ, "RUCIO_CONFIG": str(home.rucio_cfg)}
+    env = rucio_environment(home)
     log = home.logs / "abacus-collection-replica.log"
     with open(log, "ab") as out:
         proc = subprocess.run([str(daemon), "--run-once"], env=env, stdout=out, stderr=out, cwd=home.root)

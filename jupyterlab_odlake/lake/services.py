@@ -124,6 +124,16 @@ def _http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def rucio_environment(home: LakeHome) -> dict[str, str]:
+    """The environment of Rucio's own processes (server, daemons, bootstrap): this one's, with the lake's
+    rucio.cfg, and not the client mode odlake's core sets in the processes it runs in."""
+    from ..core.rucio.connection import CLIENT_MODE
+
+    env = {k: v for k, v in os.environ.items() if k != CLIENT_MODE}
+    env["RUCIO_CONFIG"] = str(home.rucio_cfg)
+    return env
+
+
 @dataclass
 class Service:
     """One server of the lake. Subclasses say how to start it and how to tell it is ready."""
@@ -1033,7 +1043,7 @@ class RucioServer(Service):
     def environment(self) -> dict[str, str]:
         from .ca import LakeCA
 
-        env = {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+        env = rucio_environment(self.home)
         bundle = LakeCA(self.home).bundle
         if bundle.exists():  # it fetches the OpenID Connect provider's keys over TLS: trust the lake's CA
             env["REQUESTS_CA_BUNDLE"] = str(bundle)
@@ -1079,7 +1089,7 @@ class RucioDaemon(Service):
         super().__init__(home, 0, name)
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "RUCIO_CONFIG": str(self.home.rucio_cfg)}
+        return rucio_environment(self.home)
 
     def command(self) -> list[str]:
         daemon = Path(sys.executable).with_name(f"rucio-{self.name}")

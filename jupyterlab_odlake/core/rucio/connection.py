@@ -256,6 +256,10 @@ class Connection:
             self._client = None
 
 
+# what tells Rucio's library in a process that it is a client; a server's processes must not inherit it
+CLIENT_MODE = "RUCIO_CLIENT_MODE"
+
+
 def ensure_rucio_config(state_dir: Path) -> None:
     """Give Rucio's client library a configuration to read when it finds none.
 
@@ -267,6 +271,9 @@ def ensure_rucio_config(state_dir: Path) -> None:
     from rucio.common import config
     from rucio.common.exception import ConfigLoadingError, ConfigNotFound
 
+    # odlake is Rucio's client, whatever rucio.cfg says: one with a [database] section (a lake's, a
+    # server's) makes rucio-clients' storage protocols look RSEs up in that database, not ask the instance
+    os.environ.setdefault(CLIENT_MODE, "1")
     try:
         config.get_config()
         return
