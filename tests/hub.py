@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 from jupyterlab_odlake.lake.services import free_port
@@ -31,6 +32,13 @@ PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 # the shared installation, as install.sh makes it: other users cannot run the repository's venv
 # (its Python may live in root's home)
 PREFIX = Path(tempfile.gettempdir()) / "odlake-hub-prefix"
+
+# what every hub test needs: root, to spawn servers as other Unix users, and the system Python for the shared venv
+HUB_TEST_MARKS = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="spawning servers as other Unix users needs root"),
+    pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="the shared venv is made from /usr/bin/python3"),
+    pytest.mark.timeout(900),
+]
 
 
 def ensure_unix_user(name: str) -> pwd.struct_passwd:

@@ -191,3 +191,17 @@ def follow(server, session, record: dict, timeout: float = 120.0) -> dict:
         time.sleep(0.02)
         record = session.get(server.url + f"odlake/downloads/{record['id']}", timeout=60).json()
     return record
+
+
+def root_client(home):
+    """A Rucio client of the lake in ``home`` as its root account."""
+    from rucio.client import Client
+
+    state = home.load_state()
+    return Client(
+        rucio_host=state["rucio"]["url"],
+        auth_host=state["rucio"]["url"],
+        account="root",
+        auth_type="userpass",
+        creds={"username": "odlake", "password": home.password()},
+    )

@@ -10,7 +10,7 @@ import signal
 
 import pytest
 from conftest import instance_config
-from support import odlake, wait_download
+from support import odlake, root_client, wait_download
 
 from jupyterlab_odlake.lake.manager import up as lake_up
 from jupyterlab_odlake.lake.services import stop_process
@@ -31,19 +31,6 @@ def jp_server_config(fault_lake, tmp_path):
     }
 
 
-def rucio_client(home):
-    from rucio.client import Client
-
-    state = home.load_state()
-    return Client(
-        rucio_host=state["rucio"]["url"],
-        auth_host=state["rucio"]["url"],
-        account="root",
-        auth_type="userpass",
-        creds={"username": "odlake", "password": home.password()},
-    )
-
-
 def dids_of(client):
     return sorted(client.list_dids("opendata", {"name": "*"}, did_type="all"))
 
@@ -51,7 +38,7 @@ def dids_of(client):
 def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
     home, _ = fault_lake
     state = home.load_state()
-    before = dids_of(rucio_client(home))
+    before = dids_of(root_client(home))
     for server in ("rucio", "postgres"):
         os.kill(state[server]["pid"], signal.SIGKILL)
     result = odlake("lake", "up", "--home", home.root)
@@ -60,7 +47,7 @@ def test_up_after_kill_9_brings_rucio_back_with_the_same_dids(fault_lake):
     restarted = home.load_state()
     assert restarted["rucio"]["pid"] != state["rucio"]["pid"]
     assert restarted["rucio"]["port"] == state["rucio"]["port"]
-    assert dids_of(rucio_client(home)) == before
+    assert dids_of(root_client(home)) == before
 
 
 WHOLE = "faults.copies"  # catalogue-only files on ODLAKE_HTTP, ODLAKE_XROOTD and ODLAKE_TOKENS: every copy whole
@@ -70,7 +57,7 @@ PUBLIC = ("ODLAKE_HTTP", "ODLAKE_XROOTD")  # the public XRootD's https and root:
 def register_whole(home):
     from rucio.common.exception import DataIdentifierAlreadyExists
 
-    client = rucio_client(home)
+    client = root_client(home)
     try:
         client.add_dataset("opendata", WHOLE)
     except DataIdentifierAlreadyExists:

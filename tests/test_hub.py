@@ -8,24 +8,19 @@ configurable-http-proxy, which the README's commands install.
 
 from __future__ import annotations
 
-import os
 import pwd
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from hub import PROXY, Hub, as_user, running_hub
+from hub import HUB_TEST_MARKS, PROXY, Hub, as_user, running_hub
 
 from jupyterlab_odlake.lake.users import CREDENTIAL_FILE
 
 USERS = ("alice", "bob", "carol")  # carol has no Rucio identity
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="spawning servers as other Unix users needs root"),
-    pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="the shared venv is made from /usr/bin/python3"),
-    pytest.mark.timeout(900),
-]
+pytestmark = HUB_TEST_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ configurable-http-proxy, which the README's commands install.
 
 from __future__ import annotations
 
-import os
 import pwd
 import secrets
 import shutil
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from hub import PREFIX, PROXY, Hub, as_user, running_hub
+from hub import HUB_TEST_MARKS, PREFIX, PROXY, Hub, as_user, running_hub
 from oidc_flow import claims
 from support import odlake
 
@@ -32,11 +31,7 @@ USERS = ("alice", "bob")
 LIFETIME = 45  # seconds an access token lives: renewed in its last 15 s
 PASSWORDS: dict[str, str] = {}
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="spawning servers as other Unix users needs root"),
-    pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="the shared venv is made from /usr/bin/python3"),
-    pytest.mark.timeout(900),
-]
+pytestmark = HUB_TEST_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import instance_config
+from support import root_client
 
 from jupyterlab_odlake.core import DID
 from jupyterlab_odlake.core.config import InstanceConfig
@@ -67,19 +68,6 @@ def follow(service: LakeService, record: TransferRecord, until=lambda r: not r.a
 
 def leftovers(home) -> list[Path]:
     return sorted(home.user_storage.rglob("*.rucio.upload"))
-
-
-def root_client(home):
-    from rucio.client import Client
-
-    state = home.load_state()
-    return Client(
-        rucio_host=state["rucio"]["url"],
-        auth_host=state["rucio"]["url"],
-        account="root",
-        auth_type="userpass",
-        creds={"username": "odlake", "password": home.password()},
-    )
 
 
 def written_at(client, did: str) -> Path:
