@@ -152,13 +152,17 @@ def running_hub(
     system = Path(tempfile.mkdtemp(prefix="odlake-hub-etc-"))
     drop_ins = system / "jupyter_server_config.d"
     drop_ins.mkdir()
-    # and, as a site names the CA of its storages, the lake's: its https storage has the lake CA's certificate
+    # and, as a site names the CA of its storages, the lake's (its https storage has the lake CA's certificate),
+    # installed where every user reads it: the lake home may be private to root
+    trust = system / "ca"
+    shutil.copytree(state["ca"]["certdir"], trust / "certs")
+    shutil.copyfile(state["ca"]["bundle"], trust / "ca.pem")
     site = json.loads((DEPLOY / server_config).read_text())
     for instance in site["Odlake"]["instances"]:
-        instance.setdefault("ca_cert", state["ca"]["bundle"])
-        instance.setdefault("ca_certdir", state["ca"]["certdir"])
+        instance.setdefault("ca_cert", str(trust / "ca.pem"))
+        instance.setdefault("ca_certdir", str(trust / "certs"))
     (drop_ins / "odlake.json").write_text(json.dumps(site, indent=2))
-    for path in (system, drop_ins, drop_ins / "odlake.json"):
+    for path in (system, *system.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
     port, token, password = port or free_port(), secrets.token_hex(16), password or secrets.token_urlsafe(12)
